@@ -1,0 +1,22 @@
+export {
+  FilterIndex,
+  type FilterIndexInfo,
+  type TopicBindings,
+} from './filter-index.js';
+export {
+  isSharedFilter,
+  parseSharedSubscription,
+  type SharedSubscription,
+  type SharedSubscriptionParse,
+} from './shared.js';
+export { type TopicEntry, TopicIndex, type TopicIndexInfo } from './topic-index.js';
+export {
+  DEFAULT_MAX_TOPIC_LEVELS,
+  isWildcardFilter,
+  MAX_TOPIC_BYTES,
+  type TopicErrorReason,
+  type TopicLimits,
+  type TopicValidation,
+  validateTopicFilter,
+  validateTopicName,
+} from './validate.js';
