@@ -1,0 +1,13 @@
+export type {
+  AccessRequest,
+  AuthProperties,
+  ConnackProperties,
+  ConnectionInfo,
+  ConnectResult,
+  ContextPrefs,
+  MaybePromise,
+  PoolChoice,
+  PublishRequest,
+  Runtime,
+  SessionInfo,
+} from './runtime.js';
