@@ -1,1 +1,19 @@
-export {};
+export { bindingsOf } from './bindings.js';
+export {
+  type PublishResult,
+  Router,
+  type RouterOptions,
+  type RouterStats,
+  type SubscribeResult,
+  type SubscriptionInfo,
+} from './router.js';
+export type { SharedStrategy } from './shared-group.js';
+export {
+  type MessageProperties,
+  type QoS,
+  type RoutedMessage,
+  type SharedRoute,
+  type Subscriber,
+  type SubscriptionOptions,
+  subscriptionOptions,
+} from './types.js';
