@@ -1,0 +1,70 @@
+import type { AgeListItem } from './age-list.js';
+import type { RetainedMessage, RetainedProperties } from './contract.js';
+import { remainingExpirySeconds } from './expiry.js';
+import type { ExpiryHeapItem } from './expiry-heap.js';
+
+/**
+ * One retained message in the memory store, with the links that age and expire it. A fixed shape
+ * (every field set in the constructor) keeps V8 on one hidden class for all entries.
+ */
+export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  /** Frozen, without `messageExpiryInterval`. */
+  readonly properties: RetainedProperties;
+  readonly storedAt: number;
+  /** Deadline in ms since the epoch; `Infinity` when the message never expires. */
+  readonly expiresAt: number;
+  /** The accounted size, see `estimateRetainedBytes`. */
+  readonly bytes: number;
+  heapIndex = -1;
+  older: MemoryEntry | undefined = undefined;
+  newer: MemoryEntry | undefined = undefined;
+  /** The message handed out for an entry that never expires, built once and shared. */
+  private readonly shared: RetainedMessage | undefined;
+
+  constructor(
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    properties: RetainedProperties,
+    storedAt: number,
+    expiresAt: number,
+    bytes: number,
+  ) {
+    this.topic = topic;
+    this.payload = payload;
+    this.qos = qos;
+    this.properties = Object.freeze(properties);
+    this.storedAt = storedAt;
+    this.expiresAt = expiresAt;
+    this.bytes = bytes;
+    this.shared =
+      expiresAt === Number.POSITIVE_INFINITY
+        ? Object.freeze({ topic, payload, qos, properties: this.properties, storedAt })
+        : undefined;
+  }
+
+  /** True when the entry has expired at `now` [MQTT-3.3.2-5]. */
+  isExpired(now: number): boolean {
+    return now >= this.expiresAt;
+  }
+
+  /**
+   * The message as returned to callers. An expiring one is built per call, because its
+   * `messageExpiryInterval` is the time left at `now` [MQTT-3.3.2-6].
+   */
+  toMessage(now: number): RetainedMessage {
+    if (this.shared !== undefined) return this.shared;
+    const properties: RetainedProperties = Object.assign({}, this.properties);
+    properties.messageExpiryInterval = remainingExpirySeconds(this.expiresAt, now);
+    return {
+      topic: this.topic,
+      payload: this.payload,
+      qos: this.qos,
+      properties,
+      storedAt: this.storedAt,
+    };
+  }
+}
