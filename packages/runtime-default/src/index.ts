@@ -1,3 +1,8 @@
+export {
+  createDefaultRuntime,
+  DEFAULT_POOL,
+  type DefaultRuntimeOptions,
+} from './default-runtime.js';
 export type {
   AccessRequest,
   AuthProperties,
@@ -11,3 +16,4 @@ export type {
   Runtime,
   SessionInfo,
 } from './runtime.js';
+export type { DefaultUserContext } from './user-context.js';
