@@ -143,10 +143,11 @@ export class WillWatchdog<UC> {
   }
 
   /**
-   * The connection ended. Only the first call after `connected` counts. A kept Will is published
-   * after its delay or when the session ends, whichever is first [MQTT-3.1.2-8]; a delay of 0
-   * publishes it now. The session ends at its expiry; an expiry of 0 ends it now, and then
-   * `publishWill` and `endSession` run before this method returns.
+   * The connection ended. Only the first call after `connected` counts; during the handshake of
+   * a new session there is no Will, and the default expiry of 0 ends the session at once. A kept
+   * Will is published after its delay or when the session ends, whichever is first
+   * [MQTT-3.1.2-8]; a delay of 0 publishes it now. The session ends at its expiry; an expiry of
+   * 0 ends it now, and then `publishWill` and `endSession` run before this method returns.
    *
    * @throws RangeError when `sessionExpirySeconds` is not an integer from 0 to 0xFFFFFFFF.
    */
