@@ -1,0 +1,260 @@
+import type { ContextPrefs, MaybePromise } from '@mqtt-sessions/runtime-default';
+import {
+  type Attachment,
+  connackReturnCodeV3,
+  encode,
+  isPromiseLike,
+  ReasonCode,
+  type SessionMetrics,
+} from '@mqtt-sessions/session';
+import type { Timers } from '@mqtt-sessions/will';
+import { type IConnackPacket, type IConnectPacket, type Packet, parser } from 'mqtt-packet';
+import { PacketFramer } from './framing.js';
+
+/**
+ * A byte transport: a TCP or TLS socket, a WebSocket, an in-process pipe. The pool writes
+ * complete packets with `send` and ends the connection with `close`.
+ */
+export interface Transport {
+  /**
+   * Sends bytes. Return `false` when the transport's buffer is full; the pool then holds further
+   * messages until {@link Connection.drained} is called. Any other return value means "sent".
+   */
+  send(bytes: Buffer): boolean | undefined;
+  /** Closes the transport. The pool calls it at most once. */
+  close(): void;
+}
+
+/** What the transport knows about a connection. */
+export interface ConnectionOptions {
+  /** The remote address, for the runtime and logs. */
+  readonly peerIp?: string | undefined;
+  /** Transport facts for the runtime, such as `{ origin: 'websocket' }`. */
+  readonly contextPrefs?: ContextPrefs;
+}
+
+/** Where a CONNECT goes: the pool side of a connection, supplied by a pool or a set of pools. */
+export interface ConnectTarget {
+  /** The largest packet accepted before the pool is known. */
+  readonly maxIncomingPacketSize: number;
+  readonly timers: Timers;
+  readonly connectTimeoutMs: number;
+  /** Counters for bytes received before and after a session exists. */
+  readonly metrics: SessionMetrics;
+  /**
+   * Finds or creates the session for a CONNECT and attaches the connection, or refuses it with a
+   * CONNACK reason code.
+   */
+  attach(
+    connection: Connection,
+    packet: IConnectPacket,
+  ): MaybePromise<Attachment | { refuse: number; reason: string }>;
+}
+
+/**
+ * One client connection before and after it has a session: it frames incoming bytes (checking
+ * each packet's declared size before buffering it), decodes them with mqtt-packet, hands the
+ * CONNECT to the pool and every later packet to the session.
+ */
+export class Connection {
+  readonly peerIp: string | undefined;
+  readonly contextPrefs: ContextPrefs;
+  private readonly transport: Transport;
+  private readonly target: ConnectTarget;
+  private readonly framer: PacketFramer;
+  private readonly parser = parser();
+  private attachment: Attachment | undefined = undefined;
+  /** Packets that arrived while the CONNECT was being placed. */
+  private early: Packet[] | undefined = undefined;
+  private closed = false;
+  private connectTimer: unknown;
+  private version: 4 | 5 = 4;
+
+  constructor(transport: Transport, target: ConnectTarget, options: ConnectionOptions = {}) {
+    this.transport = transport;
+    this.target = target;
+    this.peerIp = options.peerIp;
+    this.contextPrefs = options.contextPrefs ?? {};
+    this.framer = new PacketFramer(target.maxIncomingPacketSize);
+    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
+    this.parser.on('error', (error: Error) => this.onParseError(error));
+    // A connection must send CONNECT in reasonable time, or it only holds resources.
+    this.connectTimer = target.timers.setTimeout(
+      () => this.close('no CONNECT in time'),
+      target.connectTimeoutMs,
+    );
+  }
+
+  /** True once the connection has been closed, by either side. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Takes bytes from the transport. Partial packets are buffered until complete. */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    const scanned = this.framer.scan(chunk);
+    if (scanned.kind === 'malformed') {
+      this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
+      return;
+    }
+    if (scanned.kind === 'too-large') {
+      // Decode what came before the oversized packet, then refuse it.
+      if (scanned.offset > 0) this.parse(chunk.subarray(0, scanned.offset));
+      if (this.closed) return;
+      this.tooLarge(chunk.subarray(scanned.offset));
+      return;
+    }
+    this.parse(chunk);
+  }
+
+  /** The transport can take more bytes again. */
+  drained(): void {
+    this.attachment?.drained();
+  }
+
+  /** The transport closed or failed. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearConnectTimer();
+    this.attachment?.transportClosed();
+  }
+
+  /** Sends bytes on the transport; used by the session through its link. */
+  send(bytes: Buffer): boolean {
+    if (this.closed) return true;
+    return this.transport.send(bytes) !== false;
+  }
+
+  /** Closes the transport once. */
+  close(_reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearConnectTimer();
+    this.transport.close();
+    this.attachment?.transportClosed();
+  }
+
+  private parse(bytes: Buffer): void {
+    this.target.metrics.bytesReceived += bytes.length;
+    this.parser.parse(bytes);
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.closed) return;
+    const attachment = this.attachment;
+    if (attachment !== undefined) {
+      attachment.receive(packet);
+      return;
+    }
+    if (this.early !== undefined) {
+      this.early.push(packet);
+      return;
+    }
+    if (packet.cmd !== 'connect') {
+      this.close('the first packet was not CONNECT'); // [MQTT-3.1.0-1]
+      return;
+    }
+    this.version = packet.protocolVersion === 5 ? 5 : 4;
+    if (packet.protocolVersion === 3) {
+      // MQTT 3.1 (MQIsdp) is not supported, as in the original library.
+      this.sendConnack(ReasonCode.UnsupportedProtocolVersion);
+      this.close('MQTT 3.1 is not supported');
+      return;
+    }
+    this.early = [];
+    let placed: ReturnType<ConnectTarget['attach']>;
+    try {
+      placed = this.target.attach(this, packet);
+    } catch (error) {
+      this.placeFailed(error);
+      return;
+    }
+    if (isPromiseLike(placed)) {
+      placed.then(
+        (result) => this.placed(result),
+        (error: unknown) => this.placeFailed(error),
+      );
+    } else {
+      this.placed(placed);
+    }
+  }
+
+  private placed(result: Attachment | { refuse: number; reason: string }): void {
+    this.clearConnectTimer();
+    const early = this.early ?? [];
+    this.early = undefined;
+    if ('refuse' in result) {
+      this.sendConnack(result.refuse);
+      this.close(result.reason);
+      return;
+    }
+    if (this.closed) {
+      result.transportClosed();
+      return;
+    }
+    this.attachment = result;
+    for (const packet of early) result.receive(packet);
+  }
+
+  private placeFailed(error: unknown): void {
+    console.error('mqtt-sessions pool: placing a CONNECT failed', error);
+    this.sendConnack(ReasonCode.ServerUnavailable);
+    this.close('internal error');
+  }
+
+  private onParseError(error: Error): void {
+    if (this.closed) return;
+    if (this.attachment === undefined && /protocol version/i.test(error.message)) {
+      // An unknown protocol level: answer in 3.1.1 form, which every client reads [MQTT-3.1.2-2].
+      this.version = 4;
+      this.sendConnack(ReasonCode.UnsupportedProtocolVersion);
+      this.close(error.message);
+      return;
+    }
+    this.fail(ReasonCode.MalformedPacket, error.message);
+  }
+
+  /** A packet over the size limit: CONNACK 0x95 before CONNECT (v5), DISCONNECT 0x95 after. */
+  private tooLarge(rest: Buffer): void {
+    if (this.attachment !== undefined) {
+      this.attachment.disconnect(ReasonCode.PacketTooLarge, 'packet too large');
+      return;
+    }
+    if (this.early === undefined && isConnectV5(rest)) {
+      this.version = 5;
+      this.sendConnack(ReasonCode.PacketTooLarge);
+    }
+    this.close('packet too large');
+  }
+
+  private fail(reasonCode: number, reason: string): void {
+    if (this.attachment !== undefined) this.attachment.disconnect(reasonCode, reason);
+    else this.close(reason);
+  }
+
+  /** A CONNACK refusal sent before any session exists. */
+  private sendConnack(reasonCode: number): void {
+    const connack: IConnackPacket = { cmd: 'connack', sessionPresent: false };
+    if (this.version === 5) connack.reasonCode = reasonCode;
+    else connack.returnCode = connackReturnCodeV3(reasonCode);
+    this.send(encode(connack, this.version));
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) {
+      this.target.timers.clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+  }
+}
+
+/** Whether the bytes start a CONNECT whose protocol level is 5 (the level byte follows "MQTT"). */
+function isConnectV5(bytes: Buffer): boolean {
+  if (bytes.length < 2 || bytes[0] !== 0x10) return false;
+  let offset = 1;
+  while (offset < bytes.length && offset < 5 && ((bytes[offset] as number) & 0x80) !== 0) offset++;
+  const level = bytes[offset + 1 + 6];
+  return level === 5;
+}

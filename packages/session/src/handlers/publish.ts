@@ -1,0 +1,164 @@
+import { isUtf8 } from 'node:buffer';
+import type { PublishResult, RoutedMessage } from '@mqtt-sessions/router';
+import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import { validateTopicName } from '@mqtt-sessions/topic-trie';
+import type { IPublishPacket } from 'mqtt-packet';
+import type { Attachment } from '../attachment.js';
+import { after } from '../maybe-promise.js';
+import { forwardedProperties } from '../properties.js';
+import { ReasonCode } from '../reason-codes.js';
+import type { Session } from '../session.js';
+
+/**
+ * PUBLISH from a client (MQTT 5 section 3.3.4): checks QoS, retain, Receive Maximum, the topic
+ * and its alias, the rate limit and the ACL; routes the message; and answers QoS 1 with PUBACK and
+ * QoS 2 with PUBREC once routing is done. QoS 2 is routed on PUBLISH, so PUBREL only ends it.
+ */
+export function handlePublish(
+  session: Session<unknown>,
+  link: Attachment,
+  packet: IPublishPacket,
+): MaybePromise<void> {
+  session.host.metrics.publishReceived++;
+  const options = session.options;
+  const qos = packet.qos;
+  const id = packet.messageId as number;
+  if (qos > options.maximumQoS) {
+    link.disconnect(ReasonCode.QoSNotSupported, 'QoS above Maximum QoS'); // [MQTT-3.2.2-11]
+    return;
+  }
+  if (packet.retain && !options.retainAvailable) {
+    link.disconnect(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
+    return;
+  }
+  if (qos === 2 && session.awaitingRelease.has(id)) {
+    // A resend of a QoS 2 PUBLISH we have: acknowledge it again, deliver it once [MQTT-4.3.3-10].
+    link.sendPacket({ cmd: 'pubrec', messageId: id, reasonCode: 0 });
+    return;
+  }
+  if (qos > 0 && link.inboundUnacked >= options.receiveMaximum) {
+    link.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-9]
+    return;
+  }
+  const topic = resolveTopic(session, link, packet);
+  if (topic === undefined) return;
+  if (qos === 1 && session.awaitingRelease.has(id)) {
+    acknowledge(link, 1, id, ReasonCode.PacketIdentifierInUse);
+    return;
+  }
+  const props = packet.properties;
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  if (props?.payloadFormatIndicator === true && !isUtf8(payload)) {
+    acknowledge(link, qos, id, ReasonCode.PayloadFormatInvalid); // section 3.3.2.3.2
+    return;
+  }
+  const now = session.timers.now();
+  if (!session.rateLimit.take(now)) {
+    session.host.metrics.messagesDropped++;
+    acknowledge(link, qos, id, ReasonCode.QuotaExceeded);
+    return;
+  }
+  if (qos === 0 && isControlTopic(topic, session.clientId)) {
+    const levels = topic.split('/').slice(2);
+    return after(session.runtime.controlMessage(levels, packet, session.userContext), (context) => {
+      session.userContext = context;
+    });
+  }
+  if (qos > 0) link.inboundUnacked++;
+  const allowed = session.runtime.isAllowed(
+    { action: 'publish', topic, message: packet },
+    session.userContext,
+  );
+  return after(allowed, (ok) => {
+    if (!ok) {
+      if (qos > 0) link.inboundUnacked--;
+      acknowledge(link, qos, id, ReasonCode.NotAuthorized);
+      return;
+    }
+    const expiry = props?.messageExpiryInterval;
+    const message: RoutedMessage = {
+      topic,
+      payload,
+      qos,
+      retain: packet.retain,
+      properties: forwardedProperties(props),
+      expiresAt: expiry === undefined ? undefined : now + expiry * 1000,
+      sender: session,
+      senderContext: session.userContext,
+      wireCache: undefined,
+    };
+    const routed = session.host.publish(message, session.clientId);
+    if (qos === 0) return;
+    return after(routed, (result) => afterRouting(session, link, qos, id, result));
+  });
+}
+
+/** Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload. */
+function afterRouting(
+  session: Session<unknown>,
+  link: Attachment,
+  qos: 1 | 2,
+  id: number,
+  result: PublishResult,
+): void {
+  let code: number;
+  if (!result.ok) code = ReasonCode.QuotaExceeded;
+  else if (result.deliveries === 0 && link.version === 5) code = ReasonCode.NoMatchingSubscribers;
+  else code = ReasonCode.Success;
+  if (qos === 2 && code < 0x80) {
+    session.awaitingRelease.add(id); // counted against Receive Maximum until PUBREL
+  } else {
+    link.inboundUnacked--;
+  }
+  acknowledge(link, qos, id, code);
+}
+
+/**
+ * The topic of a PUBLISH after Topic Alias resolution [MQTT-3.3.2-12], or undefined when the
+ * client broke a rule and was disconnected.
+ */
+function resolveTopic(
+  session: Session<unknown>,
+  link: Attachment,
+  packet: IPublishPacket,
+): string | undefined {
+  const topic = packet.topic;
+  const alias = link.version === 5 ? packet.properties?.topicAlias : undefined;
+  if (alias !== undefined) {
+    if (alias === 0 || alias > session.options.topicAliasMaximum) {
+      link.disconnect(ReasonCode.TopicAliasInvalid, 'Topic Alias out of range'); // [MQTT-3.3.2-9] [MQTT-3.3.2-10]
+      return undefined;
+    }
+    if (topic.length === 0) {
+      const known = link.inboundAliases.get(alias);
+      if (known === undefined) {
+        link.disconnect(ReasonCode.ProtocolError, 'unknown Topic Alias');
+        return undefined;
+      }
+      return known;
+    }
+  }
+  const valid = validateTopicName(topic, { maxLevels: session.options.maxTopicLevels });
+  if (!valid.ok) {
+    if (link.version === 5) link.disconnect(ReasonCode.TopicNameInvalid, valid.message);
+    else link.close(valid.message);
+    return undefined;
+  }
+  if (alias !== undefined) link.inboundAliases.set(alias, topic);
+  return topic;
+}
+
+/** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */
+function acknowledge(link: Attachment, qos: 0 | 1 | 2, id: number, reasonCode: number): void {
+  if (qos === 1) link.sendPacket({ cmd: 'puback', messageId: id, reasonCode });
+  else if (qos === 2) link.sendPacket({ cmd: 'pubrec', messageId: id, reasonCode });
+}
+
+/** `$client/{own client id}/...`: a message for the server itself (see Runtime.controlMessage). */
+function isControlTopic(topic: string, clientId: string): boolean {
+  return (
+    topic.startsWith('$client/') &&
+    topic.startsWith(clientId, 8) &&
+    (topic.length === 8 + clientId.length || topic.charCodeAt(8 + clientId.length) === 0x2f)
+  );
+}

@@ -1,0 +1,23 @@
+import type { IPubrelPacket } from 'mqtt-packet';
+import type { Attachment } from '../attachment.js';
+import { ReasonCode } from '../reason-codes.js';
+import type { Session } from '../session.js';
+
+/**
+ * PUBREL ends an incoming QoS 2 exchange: always answered with PUBCOMP [MQTT-4.3.3-11], with 0x92
+ * when the packet identifier is unknown (the original's defect 2 crashed here).
+ */
+export function handlePubrel(
+  session: Session<unknown>,
+  link: Attachment,
+  packet: IPubrelPacket,
+): void {
+  const id = packet.messageId as number;
+  let reasonCode: number = ReasonCode.Success;
+  if (session.awaitingRelease.delete(id)) {
+    if (link.inboundUnacked > 0) link.inboundUnacked--;
+  } else {
+    reasonCode = ReasonCode.PacketIdentifierNotFound;
+  }
+  link.sendPacket({ cmd: 'pubcomp', messageId: id, reasonCode });
+}

@@ -1,0 +1,130 @@
+import type { QoS, SubscriptionOptions } from '@mqtt-sessions/router';
+import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import { isWildcardFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
+import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
+import type { Attachment } from '../attachment.js';
+import { after } from '../maybe-promise.js';
+import { MAX_SUBSCRIPTION_IDENTIFIER, ReasonCode, SUBACK_FAILURE_V3 } from '../reason-codes.js';
+import type { Session } from '../session.js';
+
+/** A subscription that was granted and wants retained messages sent. */
+interface RetainedRequest {
+  readonly filter: string;
+  readonly options: SubscriptionOptions;
+}
+
+/**
+ * SUBSCRIBE (MQTT 5 section 3.8.4): each filter is checked, authorised and added in order, the
+ * SUBACK gives one reason code per filter in the same order [MQTT-3.9.3-1], and then the retained
+ * messages of the new subscriptions follow, per Retain Handling.
+ */
+export function handleSubscribe(
+  session: Session<unknown>,
+  link: Attachment,
+  packet: ISubscribePacket,
+): MaybePromise<void> {
+  const subscriptionIdentifier =
+    link.version === 5 ? packet.properties?.subscriptionIdentifier : undefined;
+  if (subscriptionIdentifier !== undefined) {
+    if (!session.options.subscriptionIdentifiersAvailable) {
+      link.disconnect(
+        ReasonCode.SubscriptionIdentifiersNotSupported,
+        'Subscription Identifiers are not supported',
+      );
+      return;
+    }
+    if (subscriptionIdentifier < 1 || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) {
+      link.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier out of range');
+      return;
+    }
+  }
+  const codes: number[] = [];
+  const retained: RetainedRequest[] = [];
+  const entries = packet.subscriptions;
+  let index = 0;
+  const next = (): MaybePromise<void> => {
+    while (index < entries.length) {
+      const entry = entries[index++] as ISubscription;
+      const outcome = subscribeOne(session, link, entry, subscriptionIdentifier, retained);
+      if (outcome === 'disconnected') return;
+      if (typeof outcome !== 'number') {
+        return after(outcome, (code) => {
+          if (code === 'disconnected') return;
+          codes.push(code);
+          return next();
+        });
+      }
+      codes.push(outcome);
+    }
+    finish(session, link, packet.messageId as number, codes, retained);
+  };
+  return next();
+}
+
+/** Checks, authorises and adds one filter; returns its SUBACK reason code. */
+function subscribeOne(
+  session: Session<unknown>,
+  link: Attachment,
+  entry: ISubscription,
+  subscriptionIdentifier: number | undefined,
+  retained: RetainedRequest[],
+): number | 'disconnected' | Promise<number | 'disconnected'> {
+  const options = session.options;
+  const filter = entry.topic;
+  const parsed = parseSharedSubscription(filter, { maxLevels: options.maxTopicLevels });
+  if (!parsed.ok) return ReasonCode.TopicFilterInvalid;
+  const shared = parsed.shared;
+  if (shared !== null) {
+    if (!options.sharedSubscriptionAvailable) return ReasonCode.SharedSubscriptionsNotSupported;
+    if (entry.nl === true) {
+      link.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
+      return 'disconnected';
+    }
+  }
+  const inner = shared === null ? filter : shared.filter;
+  if (!options.wildcardSubscriptionAvailable && isWildcardFilter(inner)) {
+    return ReasonCode.WildcardSubscriptionsNotSupported;
+  }
+  const allowed = session.runtime.isAllowed(
+    { action: 'subscribe', topic: filter, subscription: entry },
+    session.userContext,
+  );
+  return after(allowed, (ok) => {
+    if (!ok) return ReasonCode.NotAuthorized;
+    const qos = Math.min(entry.qos, options.maximumQoS) as QoS;
+    const subscription: SubscriptionOptions = {
+      qos,
+      noLocal: entry.nl === true,
+      retainAsPublished: entry.rap === true,
+      retainHandling: (entry.rh ?? 0) as 0 | 1 | 2,
+      subscriptionIdentifier,
+    };
+    const result = session.host.subscribe(session, filter, subscription);
+    if (!result.ok) {
+      return result.reason === 'shared-no-local'
+        ? ReasonCode.ProtocolError
+        : ReasonCode.TopicFilterInvalid;
+    }
+    // Retained messages: always (0), for a new subscription (1), never (2) [MQTT-3.3.1-9]
+    // [MQTT-3.3.1-10] [MQTT-3.3.1-11]; never on a shared subscription.
+    const wanted =
+      subscription.retainHandling === 0 || (subscription.retainHandling === 1 && result.isNew);
+    if (wanted && shared === null) retained.push({ filter, options: subscription });
+    return qos;
+  });
+}
+
+function finish(
+  session: Session<unknown>,
+  link: Attachment,
+  messageId: number,
+  codes: number[],
+  retained: RetainedRequest[],
+): void {
+  if (!link.live) return;
+  const granted =
+    link.version === 5 ? codes : codes.map((code) => (code < 0x80 ? code : SUBACK_FAILURE_V3));
+  const suback: ISubackPacket = { cmd: 'suback', messageId, granted };
+  link.sendPacket(suback);
+  for (const request of retained) session.sendRetained(request.filter, request.options);
+}

@@ -1,0 +1,28 @@
+import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
+import type { Attachment } from '../attachment.js';
+import { ReasonCode } from '../reason-codes.js';
+import type { Session } from '../session.js';
+
+/**
+ * UNSUBSCRIBE: each filter is removed if the session has it; v5 clients learn per filter whether
+ * it existed (0x00 or 0x11) [MQTT-3.11.3-1]. The UNSUBACK comes even when nothing was removed
+ * [MQTT-3.10.4-5].
+ */
+export function handleUnsubscribe(
+  session: Session<unknown>,
+  link: Attachment,
+  packet: IUnsubscribePacket,
+): void {
+  const codes: number[] = [];
+  for (const filter of packet.unsubscriptions) {
+    const found = session.host.unsubscribe(session, filter);
+    codes.push(found ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
+  }
+  const unsuback: IUnsubackPacket = {
+    cmd: 'unsuback',
+    messageId: packet.messageId as number,
+    granted: [],
+  };
+  if (link.version === 5) unsuback.granted = codes;
+  link.sendPacket(unsuback);
+}

@@ -1,0 +1,403 @@
+import type { QoS, RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import type { IPublishPacket } from 'mqtt-packet';
+import type { Attachment } from './attachment.js';
+import { encodePublish, type ProtocolVersion } from './encode.js';
+import type { DropReason, SessionHost } from './host.js';
+
+/** Where an outgoing QoS 1 or 2 message stands (MQTT 5 section 4.3). */
+const Stage = {
+  /** Waiting in the queue; no packet identifier yet. */
+  Queued: 0,
+  /** PUBLISH QoS 1 sent; waiting for PUBACK. */
+  AwaitPuback: 1,
+  /** PUBLISH QoS 2 sent; waiting for PUBREC. */
+  AwaitPubrec: 2,
+  /** PUBREL sent; waiting for PUBCOMP. */
+  AwaitPubcomp: 3,
+} as const;
+type Stage = (typeof Stage)[keyof typeof Stage];
+
+/** One delivery to this client that is queued or in flight. */
+class Outgoing {
+  stage: Stage = Stage.Queued as Stage;
+  packetId = 0;
+  /** Whether a PUBLISH went out before, so a resend carries DUP [MQTT-3.3.1-1]. */
+  sent = false;
+  readonly message: RoutedMessage;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[] | undefined;
+  readonly shared: SharedRoute | undefined;
+
+  constructor(
+    message: RoutedMessage,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    shared: SharedRoute | undefined,
+  ) {
+    this.message = message;
+    this.qos = qos;
+    this.retain = retain;
+    this.subscriptionIds = subscriptionIds;
+    this.shared = shared;
+  }
+}
+
+/** What became of an acknowledgement from the client. */
+export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
+
+/** Cached wire form of a message that is the same for every MQTT 3.1.1 or 5 QoS 0 receiver. */
+interface WireCache {
+  v4: Buffer | undefined;
+  v5: Buffer | undefined;
+  v4Retain: Buffer | undefined;
+  v5Retain: Buffer | undefined;
+}
+
+/**
+ * The outgoing half of a session: the queue of messages waiting to be sent, the QoS 1 and 2
+ * messages in flight, packet identifiers, and the rules for sending: Receive Maximum, Maximum
+ * Packet Size, message expiry, topic aliases and transport backpressure. It outlives connections;
+ * unacknowledged messages are sent again, with DUP, when the client comes back [MQTT-4.4.0-1].
+ */
+export class Outbox {
+  private readonly queue: Outgoing[] = [];
+  private queueHead = 0;
+  private readonly inflight = new Map<number, Outgoing>();
+  private lastPacketId = 0;
+  private readonly host: SessionHost;
+  private readonly maxQueued: number;
+  private readonly clientId: () => string;
+  private readonly now: () => number;
+  /** Messages dropped since the last report, for a rate-limited log event. */
+  private unreportedDrops = 0;
+  private unreportedReason: DropReason = 'queue-full';
+  dropped = 0;
+
+  constructor(host: SessionHost, maxQueued: number, clientId: () => string, now: () => number) {
+    this.host = host;
+    this.maxQueued = maxQueued;
+    this.clientId = clientId;
+    this.now = now;
+  }
+
+  /** Messages waiting in the queue. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** QoS 1 and 2 messages sent and not yet fully acknowledged. */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Sends a message to the client now if it can go now, or queues it. `link` is the live
+   * connection, if any.
+   */
+  deliver(
+    link: Attachment | undefined,
+    message: RoutedMessage,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    shared: SharedRoute | undefined,
+  ): void {
+    if (message.expiresAt !== undefined && message.expiresAt <= this.now()) {
+      this.drop('expired', 1); // [MQTT-3.3.2-5]
+      return;
+    }
+    if (link?.writable && this.queued === 0) {
+      if (qos === 0) {
+        this.sendQoS0(link, message, retain, subscriptionIds);
+        return;
+      }
+      if (this.inflight.size < link.sendWindow) {
+        const entry = new Outgoing(message, qos, retain, subscriptionIds, shared);
+        this.startFlight(link, entry);
+        return;
+      }
+    }
+    this.enqueue(new Outgoing(message, qos, retain, subscriptionIds, shared));
+  }
+
+  /**
+   * Sends what the queue holds while the link can take it: after an acknowledgement freed a slot
+   * of the window, after the transport drained, and after a reconnect.
+   */
+  pump(link: Attachment): void {
+    while (this.queueHead < this.queue.length && link.writable && link.live) {
+      const entry = this.queue[this.queueHead] as Outgoing;
+      if (entry.message.expiresAt !== undefined && entry.message.expiresAt <= this.now()) {
+        this.shift();
+        this.drop('expired', 1);
+        continue;
+      }
+      if (entry.qos === 0) {
+        this.shift();
+        this.sendQoS0(link, entry.message, entry.retain, entry.subscriptionIds);
+        continue;
+      }
+      if (this.inflight.size >= link.sendWindow) return;
+      this.shift();
+      this.startFlight(link, entry);
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) this.compact();
+  }
+
+  /**
+   * Sends every unacknowledged message again, in its original order, on a new connection: PUBLISH
+   * with DUP set, or PUBREL for messages the client already received [MQTT-4.4.0-1] [MQTT-4.4.0-2].
+   */
+  resend(link: Attachment): void {
+    for (const entry of this.inflight.values()) {
+      if (!link.live) return;
+      if (entry.stage === Stage.AwaitPubcomp) {
+        link.sendPacket({ cmd: 'pubrel', messageId: entry.packetId, reasonCode: 0 });
+      } else if (!this.sendPublish(link, entry, true)) {
+        // Too large for this client now: behave as if it had been delivered [MQTT-3.1.2-25].
+        this.inflight.delete(entry.packetId);
+      }
+    }
+  }
+
+  /** PUBACK ends a QoS 1 exchange and frees its packet identifier. */
+  puback(packetId: number): AckOutcome {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.stage !== Stage.AwaitPuback) return 'unknown';
+    this.inflight.delete(packetId);
+    return 'done';
+  }
+
+  /**
+   * PUBREC for a QoS 2 message: on success the next step is PUBREL; a reason code of 0x80 or
+   * more ends the exchange (MQTT 5 section 4.3.3).
+   */
+  pubrec(link: Attachment, packetId: number, reasonCode: number): AckOutcome {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.stage === Stage.AwaitPuback) {
+      link.sendPacket({ cmd: 'pubrel', messageId: packetId, reasonCode: 0x92 });
+      return 'unknown';
+    }
+    if (reasonCode >= 0x80) {
+      this.inflight.delete(packetId);
+      return 'done';
+    }
+    entry.stage = Stage.AwaitPubcomp;
+    link.sendPacket({ cmd: 'pubrel', messageId: packetId, reasonCode: 0 });
+    return 'pubrel-sent';
+  }
+
+  /** PUBCOMP ends a QoS 2 exchange and frees its packet identifier. */
+  pubcomp(packetId: number): AckOutcome {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.stage !== Stage.AwaitPubcomp) return 'unknown';
+    this.inflight.delete(packetId);
+    return 'done';
+  }
+
+  /** Forgets queued QoS 0 messages (at disconnect, as the original does). */
+  dropQueuedQoS0(): void {
+    let kept = 0;
+    const queue = this.queue;
+    for (let i = this.queueHead; i < queue.length; i++) {
+      const entry = queue[i] as Outgoing;
+      if (entry.qos > 0) queue[kept++] = entry;
+    }
+    queue.length = kept;
+    this.queueHead = 0;
+  }
+
+  /**
+   * Empties the outbox and hands every QoS 1 or 2 message that came through a shared subscription
+   * to another member of its group (MQTT 5 section 4.8.2); the rest are discarded.
+   */
+  clear(owner: object, reroute: boolean): void {
+    if (reroute) {
+      for (const entry of this.inflight.values()) this.reroute(owner, entry);
+      for (let i = this.queueHead; i < this.queue.length; i++) {
+        this.reroute(owner, this.queue[i] as Outgoing);
+      }
+    }
+    this.inflight.clear();
+    this.queue.length = 0;
+    this.queueHead = 0;
+  }
+
+  /** Emits a 'dropped' event for drops not yet reported; called at most every few seconds. */
+  reportDrops(): void {
+    if (this.unreportedDrops === 0 || this.host.observe === undefined) return;
+    this.host.observe({
+      type: 'dropped',
+      clientId: this.clientId(),
+      reason: this.unreportedReason,
+      count: this.unreportedDrops,
+    });
+    this.unreportedDrops = 0;
+  }
+
+  private reroute(owner: object, entry: Outgoing): void {
+    if (entry.shared === undefined || entry.qos === 0 || entry.stage === Stage.AwaitPubcomp) return;
+    this.host.routeShared(entry.shared, entry.message, owner as never);
+  }
+
+  private enqueue(entry: Outgoing): void {
+    if (this.queued >= this.maxQueued) {
+      // Full: make room by dropping the oldest QoS 0 message, else refuse this one.
+      const victim = this.oldestQoS0();
+      if (victim === -1 || entry.qos === 0) {
+        this.drop('queue-full', 1);
+        return;
+      }
+      this.queue.splice(victim, 1);
+      this.drop('queue-full', 1);
+    }
+    this.queue.push(entry);
+  }
+
+  private oldestQoS0(): number {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      if ((this.queue[i] as Outgoing).qos === 0) return i;
+    }
+    return -1;
+  }
+
+  private shift(): void {
+    this.queue[this.queueHead] = undefined as unknown as Outgoing;
+    this.queueHead++;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+  }
+
+  private compact(): void {
+    this.queue.splice(0, this.queueHead);
+    this.queueHead = 0;
+  }
+
+  private startFlight(link: Attachment, entry: Outgoing): void {
+    entry.packetId = this.allocatePacketId();
+    entry.stage = entry.qos === 1 ? Stage.AwaitPuback : Stage.AwaitPubrec;
+    if (this.sendPublish(link, entry, false)) this.inflight.set(entry.packetId, entry);
+  }
+
+  /** A free packet identifier: the next after the last one, skipping those in flight. */
+  private allocatePacketId(): number {
+    let id = this.lastPacketId;
+    do {
+      id = id === 65535 ? 1 : id + 1;
+    } while (this.inflight.has(id));
+    this.lastPacketId = id;
+    return id;
+  }
+
+  private sendQoS0(
+    link: Attachment,
+    message: RoutedMessage,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+  ): void {
+    // The common case is the same bytes for every receiver: encode once, send to all.
+    const shareable =
+      subscriptionIds === undefined && message.expiresAt === undefined && !link.usesOutboundAliases;
+    if (shareable) {
+      const bytes = this.sharedWire(message, retain, link.version);
+      if (bytes.length > link.maxOutgoingPacketSize) {
+        this.drop('too-large', 1); // [MQTT-3.1.2-24]
+        return;
+      }
+      link.sendPublishBytes(bytes);
+      return;
+    }
+    const entry = new Outgoing(message, 0, retain, subscriptionIds, undefined);
+    this.sendPublish(link, entry, false);
+  }
+
+  private sharedWire(message: RoutedMessage, retain: boolean, version: ProtocolVersion): Buffer {
+    let cache = message.wireCache as WireCache | undefined;
+    if (cache === undefined) {
+      cache = { v4: undefined, v5: undefined, v4Retain: undefined, v5Retain: undefined };
+      message.wireCache = cache;
+    }
+    const key = version === 5 ? (retain ? 'v5Retain' : 'v5') : retain ? 'v4Retain' : 'v4';
+    let bytes = cache[key];
+    if (bytes === undefined) {
+      bytes = encodePublish(
+        {
+          topic: message.topic,
+          payload: message.payload,
+          qos: 0,
+          retain,
+          dup: false,
+          messageId: undefined,
+          properties: message.properties,
+        },
+        version,
+      );
+      cache[key] = bytes;
+    }
+    return bytes;
+  }
+
+  /**
+   * Encodes and sends one PUBLISH for an entry. Returns false (and counts a drop) when the packet
+   * is too large for the client, or the message expired.
+   */
+  private sendPublish(link: Attachment, entry: Outgoing, dup: boolean): boolean {
+    const message = entry.message;
+    let properties: IPublishPacket['properties'] | undefined;
+    if (link.version === 5) {
+      properties = { ...message.properties };
+      if (message.expiresAt !== undefined) {
+        const left = Math.ceil((message.expiresAt - this.now()) / 1000);
+        if (left <= 0) {
+          this.drop('expired', 1);
+          return false;
+        }
+        properties.messageExpiryInterval = left; // [MQTT-3.3.2-6]
+      }
+      const ids = entry.subscriptionIds;
+      if (ids !== undefined) {
+        properties.subscriptionIdentifier = ids.length === 1 ? (ids[0] as number) : [...ids];
+      }
+    }
+    let topic = message.topic;
+    let alias = 0;
+    if (link.usesOutboundAliases && properties !== undefined) {
+      alias = link.outboundAliases.resolve(topic);
+      if (alias !== 0) {
+        properties.topicAlias = alias;
+        if (!link.outboundAliases.isNew) topic = '';
+      }
+    }
+    const bytes = encodePublish(
+      {
+        topic,
+        payload: message.payload,
+        qos: entry.qos,
+        retain: entry.retain,
+        dup: dup && entry.sent,
+        messageId: entry.qos === 0 ? undefined : entry.packetId,
+        properties,
+      },
+      link.version,
+    );
+    if (bytes.length > link.maxOutgoingPacketSize) {
+      if (alias !== 0 && topic !== '') link.outboundAliases.forget(message.topic);
+      this.drop('too-large', 1); // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
+      return false;
+    }
+    entry.sent = true;
+    link.sendPublishBytes(bytes);
+    return true;
+  }
+
+  private drop(reason: DropReason, count: number): void {
+    this.dropped += count;
+    this.host.metrics.messagesDropped += count;
+    this.unreportedDrops += count;
+    this.unreportedReason = reason;
+  }
+}

@@ -1,0 +1,28 @@
+import type { WillMessage } from '@mqtt-sessions/will';
+import type { IConnectPacket } from 'mqtt-packet';
+
+/** The Will of a CONNECT, or undefined when it has none (MQTT 5 section 3.1.3.2). */
+export function willOf(connect: IConnectPacket): WillMessage | undefined {
+  const will = connect.will;
+  if (will === undefined || will === null) return undefined;
+  const props = will.properties ?? {};
+  const properties: WillMessage['properties'] = {};
+  if (props.payloadFormatIndicator !== undefined) {
+    properties.payloadFormatIndicator = props.payloadFormatIndicator;
+  }
+  if (props.messageExpiryInterval !== undefined) {
+    properties.messageExpiryInterval = props.messageExpiryInterval;
+  }
+  if (props.contentType !== undefined) properties.contentType = props.contentType;
+  if (props.responseTopic !== undefined) properties.responseTopic = props.responseTopic;
+  if (props.correlationData !== undefined) properties.correlationData = props.correlationData;
+  if (props.userProperties !== undefined) properties.userProperties = props.userProperties;
+  return {
+    topic: will.topic,
+    payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
+    qos: will.qos ?? 0,
+    retain: will.retain ?? false,
+    properties,
+    delayInterval: props.willDelayInterval ?? 0,
+  };
+}

@@ -1,0 +1,40 @@
+import type { RoutedMessage } from '@mqtt-sessions/router';
+import type { WillMessage } from '@mqtt-sessions/will';
+import { after, isPromiseLike } from './maybe-promise.js';
+import type { Session } from './session.js';
+
+/**
+ * Publishes a session's Will on the watchdog's word: checked with the runtime's ACL using the
+ * latest user context (the original used the one from CONNECT time), and with its Message Expiry
+ * Interval counting from now.
+ */
+export function publishWill(
+  session: Session<unknown>,
+  will: WillMessage,
+  userContext: unknown,
+): void {
+  const { messageExpiryInterval: expiry, ...properties } = will.properties;
+  const message: RoutedMessage = {
+    topic: will.topic,
+    payload: will.payload,
+    qos: will.qos,
+    retain: will.retain,
+    properties,
+    expiresAt: expiry === undefined ? undefined : session.timers.now() + expiry * 1000,
+    sender: session,
+    senderContext: userContext,
+    wireCache: undefined,
+  };
+  try {
+    const allowed = session.runtime.isAllowed(
+      { action: 'publish', topic: will.topic, message: will },
+      userContext,
+    );
+    const done = after(allowed, (ok) => {
+      if (ok) return after(session.host.publish(message, session.clientId), () => undefined);
+    });
+    if (isPromiseLike(done)) done.catch((error: unknown) => session.reportError(error));
+  } catch (error) {
+    session.reportError(error);
+  }
+}
