@@ -1,9 +1,42 @@
 # Servers the test suite talks to. Sourced by .ci/run.
+#
+# Redis for @mqtt-sessions/retain-redis: a throwaway server on a loopback port, with no
+# persistence, installed from the Debian packages when missing. Its URL is exported as REDIS_URL,
+# which the retain-redis tests require when CI is set.
+
+CI_REDIS_PORT="${CI_REDIS_PORT:-6390}"
+CI_REDIS_DIR="${TMPDIR:-/tmp}/mqtt-sessions-ci-redis"
 
 start_services() {
-  return 0
+  if ! command -v redis-server >/dev/null 2>&1; then
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "installing redis-server from the Debian packages"
+    $sudo apt-get update -qq &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
+      return 1
+  fi
+  mkdir -p "$CI_REDIS_DIR"
+  redis-server --port "$CI_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize yes --dir "$CI_REDIS_DIR" --pidfile "$CI_REDIS_DIR/redis.pid" \
+    --logfile "$CI_REDIS_DIR/redis.log" || return 1
+  local attempt
+  for attempt in $(seq 1 50); do
+    if [ "$(redis-cli -p "$CI_REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then
+      export REDIS_URL="redis://127.0.0.1:$CI_REDIS_PORT"
+      echo "redis-server ready on $REDIS_URL (after $attempt checks)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "redis-server did not answer on port $CI_REDIS_PORT; log:" >&2
+  cat "$CI_REDIS_DIR/redis.log" >&2 2>/dev/null
+  return 1
 }
 
 stop_services() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    redis-cli -p "$CI_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
   return 0
 }
