@@ -1,19 +1,78 @@
+import { mix32 } from './slot-table.js';
+
+const SLASH = 0x2f;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+const GOLDEN = 0x9e3779b1 | 0;
+
 /**
- * Splits a topic into `out` at each `/` and returns the level count. `out` is reused between calls
- * so that matching does not allocate a new array per message; entries past the count are stale.
+ * Where the levels of a topic start and end, and their hashes. One scan is reused by every match
+ * of an index, so matching allocates neither arrays nor substrings; entries past `count` are stale.
  */
-export function splitLevels(topic: string, out: string[]): number {
+export class LevelScan {
+  starts = new Int32Array(16);
+  ends = new Int32Array(16);
+  /** FNV-1a hash of each level's characters. */
+  hashes = new Int32Array(16);
+  /** Scratch for the index: each level's interned id once looked up, -1 before. */
+  levelIds = new Int32Array(16);
+  count = 0;
+  /** A hash of the whole topic, built from the level hashes. */
+  full = 0;
+
+  grow(): void {
+    const capacity = this.starts.length * 2;
+    const starts = new Int32Array(capacity);
+    const ends = new Int32Array(capacity);
+    const hashes = new Int32Array(capacity);
+    const levelIds = new Int32Array(capacity);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    hashes.set(this.hashes);
+    levelIds.set(this.levelIds);
+    this.starts = starts;
+    this.ends = ends;
+    this.hashes = hashes;
+    this.levelIds = levelIds;
+  }
+}
+
+/**
+ * Splits a topic (or filter) at each `/` into `scan`, hashing each level on the way: one pass over
+ * the characters, no allocation unless the topic has more levels than any before it.
+ */
+export function scanLevels(topic: string, scan: LevelScan): void {
+  const length = topic.length;
   let count = 0;
   let start = 0;
-  for (;;) {
-    const slash = topic.indexOf('/', start);
-    if (slash === -1) {
-      out[count++] = topic.slice(start);
-      return count;
+  let hash = FNV_OFFSET;
+  let full = FNV_OFFSET;
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? topic.charCodeAt(i) : SLASH;
+    if (c !== SLASH) {
+      hash = Math.imul(hash ^ c, FNV_PRIME);
+      continue;
     }
-    out[count++] = topic.slice(start, slash);
-    start = slash + 1;
+    if (count === scan.starts.length) scan.grow();
+    scan.starts[count] = start;
+    scan.ends[count] = i;
+    scan.hashes[count] = hash;
+    full = Math.imul(full ^ hash, GOLDEN);
+    count++;
+    start = i + 1;
+    hash = FNV_OFFSET;
   }
+  scan.count = count;
+  scan.full = mix32(full);
+}
+
+/** True when `topic[start, end)` is exactly `level`. */
+export function isLevel(level: string, topic: string, start: number, end: number): boolean {
+  if (level.length !== end - start) return false;
+  for (let i = 0; i < level.length; i++) {
+    if (level.charCodeAt(i) !== topic.charCodeAt(start + i)) return false;
+  }
+  return true;
 }
 
 /** True when the first level of a topic starts with `$` (such as `$SYS/...`). */
