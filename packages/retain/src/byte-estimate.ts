@@ -1,11 +1,12 @@
 import type { RetainedProperties } from './contract.js';
 
 /**
- * The fixed cost counted for each retained message on top of its data: the entry object, the map
- * and trie slots that find it, and the heap and list links that age and expire it. It is an
- * estimate of V8's per-entry footprint on a 64-bit build, not a measurement.
+ * The fixed cost counted for each retained message on top of its data: the payload's own Buffer,
+ * the entry, the trie node and map slots that find it, and its heap and list links. Measured on
+ * Node 20 (x64): 200,000 messages with 11-byte payloads on 21-character topics took about 546 bytes
+ * of heap and ArrayBuffer memory each, 514 of them beyond payload and topic.
  */
-export const RETAINED_ENTRY_OVERHEAD_BYTES = 160;
+export const RETAINED_ENTRY_OVERHEAD_BYTES = 512;
 
 /** The fixed cost counted for each property present (its slot and tag). */
 const PROPERTY_OVERHEAD_BYTES = 8;

@@ -3,6 +3,13 @@ import type { RetainedMessage, RetainedProperties } from './contract.js';
 import { remainingExpirySeconds } from './expiry.js';
 import type { ExpiryHeapItem } from './expiry-heap.js';
 
+const NO_PROPERTIES: RetainedProperties = Object.freeze({});
+
+function isEmpty(properties: RetainedProperties): boolean {
+  for (const _ in properties) return false;
+  return true;
+}
+
 /**
  * One retained message in the memory store, with the links that age and expire it. A fixed shape
  * (every field set in the constructor) keeps V8 on one hidden class for all entries.
@@ -36,7 +43,8 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
     this.topic = topic;
     this.payload = payload;
     this.qos = qos;
-    this.properties = Object.freeze(properties);
+    // Most retained messages have no properties: share one empty object instead of one each.
+    this.properties = isEmpty(properties) ? NO_PROPERTIES : Object.freeze(properties);
     this.storedAt = storedAt;
     this.expiresAt = expiresAt;
     this.bytes = bytes;

@@ -23,4 +23,4 @@ for (;;) {
 
 // An empty payload deletes the topic's retained message.
 store.set({ topic: 'home/hall/temperature', payload: Buffer.alloc(0), qos: 0 });
-console.log(store.stats()); // { count: 2, bytes: 386, evictions: 0, expired: 0 }
+console.log(store.stats()); // { count: 2, bytes: 1090, evictions: 0, expired: 0 }
