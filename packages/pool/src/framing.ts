@@ -23,6 +23,9 @@ export class PacketFramer {
     chunk: Buffer,
   ): { kind: 'ok' } | { kind: 'too-large'; size: number; offset: number } | { kind: 'malformed' } {
     let i = 0;
+    // A fixed header that began in an earlier chunk: those bytes were parsed already, so the
+    // packet counts as starting at offset 0 of this one.
+    if (this.headerLength > 0) this.packetStart = 0;
     while (i < chunk.length) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, chunk.length - i);
