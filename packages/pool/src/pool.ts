@@ -68,7 +68,7 @@ export interface PoolOptions<UC> {
   name?: string;
   /** Auth, ACL and policy; default: `createDefaultRuntime()` (permissive, for development). */
   runtime?: Runtime<UC>;
-  /** Where retained messages live; default: an in-memory store with a 500 MiB cap. */
+  /** Where retained messages live; default: an in-memory store with a 500 MiB cap, on `timers`. */
   retain?: RetainStore;
   /** Client id -> session lookup; default: an in-memory registry. */
   registry?: SessionRegistry<Session<UC>>;
@@ -127,10 +127,11 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     this.runtime = options.runtime ?? (createDefaultRuntime() as unknown as Runtime<UC>);
     this.name = options.name ?? this.runtime.defaultPool();
     this.router = new Router(options.router);
-    this.retain = options.retain ?? createMemoryRetainStore();
+    this.timers = options.timers ?? systemTimers;
+    // The default store keeps time by the pool's clock, so retained expiry follows injected timers.
+    this.retain = options.retain ?? createMemoryRetainStore({ clock: this.timers });
     this.registry = options.registry ?? createMemoryRegistry<Session<UC>>();
     this.sessionOptions = resolveSessionOptions(options.session);
-    this.timers = options.timers ?? systemTimers;
     this.onError = options.onError;
     const observe = options.observe;
     this.observe =
