@@ -243,8 +243,10 @@ export class Outbox {
   }
 
   private enqueue(entry: Outgoing): void {
+    // Full: expired messages go first, as they can never be sent [MQTT-3.3.2-5].
+    if (this.queued >= this.maxQueued) this.dropExpired();
     if (this.queued >= this.maxQueued) {
-      // Full: make room by dropping the oldest QoS 0 message, else refuse this one.
+      // Still full: make room by dropping the oldest QoS 0 message, else refuse this one.
       const victim = this.oldestQoS0();
       if (victim === -1 || entry.qos === 0) {
         this.drop('queue-full', 1);
@@ -254,6 +256,22 @@ export class Outbox {
       this.drop('queue-full', 1);
     }
     this.queue.push(entry);
+  }
+
+  /** Removes the queued messages whose Message Expiry Interval has passed. */
+  private dropExpired(): void {
+    const now = this.now();
+    const queue = this.queue;
+    let kept = 0;
+    for (let i = this.queueHead; i < queue.length; i++) {
+      const entry = queue[i] as Outgoing;
+      const expiresAt = entry.message.expiresAt;
+      if (expiresAt === undefined || expiresAt > now) queue[kept++] = entry;
+    }
+    const expired = queue.length - this.queueHead - kept;
+    queue.length = kept;
+    this.queueHead = 0;
+    if (expired > 0) this.drop('expired', expired);
   }
 
   private oldestQoS0(): number {
