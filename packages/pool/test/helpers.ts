@@ -1,8 +1,11 @@
+import type { Session } from '@mqtt-sessions/session';
 import type { Timers } from '@mqtt-sessions/will';
 import {
   generate,
   type IConnackPacket,
   type IConnectPacket,
+  type IPublishPacket,
+  type ISubscription,
   type Packet,
   parser,
 } from 'mqtt-packet';
@@ -143,4 +146,46 @@ export class TestClient {
 /** Lets pending promise callbacks run. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** A PUBLISH packet from a client. */
+export function publishPacket(
+  topic: string,
+  payload: string | Buffer,
+  qos: 0 | 1 | 2 = 0,
+  extra: Partial<IPublishPacket> = {},
+): IPublishPacket {
+  return {
+    cmd: 'publish',
+    topic,
+    payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+    qos,
+    retain: false,
+    dup: false,
+    ...extra,
+  };
+}
+
+/** Subscribes a test client and returns the SUBACK codes. */
+export function subscribe(
+  client: TestClient,
+  topic: string,
+  qos: 0 | 1 | 2 = 0,
+  options: Omit<ISubscription, 'topic' | 'qos'> = {},
+  messageId = 1,
+): number[] {
+  client.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos, ...options }] });
+  return client.next('suback').granted as number[];
+}
+
+/** The session of a client id in a pool with a synchronous registry; throws when there is none. */
+export function sessionOf<UC>(
+  pool: {
+    findSession(clientId: string): Session<UC> | undefined | Promise<Session<UC> | undefined>;
+  },
+  clientId: string,
+): Session<UC> {
+  const found = pool.findSession(clientId);
+  if (found === undefined || found instanceof Promise) throw new Error(`no session ${clientId}`);
+  return found;
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, type DeliveredMessage, type Pool } from '../src/index.js';
-import { ManualTimers, TestClient } from './helpers.js';
+import { ManualTimers, sessionOf, TestClient } from './helpers.js';
 
 const subctx = { who: 'subscriber' };
 const pubctx = { who: 'publisher' };
@@ -146,7 +146,7 @@ describe('original API suite, ported', () => {
     expect(response.payload.toString()).toBe('pong');
     expect(response.properties.correlationData?.toString()).toBe('c1');
     // The publisher context of a client's message is its session's user context.
-    expect(response.publisherContext).toBe(pool.findSession('responder')?.userContext);
+    expect(response.publisherContext).toBe(sessionOf(pool, 'responder').userContext);
     expect(response.publisherContext).toMatchObject({ clientId: 'responder' });
   });
 

@@ -7,7 +7,7 @@ import { MemoryRetainStore } from '@mqtt-sessions/retain';
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { createPool, type PoolOptions } from '../src/index.js';
-import { ManualTimers, TestClient } from './helpers.js';
+import { ManualTimers, sessionOf, TestClient } from './helpers.js';
 
 function setup(options: PoolOptions<unknown> = {}) {
   const timers = new ManualTimers();
@@ -149,7 +149,7 @@ describe('original protocol suite, ported', () => {
     expect(second.next('pubrel')).toMatchObject({ messageId: q2.messageId });
     second.send({ cmd: 'pubcomp', messageId: q2.messageId as number, reasonCode: 0 });
     expect(second.received).toEqual([]);
-    expect(pool.findSession('test4')?.stats()).toMatchObject({ inflight: 0, queued: 0 });
+    expect(sessionOf(pool, 'test4').stats()).toMatchObject({ inflight: 0, queued: 0 });
   });
 
   it('connect_expiry_cap_v5: the granted Session Expiry Interval is in CONNACK, capped when configured', () => {
@@ -221,7 +221,7 @@ describe('original protocol suite, ported', () => {
     expect(client.closed).toBe(false);
     pool.serverPublish('test-outgoing-packet-too-large', 'small', { qos: 1 });
     expect(client.next('publish').payload.toString()).toBe('small');
-    expect(pool.findSession('big2')?.stats().dropped).toBe(1);
+    expect(sessionOf(pool, 'big2').stats().dropped).toBe(1);
   });
 
   it('incoming_messages_rate_limit_qos1: past the rate a QoS 1 PUBLISH gets PUBACK 0x97', () => {
@@ -290,7 +290,7 @@ describe('original protocol suite, ported', () => {
       reasonCode: 0,
       properties: { sessionExpiryInterval: options.expiry },
     });
-    return pool.findSession('ws')?.remainingExpiryMs();
+    return sessionOf(pool, 'ws').remainingExpiryMs();
   }
 
   it('anonymous_websocket_disconnect_timeout: an anonymous WebSocket session expires after 30 s', () => {
