@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * The Redis the tests run against: `REDIS_URL` when set; in CI (env `CI`) a missing URL is an
@@ -27,7 +27,9 @@ export async function describeWithRedis(name: string, body: (url: string) => voi
     });
   } else if (redis.kind === 'skip') {
     describe.skip(`${name} (${redis.reason})`, () => {
-      it('needs a Redis server', () => {});
+      it('needs a Redis server', () => {
+        expect.unreachable('a skipped suite never runs');
+      });
     });
   } else {
     describe(name, () => {
@@ -37,6 +39,7 @@ export async function describeWithRedis(name: string, body: (url: string) => voi
   }
 }
 
+/** Finds or starts the Redis for this test file; see {@link RedisForTests}. */
 export async function redisForTests(): Promise<RedisForTests> {
   const url = process.env.REDIS_URL;
   if (url !== undefined && url !== '') return { kind: 'ready', url, stop: async () => {} };
