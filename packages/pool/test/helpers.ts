@@ -69,6 +69,8 @@ export interface Connectable {
  */
 export class TestClient {
   readonly received: Packet[] = [];
+  /** Every chunk the pool sent, as sent. */
+  readonly bytes: Buffer[] = [];
   closed = false;
   /** Set to false to make the transport report a full buffer. */
   writable = true;
@@ -86,6 +88,7 @@ export class TestClient {
     const transport: Transport = {
       send: (bytes) => {
         if (this.closed) throw new Error('the pool wrote to a closed transport');
+        this.bytes.push(bytes);
         this.decoder.parse(bytes);
         return this.writable;
       },
