@@ -78,11 +78,8 @@ export class Connection {
     this.framer = new PacketFramer(target.maxIncomingPacketSize);
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.parser.on('error', (error: Error) => this.onParseError(error));
-    // A connection must send CONNECT in reasonable time, or it only holds resources.
-    this.connectTimer = target.timers.setTimeout(
-      () => this.close('no CONNECT in time'),
-      target.connectTimeoutMs,
-    );
+    // A connection must finish its handshake in reasonable time, or it only holds resources.
+    this.armConnectTimer();
   }
 
   /** True once the connection has been closed, by either side. */
@@ -145,6 +142,11 @@ export class Connection {
     if (this.closed) return;
     const attachment = this.attachment;
     if (attachment !== undefined) {
+      if (this.connectTimer !== undefined) {
+        // Until CONNACK, each AUTH step of the client gets the full time again.
+        if (attachment.live) this.clearConnectTimer();
+        else if (packet.cmd === 'auth') this.armConnectTimer();
+      }
       attachment.receive(packet);
       return;
     }
@@ -182,7 +184,6 @@ export class Connection {
   }
 
   private placed(result: Attachment | { refuse: number; reason: string }): void {
-    this.clearConnectTimer();
     const early = this.early ?? [];
     this.early = undefined;
     if ('refuse' in result) {
@@ -194,6 +195,9 @@ export class Connection {
       result.transportClosed();
       return;
     }
+    // The deadline stays until the session accepts the CONNECT: the runtime may still be
+    // deciding, or enhanced authentication may be under way.
+    if (result.live) this.clearConnectTimer();
     this.attachment = result;
     for (const packet of early) result.receive(packet);
   }
@@ -240,6 +244,14 @@ export class Connection {
     if (this.version === 5) connack.reasonCode = reasonCode;
     else connack.returnCode = connackReturnCodeV3(reasonCode);
     this.send(encode(connack, this.version));
+  }
+
+  private armConnectTimer(): void {
+    this.clearConnectTimer();
+    this.connectTimer = this.target.timers.setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.attachment?.live !== true) this.close('the handshake did not finish in time');
+    }, this.target.connectTimeoutMs);
   }
 
   private clearConnectTimer(): void {
