@@ -64,7 +64,12 @@ export function finishConnect(
   link: Attachment,
   result: ConnectResult<unknown>,
 ): void {
-  if (link.state === 'closed' || session.ended) return;
+  if (link.state === 'closed') return;
+  if (session.ended) {
+    // The session ended (killed, timed out) while the runtime decided: nothing to attach to.
+    link.close('the session ended during the handshake');
+    return;
+  }
   const pending = link.pendingConnect as PendingConnect;
   switch (result.type) {
     case 'error':
