@@ -223,7 +223,14 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
           if (registered.reason === 'remote') {
             return after(registered.takeover(), () => this.place(connection, packet));
           }
-          return registered.existing.connect(link, packet, info, assigned);
+          const holder = registered.existing;
+          if (holder.ended) {
+            // The registry still names a session that ended (its unregister is on the way).
+            return after(this.registry.unregister(clientId, holder), () =>
+              this.place(connection, packet),
+            );
+          }
+          return holder.connect(link, packet, info, assigned);
         }
         this.sessions.add(session);
         return session.connect(link, packet, info, assigned);
