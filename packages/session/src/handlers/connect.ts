@@ -134,7 +134,7 @@ function accept(
       : requestedKeepAlive;
   link.startKeepAlive(keepAlive); // [MQTT-3.2.2-21]
 
-  link.sendWindow = Math.min(props.receiveMaximum ?? 65535, options.maxInflight); // [MQTT-3.3.4-7]
+  link.sendWindow = Math.min(props.receiveMaximum ?? 65535, options.maxInflight); // [MQTT-3.3.4-9]
   link.maxOutgoingPacketSize = Math.min(
     props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
     options.maxOutgoingPacketSize ?? Number.MAX_SAFE_INTEGER,

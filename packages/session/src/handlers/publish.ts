@@ -37,7 +37,7 @@ export function handlePublish(
     return;
   }
   if (qos > 0 && link.inboundUnacked >= options.receiveMaximum) {
-    link.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-9]
+    link.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-7]
     return;
   }
   const topic = resolveTopic(session, link, packet);
