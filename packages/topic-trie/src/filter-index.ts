@@ -26,50 +26,85 @@ export interface FilterIndexInfo {
   readonly nodes: number;
 }
 
-/**
- * A level of the wildcard trie. `+` children have their own slot; `#` values sit on the parent.
- * Literal children are not kept on the node: they live in the index's edge table, keyed by
- * (parent id, level id), which saves a Map per node.
- */
-class TrieNode<V> {
-  plus: TrieNode<V> | undefined = undefined;
-  /** Values of filters that end at this node. */
-  values: ValueBag<V> | undefined = undefined;
-  /** Values of filters that continue with a final `#` after this node. */
-  hashValues: ValueBag<V> | undefined = undefined;
-  /** How many literal children the edge table holds for this node. */
-  children = 0;
-
-  /** The node's id as the parent in the edge table; 0 for the root. */
-  readonly id: number;
-  readonly parent: TrieNode<V> | undefined;
-  /** The interned id of the level this node stands for; 0 for the root and for `+` nodes. */
-  readonly level: number;
-  /** How many topic levels lead from the root to this node. */
-  readonly depth: number;
-
-  constructor(id: number, parent: TrieNode<V> | undefined, level: number, depth: number) {
-    this.id = id;
-    this.parent = parent;
-    this.level = level;
-    this.depth = depth;
-  }
-
-  isEmpty(): boolean {
-    return (
-      this.values === undefined &&
-      this.hashValues === undefined &&
-      this.plus === undefined &&
-      this.children === 0
-    );
-  }
+/** Scratch space of one running match: its topic scan and walk stack. */
+class MatchState {
+  readonly scan = new LevelScan();
+  readonly nodes: number[] = [];
+  readonly depths: number[] = [];
 }
 
-/** Scratch space of one running match: its topic scan and walk stack. */
-class MatchState<V> {
-  readonly scan = new LevelScan();
-  readonly nodes: TrieNode<V>[] = [];
-  readonly depths: number[] = [];
+// Bits of `TrieNodes.flags`.
+const HAS_VALUES = 1;
+const HAS_HASH_VALUES = 2;
+const HAS_CHILDREN = 4;
+
+/**
+ * The nodes of the wildcard trie as parallel typed arrays indexed by node id (the root is 0).
+ * A walk reads a node's flags and `+` child from arrays small enough to stay in cache, and loads
+ * a value bag only where the flags say there is one: no node objects to chase.
+ */
+class TrieNodes<V> {
+  /** HAS_VALUES, HAS_HASH_VALUES, HAS_CHILDREN. */
+  flags = new Uint8Array(16);
+  /** Id of the `+` child, or 0. */
+  plus = new Int32Array(16);
+  parent = new Int32Array(16);
+  /** Interned level id; 0 for the root and for `+` nodes. */
+  level = new Int32Array(16);
+  /** How many topic levels lead from the root to the node. */
+  depth = new Int32Array(16);
+  /** How many literal children the edge table holds for the node. */
+  children = new Int32Array(16);
+  /** Values of filters that end at the node. */
+  values: (ValueBag<V> | undefined)[] = [undefined];
+  /** Values of filters that continue with a final `#` after the node. */
+  hashValues: (ValueBag<V> | undefined)[] = [undefined];
+  /** Nodes in use, the root included. */
+  count = 1;
+  private next = 1;
+  private free: number[] = [];
+
+  create(parent: number, level: number): number {
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.next++;
+      if (id === this.flags.length) this.grow();
+    }
+    this.parent[id] = parent;
+    this.level[id] = level;
+    this.depth[id] = (this.depth[parent] as number) + 1;
+    this.count++;
+    return id;
+  }
+
+  release(id: number): void {
+    this.flags[id] = 0;
+    this.plus[id] = 0;
+    this.children[id] = 0;
+    this.values[id] = undefined;
+    this.hashValues[id] = undefined;
+    this.free.push(id);
+    this.count--;
+  }
+
+  isEmpty(id: number): boolean {
+    return this.flags[id] === 0 && this.plus[id] === 0;
+  }
+
+  private grow(): void {
+    const size = this.flags.length * 2;
+    const grown = <T extends Uint8Array | Int32Array>(old: T, make: (n: number) => T): T => {
+      const array = make(size);
+      array.set(old);
+      return array;
+    };
+    this.flags = grown(this.flags, (n) => new Uint8Array(n));
+    this.plus = grown(this.plus, (n) => new Int32Array(n));
+    this.parent = grown(this.parent, (n) => new Int32Array(n));
+    this.level = grown(this.level, (n) => new Int32Array(n));
+    this.depth = grown(this.depth, (n) => new Int32Array(n));
+    this.children = grown(this.children, (n) => new Int32Array(n));
+  }
 }
 
 const PLUS = 0x2b;
@@ -104,11 +139,9 @@ export class FilterIndex<V> {
   private exactBags: (ValueBag<V> | undefined)[] = [undefined];
   private freeExact: number[] = [];
 
-  // The wildcard trie: literal edges (parent id, level id) -> child id in `nodesById`.
-  private readonly root = new TrieNode<V>(0, undefined, 0, 0);
+  // The wildcard trie: its nodes, and its literal edges (parent id, level id) -> child id.
+  private trie = new TrieNodes<V>();
   private readonly edges = new EdgeTable();
-  private nodesById: (TrieNode<V> | undefined)[] = [this.root];
-  private freeNodes: number[] = [];
 
   // The distinct literal levels of the trie, interned: level hash -> id in `levelNames`. A topic
   // level is looked up here once per match, however many trie nodes the walk tries it on; a
@@ -121,10 +154,9 @@ export class FilterIndex<V> {
 
   private pairs = 0;
   private wildcardFilters = 0;
-  private nodes = 1;
 
   // One scratch state per nesting level of `match`, so a visitor may match again.
-  private readonly states: MatchState<V>[] = [];
+  private readonly states: MatchState[] = [];
   private active = 0;
   private readonly editScan = new LevelScan();
 
@@ -133,10 +165,31 @@ export class FilterIndex<V> {
    * @returns `false` when this exact (filter, value) pair was already present.
    */
   add(filter: string, value: V): boolean {
-    const bag = this.bagFor(filter, true) as ValueBag<V>;
-    const wasEmpty = bag.size === 0;
+    const scan = this.editScan;
+    scanLevels(filter, scan);
+    if (!isWildcardFilter(filter)) {
+      let id = this.findExact(filter, scan.full);
+      if (id === 0) {
+        id = this.freeExact.pop() ?? this.exactBags.length;
+        this.exactBags[id] = new ValueBag<V>(filter);
+        this.exact.insert(scan.full, id);
+      }
+      if (!(this.exactBags[id] as ValueBag<V>).add(value)) return false;
+      this.pairs++;
+      return true;
+    }
+    const hash = endsWithHash(filter, scan);
+    const node = this.descend(filter, scan, hash ? scan.count - 1 : scan.count, true);
+    const trie = this.trie;
+    const bags = hash ? trie.hashValues : trie.values;
+    let bag = bags[node];
+    if (bag === undefined) {
+      bag = new ValueBag<V>();
+      bags[node] = bag;
+      trie.flags[node] = (trie.flags[node] as number) | (hash ? HAS_HASH_VALUES : HAS_VALUES);
+      this.wildcardFilters++;
+    }
     if (!bag.add(value)) return false;
-    if (wasEmpty && isWildcardFilter(filter)) this.wildcardFilters++;
     this.pairs++;
     return true;
   }
@@ -160,16 +213,18 @@ export class FilterIndex<V> {
       this.pairs--;
       return true;
     }
-    const hash = this.endsWithHash(filter, scan);
+    const hash = endsWithHash(filter, scan);
     const node = this.descend(filter, scan, hash ? scan.count - 1 : scan.count, false);
-    if (node === undefined) return false;
-    const bag = hash ? node.hashValues : node.values;
+    if (node < 0) return false;
+    const trie = this.trie;
+    const bags = hash ? trie.hashValues : trie.values;
+    const bag = bags[node];
     if (bag === undefined || !bag.remove(value)) return false;
     this.pairs--;
     if (bag.size === 0) {
       this.wildcardFilters--;
-      if (hash) node.hashValues = undefined;
-      else node.values = undefined;
+      bags[node] = undefined;
+      trie.flags[node] = (trie.flags[node] as number) & ~(hash ? HAS_HASH_VALUES : HAS_VALUES);
       this.prune(node);
     }
     return true;
@@ -177,12 +232,12 @@ export class FilterIndex<V> {
 
   /** True when the (filter, value) pair is present. */
   has(filter: string, value: V): boolean {
-    return this.bagFor(filter, false)?.has(value) ?? false;
+    return this.bagOf(filter)?.has(value) ?? false;
   }
 
   /** The values stored under exactly this filter (not its matches). */
   valuesOf(filter: string): readonly V[] {
-    return this.bagFor(filter, false)?.items() ?? NONE;
+    return this.bagOf(filter)?.items() ?? NONE;
   }
 
   /**
@@ -222,28 +277,32 @@ export class FilterIndex<V> {
         for (const value of exact.items()) visit(value, bindings);
       }
       if (this.wildcardFilters === 0) return;
+      const trie = this.trie;
       const dollar = isDollarTopic(topic);
       scan.levelIds.fill(-1, 0, count);
-      const stack: [TrieNode<V>, number][] = [[this.root, 0]];
+      const stack: [number, number][] = [[0, 0]];
       while (stack.length > 0) {
-        const [node, depth] = stack.pop() as [TrieNode<V>, number];
+        const [node, depth] = stack.pop() as [number, number];
         const wildcardsAllowed = depth > 0 || !dollar;
-        if (node.hashValues !== undefined && wildcardsAllowed) {
+        const hashValues = trie.hashValues[node];
+        if (hashValues !== undefined && wildcardsAllowed) {
           const hash: string[] = [];
           for (let d = depth; d < count; d++) hash.push(levelAt(topic, scan, d));
-          const bindings = { plus: plusBindings(node, topic, scan), hash };
-          for (const value of node.hashValues.items()) visit(value, bindings);
+          const bindings = { plus: this.plusBindings(node, topic, scan), hash };
+          for (const value of hashValues.items()) visit(value, bindings);
         }
         if (depth === count) {
-          if (node.values !== undefined) {
-            const bindings = { plus: plusBindings(node, topic, scan), hash: undefined };
-            for (const value of node.values.items()) visit(value, bindings);
+          const values = trie.values[node];
+          if (values !== undefined) {
+            const bindings = { plus: this.plusBindings(node, topic, scan), hash: undefined };
+            for (const value of values.items()) visit(value, bindings);
           }
           continue;
         }
-        const child = node.children > 0 ? this.childAt(node, topic, scan, depth) : undefined;
-        if (child !== undefined) stack.push([child, depth + 1]);
-        if (node.plus !== undefined && wildcardsAllowed) stack.push([node.plus, depth + 1]);
+        const child = this.childAt(node, topic, scan, depth);
+        if (child !== 0) stack.push([child, depth + 1]);
+        const plus = trie.plus[node] as number;
+        if (plus !== 0 && wildcardsAllowed) stack.push([plus, depth + 1]);
       }
     } finally {
       this.active--;
@@ -267,20 +326,14 @@ export class FilterIndex<V> {
     this.exact.clear();
     this.exactBags = [undefined];
     this.freeExact = [];
+    this.trie = new TrieNodes<V>();
     this.edges.clear();
     this.levels.clear();
     this.levelNames = [undefined];
     this.levelUses = [0];
     this.freeLevels = [];
-    this.nodesById = [this.root];
-    this.freeNodes = [];
-    this.root.children = 0;
-    this.root.plus = undefined;
-    this.root.values = undefined;
-    this.root.hashValues = undefined;
     this.pairs = 0;
     this.wildcardFilters = 0;
-    this.nodes = 1;
   }
 
   /** Counts of pairs, filters and trie nodes. */
@@ -290,55 +343,54 @@ export class FilterIndex<V> {
       filters: this.exact.size + this.wildcardFilters,
       exactFilters: this.exact.size,
       wildcardFilters: this.wildcardFilters,
-      nodes: this.nodes,
+      nodes: this.trie.count,
     };
   }
 
   /** Visits the values of every wildcard filter that matches the scanned topic. */
-  private walk(topic: string, state: MatchState<V>, visit: (value: V) => void): void {
+  private walk(topic: string, state: MatchState, visit: (value: V) => void): void {
     const scan = state.scan;
     const count = scan.count;
     const dollar = isDollarTopic(topic);
     scan.levelIds.fill(-1, 0, count);
+    const { flags, plus } = this.trie;
     const nodes = state.nodes;
     const depths = state.depths;
-    nodes[0] = this.root;
+    nodes[0] = 0;
     depths[0] = 0;
     let top = 1;
     while (top > 0) {
       top--;
-      let node = nodes[top] as TrieNode<V>;
+      let node = nodes[top] as number;
       let depth = depths[top] as number;
       // Follow the literal path without touching the stack; only `+` branches are pushed.
       for (;;) {
+        const bits = flags[node] as number;
         const wildcardsAllowed = depth > 0 || !dollar; // [MQTT-4.7.2-1]
         // `#` matches the parent level too, so a/# matches a (MQTT 5 section 4.7.1.2).
-        if (node.hashValues !== undefined && wildcardsAllowed) visitBag(node.hashValues, visit);
+        if ((bits & HAS_HASH_VALUES) !== 0 && wildcardsAllowed) {
+          visitBag(this.trie.hashValues[node] as ValueBag<V>, visit);
+        }
         if (depth === count) {
-          if (node.values !== undefined) visitBag(node.values, visit);
+          if ((bits & HAS_VALUES) !== 0) visitBag(this.trie.values[node] as ValueBag<V>, visit);
           break;
         }
-        if (node.plus !== undefined && wildcardsAllowed) {
-          nodes[top] = node.plus;
+        const plusChild = plus[node] as number;
+        if (plusChild !== 0 && wildcardsAllowed) {
+          nodes[top] = plusChild;
           depths[top] = depth + 1;
           top++;
         }
-        if (node.children === 0) break;
-        const child = this.childAt(node, topic, scan, depth);
-        if (child === undefined) break;
-        node = child;
+        if ((bits & HAS_CHILDREN) === 0) break;
+        node = this.childAt(node, topic, scan, depth);
+        if (node === 0) break;
         depth++;
       }
     }
   }
 
-  /** The literal child of `node` for level `depth` of the scanned topic. */
-  private childAt(
-    node: TrieNode<V>,
-    topic: string,
-    scan: LevelScan,
-    depth: number,
-  ): TrieNode<V> | undefined {
+  /** The id of the literal child of `node` for level `depth` of the scanned topic, or 0. */
+  private childAt(node: number, topic: string, scan: LevelScan, depth: number): number {
     let level = scan.levelIds[depth] as number;
     if (level < 0) {
       level = this.findLevel(
@@ -349,9 +401,7 @@ export class FilterIndex<V> {
       );
       scan.levelIds[depth] = level;
     }
-    if (level === 0) return undefined;
-    const child = this.edges.get(node.id, level);
-    return child === 0 ? undefined : this.nodesById[child];
+    return level === 0 ? 0 : this.edges.get(node, level);
   }
 
   /** The interned id of `topic[start, end)` (whose scan hash is `hash`), or 0. */
@@ -377,84 +427,56 @@ export class FilterIndex<V> {
     }
   }
 
-  private newState(): MatchState<V> {
-    const state = new MatchState<V>();
+  private newState(): MatchState {
+    const state = new MatchState();
     this.states.push(state);
     return state;
   }
 
-  private bagFor(filter: string, create: boolean): ValueBag<V> | undefined {
+  /** The bag stored under exactly this filter, if any. */
+  private bagOf(filter: string): ValueBag<V> | undefined {
     const scan = this.editScan;
     scanLevels(filter, scan);
-    if (!isWildcardFilter(filter)) {
-      const id = this.findExact(filter, scan.full);
-      if (id !== 0 || !create) return this.exactBags[id];
-      const bag = new ValueBag<V>(filter);
-      const slot = this.freeExact.pop() ?? this.exactBags.length;
-      this.exactBags[slot] = bag;
-      this.exact.insert(scan.full, slot);
-      return bag;
-    }
-    const hash = this.endsWithHash(filter, scan);
-    const node = this.descend(filter, scan, hash ? scan.count - 1 : scan.count, create);
-    if (node === undefined) return undefined;
-    if (hash) {
-      if (create) node.hashValues ??= new ValueBag<V>();
-      return node.hashValues;
-    }
-    if (create) node.values ??= new ValueBag<V>();
-    return node.values;
+    if (!isWildcardFilter(filter)) return this.exactBags[this.findExact(filter, scan.full)];
+    const hash = endsWithHash(filter, scan);
+    const node = this.descend(filter, scan, hash ? scan.count - 1 : scan.count, false);
+    if (node < 0) return undefined;
+    return hash ? this.trie.hashValues[node] : this.trie.values[node];
   }
 
-  private endsWithHash(filter: string, scan: LevelScan): boolean {
-    const last = scan.count - 1;
-    return (
-      scan.ends[last] === (scan.starts[last] as number) + 1 &&
-      filter.charCodeAt(scan.starts[last] as number) === HASH
-    );
-  }
-
-  /** Follows the first `levels` levels of the scanned filter, creating nodes when asked to. */
-  private descend(
-    filter: string,
-    scan: LevelScan,
-    levels: number,
-    create: boolean,
-  ): TrieNode<V> | undefined {
+  /**
+   * Follows the first `levels` levels of the scanned filter and returns the node reached, or -1;
+   * creates missing nodes when asked to.
+   */
+  private descend(filter: string, scan: LevelScan, levels: number, create: boolean): number {
     scan.levelIds.fill(-1, 0, levels);
-    let node = this.root;
+    const trie = this.trie;
+    let node = 0;
     for (let depth = 0; depth < levels; depth++) {
       const start = scan.starts[depth] as number;
       const end = scan.ends[depth] as number;
-      let next: TrieNode<V> | undefined;
+      let next: number;
       if (end === start + 1 && filter.charCodeAt(start) === PLUS) {
-        next = node.plus;
-        if (next === undefined && create) {
-          next = new TrieNode<V>(this.newNodeId(), node, 0, node.depth + 1);
-          this.nodesById[next.id] = next;
-          node.plus = next;
-          this.nodes++;
+        next = trie.plus[node] as number;
+        if (next === 0 && create) {
+          next = trie.create(node, 0);
+          trie.plus[node] = next;
         }
       } else {
-        next = node.children > 0 ? this.childAt(node, filter, scan, depth) : undefined;
-        if (next === undefined && create) {
+        next = this.childAt(node, filter, scan, depth);
+        if (next === 0 && create) {
           const level = this.internLevel(filter, start, end, scan.hashes[depth] as number);
-          const id = this.newNodeId();
-          next = new TrieNode<V>(id, node, level, node.depth + 1);
-          this.nodesById[id] = next;
-          this.edges.insert(node.id, level, id);
-          node.children++;
-          this.nodes++;
+          scan.levelIds[depth] = level;
+          next = trie.create(node, level);
+          this.edges.insert(node, level, next);
+          trie.children[node] = (trie.children[node] as number) + 1;
+          trie.flags[node] = (trie.flags[node] as number) | HAS_CHILDREN;
         }
       }
-      if (next === undefined) return undefined;
+      if (next === 0) return -1;
       node = next;
     }
     return node;
-  }
-
-  private newNodeId(): number {
-    return this.freeNodes.pop() ?? this.nodesById.length;
   }
 
   /** The id of a level, interning it if new, counted as used by one more node. */
@@ -475,43 +497,51 @@ export class FilterIndex<V> {
     const uses = (this.levelUses[id] as number) - 1;
     this.levelUses[id] = uses;
     if (uses > 0) return;
-    const name = this.levelNames[id] as string;
-    const scan = new LevelScan();
-    scanLevels(name, scan);
+    const scan = this.editScan;
+    scanLevels(this.levelNames[id] as string, scan);
     this.levels.delete(mix32(scan.hashes[0] as number), id);
     this.levelNames[id] = undefined;
     this.freeLevels.push(id);
   }
 
   /** Removes empty nodes from `node` up towards the root. */
-  private prune(start: TrieNode<V>): void {
+  private prune(start: number): void {
+    const trie = this.trie;
     let node = start;
-    while (node.parent !== undefined && node.isEmpty()) {
-      const parent: TrieNode<V> = node.parent;
-      if (node.level === 0) {
-        parent.plus = undefined;
+    while (node !== 0 && trie.isEmpty(node)) {
+      const parent = trie.parent[node] as number;
+      const level = trie.level[node] as number;
+      if (level === 0) {
+        trie.plus[parent] = 0;
       } else {
-        this.edges.delete(parent.id, node.level);
-        this.releaseLevel(node.level);
-        parent.children--;
+        this.edges.delete(parent, level);
+        this.releaseLevel(level);
+        const children = (trie.children[parent] as number) - 1;
+        trie.children[parent] = children;
+        if (children === 0) trie.flags[parent] = (trie.flags[parent] as number) & ~HAS_CHILDREN;
       }
-      this.nodesById[node.id] = undefined;
-      this.freeNodes.push(node.id);
-      this.nodes--;
+      trie.release(node);
       node = parent;
     }
   }
+
+  /** The levels captured by the `+` nodes on the path from the root to `node`, in filter order. */
+  private plusBindings(node: number, topic: string, scan: LevelScan): string[] {
+    const trie = this.trie;
+    const captured: string[] = [];
+    for (let n = node; n !== 0; n = trie.parent[n] as number) {
+      if (trie.level[n] === 0) captured.push(levelAt(topic, scan, (trie.depth[n] as number) - 1));
+    }
+    return captured.reverse();
+  }
+}
+
+function endsWithHash(filter: string, scan: LevelScan): boolean {
+  const last = scan.count - 1;
+  const start = scan.starts[last] as number;
+  return scan.ends[last] === start + 1 && filter.charCodeAt(start) === HASH;
 }
 
 function levelAt(topic: string, scan: LevelScan, depth: number): string {
   return topic.slice(scan.starts[depth], scan.ends[depth]);
-}
-
-/** The levels captured by the `+` nodes on the path from the root to `node`, in filter order. */
-function plusBindings<V>(node: TrieNode<V>, topic: string, scan: LevelScan): string[] {
-  const captured: string[] = [];
-  for (let n: TrieNode<V> | undefined = node; n?.parent !== undefined; n = n.parent) {
-    if (n.level === 0) captured.push(levelAt(topic, scan, n.depth - 1));
-  }
-  return captured.reverse();
 }
