@@ -1,19 +1,23 @@
-# Servers the test suite talks to. Sourced by .ci/run.
+# Servers and tools the test suite talks to. Sourced by .ci/run.
 #
 # Redis for @mqtt-sessions/retain-redis: a throwaway server on a loopback port, with no
 # persistence, installed from the Debian packages when missing. Its URL is exported as REDIS_URL,
 # which the retain-redis tests require when CI is set.
+# mosquitto-clients for the broker's end-to-end tests: MQTT clients nobody here wrote.
 
 CI_REDIS_PORT="${CI_REDIS_PORT:-6390}"
 CI_REDIS_DIR="${TMPDIR:-/tmp}/mqtt-sessions-ci-redis"
 
 start_services() {
-  if ! command -v redis-server >/dev/null 2>&1; then
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+  if [ ${#missing[@]} -gt 0 ]; then
     local sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    echo "installing redis-server from the Debian packages"
+    echo "installing ${missing[*]} from the Debian packages"
     $sudo apt-get update -qq &&
-      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
       return 1
   fi
   mkdir -p "$CI_REDIS_DIR"

@@ -1,0 +1,159 @@
+import type { Server } from 'node:http';
+import { createSessions, type Sessions } from '@mqtt-sessions/pool';
+import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
+import { createRedisRetainStore } from '@mqtt-sessions/retain-redis';
+import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
+import type { Logger } from 'pino';
+import { createAuthRuntime } from './auth/index.js';
+import { type Listener, SocketSet, startListeners } from './listeners.js';
+import { createLogger, logSessionEvent } from './logging.js';
+import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
+import { type BrokerOptions, resolveBrokerOptions } from './options.js';
+import { type BrokerStats, collectStats } from './stats.js';
+import { SysTopics } from './sys-topics.js';
+
+/** The ports a started broker listens on (`undefined` for a listener that is off). */
+export interface BrokerAddresses {
+  readonly tcp: number | undefined;
+  readonly tls: number | undefined;
+  readonly ws: number | undefined;
+  readonly wss: number | undefined;
+  readonly metrics: number | undefined;
+}
+
+/**
+ * A runnable MQTT broker: the mqtt-sessions pools behind TCP, TLS and WebSocket listeners, with
+ * auth, `$SYS` topics, Prometheus metrics, logs and a graceful shutdown.
+ */
+export class Broker {
+  readonly options: BrokerOptions;
+  readonly logger: Logger;
+  readonly sessions: Sessions;
+  private readonly startedAt = Date.now();
+  private readonly sockets = new SocketSet();
+  private listeners: Listener[] = [];
+  private metricsServer: { server: Server; port: () => number } | undefined = undefined;
+  private sys: SysTopics | undefined = undefined;
+  private closing: Promise<void> | undefined = undefined;
+
+  constructor(options: BrokerOptions, runtime: Runtime<unknown>, retain: RetainStore) {
+    this.options = options;
+    this.logger = options.logger ?? createLogger(options.logLevel);
+    const logger = this.logger;
+    this.sessions = createSessions<unknown>({
+      runtime,
+      retain,
+      session: options.session,
+      observe: (event) => logSessionEvent(logger, event),
+      onError: (error) => logger.error({ err: error }, 'session error'),
+    });
+  }
+
+  /** Opens the listeners, the metrics endpoint and the `$SYS` updates. */
+  async start(): Promise<BrokerAddresses> {
+    const options = this.options;
+    this.listeners = await startListeners(this.sessions, options, this.sockets);
+    if (options.metricsPort !== false) {
+      const registry = createMetricsRegistry(this.sessions, this.startedAt);
+      this.metricsServer = await startMetricsServer(
+        registry,
+        this.sessions,
+        options.host,
+        options.metricsPort,
+      );
+    }
+    this.sys = new SysTopics(this.sessions, this.startedAt, this.logger);
+    await this.sys.start(options.sysInterval);
+    const addresses = this.addresses();
+    this.logger.info({ ...addresses, host: options.host }, 'mqtt-sessions broker listening');
+    return addresses;
+  }
+
+  /** The bound ports. */
+  addresses(): BrokerAddresses {
+    const port = (kind: Listener['kind']) => this.listeners.find((l) => l.kind === kind)?.port();
+    return {
+      tcp: port('tcp'),
+      tls: port('tls'),
+      ws: port('ws'),
+      wss: port('wss'),
+      metrics: this.metricsServer?.port(),
+    };
+  }
+
+  /** The broker's figures now. */
+  stats(): Promise<BrokerStats> {
+    return collectStats(this.sessions, this.startedAt);
+  }
+
+  /**
+   * Shuts down gracefully: stops accepting connections, sends v5 clients DISCONNECT 0x8B (Server
+   * shutting down), ends every session, closes the retain store and the metrics endpoint.
+   * Sockets that have not closed after `graceMs` are destroyed.
+   */
+  close(graceMs = 2000): Promise<void> {
+    this.closing ??= this.shutDown(graceMs);
+    return this.closing;
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
+    this.logger.info('mqtt-sessions broker shutting down');
+    this.sys?.stop();
+    const stopped = Promise.all(this.listeners.map((listener) => listener.close()));
+    await this.sessions.close();
+    await waitFor(() => this.sockets.size === 0, graceMs);
+    this.sockets.destroyAll();
+    await stopped;
+    if (this.metricsServer !== undefined) {
+      const server = this.metricsServer.server;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.logger.info('mqtt-sessions broker stopped');
+  }
+}
+
+/** Creates a broker; call `start()` to listen. Reads the users and ACL files when given. */
+export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
+  const resolved = resolveBrokerOptions(options);
+  const runtime = await chooseRuntime(resolved);
+  const retain = chooseRetainStore(resolved);
+  return new Broker(resolved, runtime, retain);
+}
+
+async function chooseRuntime(options: BrokerOptions): Promise<Runtime<unknown>> {
+  if (options.runtime !== undefined) return options.runtime;
+  if (
+    options.usersFile === undefined &&
+    options.aclFile === undefined &&
+    options.allowAnonymous !== false
+  ) {
+    return createDefaultRuntime() as Runtime<unknown>;
+  }
+  const runtime = await createAuthRuntime({
+    ...(options.usersFile === undefined ? {} : { usersFile: options.usersFile }),
+    ...(options.aclFile === undefined ? {} : { aclFile: options.aclFile }),
+    ...(options.allowAnonymous === undefined ? {} : { allowAnonymous: options.allowAnonymous }),
+  });
+  return runtime as Runtime<unknown>;
+}
+
+function chooseRetainStore(options: BrokerOptions): RetainStore {
+  if (options.redisUrl !== undefined) {
+    return createRedisRetainStore({
+      url: options.redisUrl,
+      ...(options.redisPrefix === undefined ? {} : { keyPrefix: options.redisPrefix }),
+    });
+  }
+  return createMemoryRetainStore({
+    ...(options.maxRetainedBytes === undefined ? {} : { maxBytes: options.maxRetainedBytes }),
+    ...(options.maxRetainedMessages === undefined
+      ? {}
+      : { maxMessages: options.maxRetainedMessages }),
+  });
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+}

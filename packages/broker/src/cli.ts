@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { addUser } from './auth/index.js';
+import { createBroker } from './broker.js';
+import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js';
+import { VERSION } from './stats.js';
+
+/** Runs the `mqtt-sessions` command; resolves to the exit status (the broker keeps running). */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  const commandLine = parseCommandLine(argv);
+  if (commandLine.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (commandLine.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [command = 'start', ...rest] = commandLine.positionals;
+  if (command === 'passwd') {
+    const [file, username] = rest;
+    if (file === undefined || username === undefined)
+      throw new ConfigError('usage: mqtt-sessions passwd <users-file> <username>');
+    const given = commandLine.values.get('password');
+    const password =
+      typeof given === 'string'
+        ? given
+        : (process.env.MQTT_SESSIONS_PASSWORD ?? (await readLine()));
+    if (password.length === 0) throw new ConfigError('the password must not be empty');
+    await addUser(file, username, password);
+    process.stdout.write(`user ${username} saved in ${file}\n`);
+    return 0;
+  }
+  if (command !== 'start') throw new ConfigError(`unknown command ${command} (see --help)`);
+  const options = await loadConfig(commandLine);
+  const broker = await createBroker(options);
+  await broker.start();
+  const stop = (signal: string) => {
+    broker.logger.info({ signal }, 'signal received');
+    broker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        broker.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return undefined;
+}
+
+function readLine(): Promise<string> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve(line);
+    });
+    lines.once('close', () => resolve(''));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    if (status !== undefined) process.exitCode = status;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mqtt-sessions: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`mqtt-sessions: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

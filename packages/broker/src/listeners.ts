@@ -1,0 +1,135 @@
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server,
+  type Socket,
+} from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import type { BrokerOptions } from './options.js';
+import { attachSocket, attachWebSocket, type ConnectTarget } from './transport.js';
+
+/** A listen backlog that absorbs connection storms (the kernel caps it at somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
+/** One listening server and what it serves. */
+export interface Listener {
+  readonly kind: 'tcp' | 'tls' | 'ws' | 'wss';
+  readonly server: Server | HttpServer;
+  /** The bound port (useful when 0 was asked for). */
+  port(): number;
+  /** Stops accepting connections. */
+  close(): Promise<void>;
+}
+
+/** Every socket a listener accepted, so a shutdown can end the ones that linger. */
+export class SocketSet {
+  private readonly sockets = new Set<Socket>();
+
+  add(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+/** Starts the listeners the options switch on. */
+export async function startListeners(
+  target: ConnectTarget,
+  options: BrokerOptions,
+  sockets: SocketSet,
+): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  try {
+    if (options.port !== false) {
+      const server = createNetServer((socket) => {
+        sockets.add(socket);
+        attachSocket(target, socket, 'tcp');
+      });
+      listeners.push(await listen('tcp', server, options.host, options.port));
+    }
+    if (options.tlsPort !== false && options.tls !== undefined) {
+      const server = createTlsServer(options.tls, (socket) => {
+        sockets.add(socket);
+        attachSocket(target, socket, 'tls');
+      });
+      // Count raw sockets too: a TLS handshake that never completes still holds one.
+      server.on('connection', (socket: Socket) => sockets.add(socket));
+      listeners.push(await listen('tls', server, options.host, options.tlsPort));
+    }
+    if (options.wsPort !== false) {
+      const server = createHttpServer(notFound);
+      server.on('connection', (socket: Socket) => sockets.add(socket));
+      serveWebSocket(target, server, options.wsPath, 'websocket');
+      listeners.push(await listen('ws', server, options.host, options.wsPort));
+    }
+    if (options.wssPort !== false && options.tls !== undefined) {
+      const server = createHttpsServer(options.tls, notFound);
+      server.on('connection', (socket: Socket) => sockets.add(socket));
+      serveWebSocket(target, server, options.wsPath, 'websocket-tls');
+      listeners.push(await listen('wss', server, options.host, options.wssPort));
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  return listeners;
+}
+
+/** MQTT over WebSocket at `path`, subprotocol `mqtt` (MQTT 5 section 6). */
+function serveWebSocket(
+  target: ConnectTarget,
+  server: HttpServer,
+  path: string,
+  origin: 'websocket' | 'websocket-tls',
+): void {
+  const wss = new WebSocketServer({
+    server,
+    path,
+    // Offer only "mqtt"; clients that ask for no subprotocol are let in as well [MQTT-6.0.0-3].
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    perMessageDeflate: false,
+    maxPayload: 256 * 1024 * 1024,
+  });
+  wss.on('connection', (ws, request: IncomingMessage) => {
+    attachWebSocket(target, ws, request.socket.remoteAddress, origin);
+  });
+}
+
+function notFound(_request: IncomingMessage, response: import('node:http').ServerResponse): void {
+  response.writeHead(404, { 'content-type': 'text/plain' });
+  response.end('MQTT over WebSocket lives on the configured path\n');
+}
+
+function listen(
+  kind: Listener['kind'],
+  server: Server | HttpServer,
+  host: string,
+  port: number,
+): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve({
+        kind,
+        server,
+        port: () => (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Sessions } from '@mqtt-sessions/pool';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type BrokerStats, collectStats, topSessions } from './stats.js';
+
+/** The Prometheus metrics of a broker, read from the pools at scrape time. */
+export function createMetricsRegistry(sessions: Sessions, startedAt: number): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let reading: Promise<BrokerStats> | undefined;
+  // One scrape reads the pools once, however many metrics it collects.
+  const read = () => {
+    reading ??= collectStats(sessions, startedAt).finally(() => {
+      setImmediate(() => {
+        reading = undefined;
+      });
+    });
+    return reading;
+  };
+  const gauge = (name: string, help: string, pick: (s: BrokerStats) => number) =>
+    new Gauge({
+      name: `mqtt_sessions_${name}`,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(pick(await read()));
+      },
+    });
+  const counter = (name: string, help: string, pick: (s: BrokerStats) => number) =>
+    new Counter({
+      name: `mqtt_sessions_${name}_total`,
+      help,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        this.inc(pick(await read()));
+      },
+    });
+  gauge('sessions', 'Sessions, connected or not', (s) => s.sessions);
+  gauge('connected_sessions', 'Sessions with a live connection', (s) => s.connected);
+  gauge('subscriptions', 'Subscriptions', (s) => s.subscriptions);
+  gauge('retained_messages', 'Retained messages', (s) => s.retainedCount);
+  gauge('retained_bytes', 'Estimated memory of retained messages', (s) => s.retainedBytes);
+  gauge('uptime_seconds', 'Seconds since the broker started', (s) => s.uptimeSeconds);
+  counter('connects', 'Accepted CONNECTs', (s) => s.connects);
+  counter('refused_connects', 'Refused CONNECTs', (s) => s.refusedConnects);
+  counter('packets_received', 'MQTT packets received', (s) => s.packetsReceived);
+  counter('packets_sent', 'MQTT packets sent', (s) => s.packetsSent);
+  counter('bytes_received', 'Bytes received', (s) => s.bytesReceived);
+  counter('bytes_sent', 'Bytes sent', (s) => s.bytesSent);
+  counter('messages_received', 'PUBLISH packets received', (s) => s.messagesReceived);
+  counter('messages_sent', 'PUBLISH packets sent', (s) => s.messagesSent);
+  counter(
+    'messages_dropped',
+    'Messages dropped (queue full, too large, expired, rate limit)',
+    (s) => s.messagesDropped,
+  );
+  return registry;
+}
+
+/** Serves `/metrics` (Prometheus text), `/healthz` and `/top?by=queued|packets` (JSON). */
+export function startMetricsServer(
+  registry: Registry,
+  sessions: Sessions,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: () => number }> {
+  const server = createServer((request, response) => {
+    handle(request, response, registry, sessions).catch((error: unknown) => {
+      response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(`${(error as Error).message}\n`);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve({ server, port: () => (server.address() as AddressInfo).port });
+    });
+  });
+}
+
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  registry: Registry,
+  sessions: Sessions,
+) {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  if (url.pathname === '/metrics') {
+    const body = await registry.metrics();
+    response.writeHead(200, { 'content-type': registry.contentType });
+    response.end(body);
+    return;
+  }
+  if (url.pathname === '/healthz') {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ status: 'ok' }));
+    return;
+  }
+  if (url.pathname === '/top') {
+    const by = url.searchParams.get('by') === 'packets' ? 'packets' : 'queued';
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(topSessions(sessions.allPools(), by)));
+    return;
+  }
+  response.writeHead(404, { 'content-type': 'text/plain' });
+  response.end('not found\n');
+}

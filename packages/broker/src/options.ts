@@ -1,0 +1,179 @@
+import type { Runtime } from '@mqtt-sessions/runtime-default';
+import type { SessionOptions } from '@mqtt-sessions/session';
+import type { Logger } from 'pino';
+
+/** A listener port: a number (0 picks a free port) or `false` to switch the listener off. */
+export type Port = number | false;
+
+/** Everything a broker can be told. {@link resolveBrokerOptions} fills in the defaults. */
+export interface BrokerOptions {
+  /** The address every listener binds to. Default `0.0.0.0`. */
+  host: string;
+  /** MQTT over TCP. Default 1883. */
+  port: Port;
+  /** MQTT over WebSocket. Default 8083. */
+  wsPort: Port;
+  /** The HTTP path of the WebSocket endpoint. Default `/mqtt`. */
+  wsPath: string;
+  /** MQTT over TLS. Default 8883 when a certificate is given, else off. */
+  tlsPort: Port;
+  /** MQTT over secure WebSocket. Default 8084 when a certificate is given, else off. */
+  wssPort: Port;
+  /** TLS certificate chain (PEM), key and optional CA; paths on the command line. */
+  tls:
+    | { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer | undefined }
+    | undefined;
+  /** Prometheus `/metrics` and `/healthz` over HTTP. Default 9464. */
+  metricsPort: Port;
+  /** Store retained messages in Redis at this URL instead of in memory. */
+  redisUrl: string | undefined;
+  /** The key prefix in Redis, so several brokers can share one server. */
+  redisPrefix: string | undefined;
+  /** Cap on retained-message memory (in-memory store), bytes. Default 500 MiB. */
+  maxRetainedBytes: number | undefined;
+  /** Cap on the number of retained messages (in-memory store). Default none. */
+  maxRetainedMessages: number | undefined;
+  /** A users file (`username:scrypt-hash` lines); without it every client is anonymous. */
+  usersFile: string | undefined;
+  /** An ACL rules file; without it every client may publish and subscribe to anything. */
+  aclFile: string | undefined;
+  /** Accept clients without credentials. Default: true without a users file, false with one. */
+  allowAnonymous: boolean | undefined;
+  /** pino log level. Default `info`. */
+  logLevel: string;
+  /** Seconds between `$SYS/broker/...` updates; 0 switches them off. Default 10. */
+  sysInterval: number;
+  /** Session limits and MQTT 5 feature switches (see `@mqtt-sessions/session`). */
+  session: Partial<SessionOptions>;
+  /** A runtime of your own (API only); it replaces the users and ACL files. */
+  runtime: Runtime<unknown> | undefined;
+  /** A pino logger of your own (API only). */
+  logger: Logger | undefined;
+}
+
+/** The value type of a command-line option. */
+export type OptionType = 'number' | 'port' | 'string' | 'boolean';
+
+/** One option: how it is spelt on the command line, in the environment and in a config file. */
+export interface OptionSpec {
+  /** The key in {@link BrokerOptions}, or in `session` when it starts with `session.`. */
+  readonly key: string;
+  readonly flag: string;
+  readonly type: OptionType;
+  readonly description: string;
+  readonly defaultText: string;
+}
+
+/** Every option, for `--help`, flag parsing, `MQTT_SESSIONS_*` variables and config files. */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  spec('host', 'string', 'address the listeners bind to', '0.0.0.0'),
+  spec('port', 'port', 'MQTT over TCP port ("off" to disable)', '1883'),
+  spec('wsPort', 'port', 'MQTT over WebSocket port ("off" to disable)', '8083'),
+  spec('wsPath', 'string', 'WebSocket path', '/mqtt'),
+  spec(
+    'tlsPort',
+    'port',
+    'MQTT over TLS port (needs --tls-cert and --tls-key)',
+    '8883 with a certificate',
+  ),
+  spec('wssPort', 'port', 'MQTT over secure WebSocket port', '8084 with a certificate'),
+  spec('tlsCert', 'string', 'TLS certificate chain file (PEM)', 'none'),
+  spec('tlsKey', 'string', 'TLS private key file (PEM)', 'none'),
+  spec('tlsCa', 'string', 'TLS CA file for client certificates (PEM)', 'none'),
+  spec('metricsPort', 'port', 'HTTP port of /metrics (Prometheus) and /healthz', '9464'),
+  spec('redisUrl', 'string', 'keep retained messages in Redis at this URL', 'in memory'),
+  spec('redisPrefix', 'string', 'Redis key prefix', 'mqtt-sessions:retain:'),
+  spec(
+    'maxRetainedBytes',
+    'number',
+    'retained-message memory cap in bytes (in-memory store)',
+    '524288000',
+  ),
+  spec('maxRetainedMessages', 'number', 'retained-message count cap (in-memory store)', 'none'),
+  spec('usersFile', 'string', 'users file with scrypt password hashes', 'none: anonymous'),
+  spec('aclFile', 'string', 'ACL rules file', 'none: allow all'),
+  spec(
+    'allowAnonymous',
+    'boolean',
+    'accept clients without credentials',
+    'true without users file',
+  ),
+  spec('logLevel', 'string', 'log level: fatal, error, warn, info, debug, trace, silent', 'info'),
+  spec('sysInterval', 'number', 'seconds between $SYS/broker updates (0 = off)', '10'),
+  spec('session.maxIncomingPacketSize', 'number', 'largest packet accepted, bytes', '20971520'),
+  spec('session.maxOutgoingPacketSize', 'number', 'largest packet sent, bytes', 'client limit'),
+  spec('session.incomingRate', 'number', 'PUBLISH per second per client', '1000'),
+  spec('session.incomingBurst', 'number', 'extra PUBLISH burst per client', '5000'),
+  spec('session.maxQueued', 'number', 'messages queued per session', '1000'),
+  spec('session.maxInflight', 'number', 'outgoing QoS 1/2 in flight per client', '500'),
+  spec('session.receiveMaximum', 'number', 'incoming QoS 1/2 in flight per client', '65535'),
+  spec('session.topicAliasMaximum', 'number', 'topic aliases a client may use', '64'),
+  spec('session.outboundTopicAliases', 'boolean', 'assign topic aliases to clients', 'true'),
+  spec('session.maximumQoS', 'number', 'highest QoS supported (0, 1 or 2)', '2'),
+  spec('session.retainAvailable', 'boolean', 'retained messages supported', 'true'),
+  spec(
+    'session.wildcardSubscriptionAvailable',
+    'boolean',
+    'wildcard subscriptions supported',
+    'true',
+  ),
+  spec(
+    'session.subscriptionIdentifiersAvailable',
+    'boolean',
+    'subscription identifiers supported',
+    'true',
+  ),
+  spec('session.sharedSubscriptionAvailable', 'boolean', 'shared subscriptions supported', 'true'),
+  spec('session.maxKeepAlive', 'number', 'longest keep-alive allowed, seconds', 'none'),
+  spec(
+    'session.defaultSessionExpiry',
+    'number',
+    'session expiry when a v5 client gives none, s',
+    '0',
+  ),
+  spec(
+    'session.maxSessionExpiry',
+    'number',
+    'longest session expiry granted, seconds',
+    '4294967295',
+  ),
+  spec('session.maxTopicLevels', 'number', 'most levels in a topic', '128'),
+  spec('session.connectTimeoutMs', 'number', 'time allowed for CONNECT, ms', '20000'),
+];
+
+function spec(key: string, type: OptionType, description: string, defaultText: string): OptionSpec {
+  const name = key.replace(/^session\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return { key, flag: `--${name}`, type, description, defaultText };
+}
+
+/** The environment variable of an option: `--ws-port` is `MQTT_SESSIONS_WS_PORT`. */
+export function envName(option: OptionSpec): string {
+  return `MQTT_SESSIONS_${option.flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** Fills in every default; the TLS ports switch on only with a certificate. */
+export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): BrokerOptions {
+  const tls = options.tls;
+  return {
+    host: options.host ?? '0.0.0.0',
+    port: options.port ?? 1883,
+    wsPort: options.wsPort ?? 8083,
+    wsPath: options.wsPath ?? '/mqtt',
+    tlsPort: tls === undefined ? false : (options.tlsPort ?? 8883),
+    wssPort: tls === undefined ? false : (options.wssPort ?? 8084),
+    tls,
+    metricsPort: options.metricsPort ?? 9464,
+    redisUrl: options.redisUrl,
+    redisPrefix: options.redisPrefix,
+    maxRetainedBytes: options.maxRetainedBytes,
+    maxRetainedMessages: options.maxRetainedMessages,
+    usersFile: options.usersFile,
+    aclFile: options.aclFile,
+    allowAnonymous: options.allowAnonymous,
+    logLevel: options.logLevel ?? 'info',
+    sysInterval: options.sysInterval ?? 10,
+    session: options.session ?? {},
+    runtime: options.runtime,
+    logger: options.logger,
+  };
+}

@@ -1,0 +1,98 @@
+import type { Sessions } from '@mqtt-sessions/pool';
+import type { Logger } from 'pino';
+import { type BrokerStats, collectStats, topSessions } from './stats.js';
+
+/** Publishing anything here makes the broker publish the top sessions once. */
+export const SYS_TOP_REQUEST = '$SYS/broker/top/request';
+
+/**
+ * Publishes the broker's figures under `$SYS/broker/...` every `intervalSeconds`, retained so a
+ * new subscriber sees the latest at once, and answers requests for the top sessions.
+ */
+export class SysTopics {
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private lastConnects = 0;
+  private lastAt = Date.now();
+  private readonly sessions: Sessions;
+  private readonly startedAt: number;
+  private readonly logger: Logger;
+  private unsubscribe: (() => boolean) | undefined = undefined;
+
+  constructor(sessions: Sessions, startedAt: number, logger: Logger) {
+    this.sessions = sessions;
+    this.startedAt = startedAt;
+    this.logger = logger;
+  }
+
+  /**
+   * Answers top-session requests, and publishes the figures every `intervalSeconds` (0: never),
+   * the first time at once.
+   */
+  async start(intervalSeconds: number): Promise<void> {
+    const pool = this.sessions.defaultPool;
+    const subscribed = await pool.serverSubscribe(SYS_TOP_REQUEST, () => this.publishTop(), {
+      retained: false,
+    });
+    if (subscribed.ok) this.unsubscribe = subscribed.subscription.unsubscribe;
+    if (intervalSeconds <= 0) return;
+    await this.publishStats();
+    this.timer = setInterval(() => {
+      this.publishStats().catch((error: unknown) =>
+        this.logger.error({ err: error }, '$SYS update failed'),
+      );
+    }, intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+  }
+
+  /** Publishes one round of figures. */
+  async publishStats(): Promise<BrokerStats> {
+    const stats = await collectStats(this.sessions, this.startedAt);
+    const now = Date.now();
+    const seconds = Math.max(1, (now - this.lastAt) / 1000);
+    const connectRate = (stats.connects - this.lastConnects) / seconds;
+    this.lastConnects = stats.connects;
+    this.lastAt = now;
+    const values: [string, string | number][] = [
+      ['version', stats.version],
+      ['uptime', stats.uptimeSeconds],
+      ['clients/total', stats.sessions],
+      ['clients/connected', stats.connected],
+      ['clients/connects', stats.connects],
+      ['clients/connect-rate', Number(connectRate.toFixed(2))],
+      ['clients/refused', stats.refusedConnects],
+      ['packets/received', stats.packetsReceived],
+      ['packets/sent', stats.packetsSent],
+      ['bytes/received', stats.bytesReceived],
+      ['bytes/sent', stats.bytesSent],
+      ['messages/received', stats.messagesReceived],
+      ['messages/sent', stats.messagesSent],
+      ['messages/dropped', stats.messagesDropped],
+      ['subscriptions/count', stats.subscriptions],
+      ['retained/count', stats.retainedCount],
+      ['retained/bytes', stats.retainedBytes],
+    ];
+    const pool = this.sessions.defaultPool;
+    for (const [name, value] of values) {
+      await pool.serverPublish(`$SYS/broker/${name}`, String(value), { retain: true });
+    }
+    return stats;
+  }
+
+  private publishTop(): void {
+    const pools = this.sessions.allPools();
+    const pool = this.sessions.defaultPool;
+    const publish = (name: string, by: 'queued' | 'packets') =>
+      pool.serverPublish(`$SYS/broker/top/${name}`, topSessions(pools, by), {
+        properties: { contentType: 'application/json' },
+      });
+    Promise.all([publish('queues', 'queued'), publish('packets', 'packets')]).catch(
+      (error: unknown) => this.logger.error({ err: error }, 'publishing top sessions failed'),
+    );
+  }
+}

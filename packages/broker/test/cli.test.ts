@@ -1,0 +1,123 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPTION_SPECS } from '../src/index.js';
+import { connectClient, startBroker } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Runs the CLI from its TypeScript source, resolving sibling packages to their sources too. */
+function run(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@mqtt-sessions/source', '--import', 'tsx', cli, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  return child;
+}
+
+async function output(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const [code] = await once(child, 'exit');
+  return { code, stdout, stderr };
+}
+
+/** Waits for the broker's "listening" log line and returns the ports it reports. */
+function listening(child: ChildProcess): Promise<{ tcp: number; metrics?: number }> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (const line of buffer.split('\n')) {
+        if (line.includes('broker listening')) resolve(JSON.parse(line));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the broker exited with ${code}`)));
+  });
+}
+
+describe('the mqtt-sessions command', () => {
+  it('--help lists every option with its environment variable', async () => {
+    const { code, stdout } = await output(run(['--help']));
+    expect(code).toBe(0);
+    for (const spec of OPTION_SPECS) expect(stdout).toContain(spec.flag);
+    expect(stdout).toContain('MQTT_SESSIONS_WS_PORT');
+    expect(stdout).toContain('passwd');
+  });
+
+  it('refuses an unknown option with status 2', async () => {
+    const { code, stderr } = await output(run(['--no-such-thing']));
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown option --no-such-thing');
+  });
+
+  it('starts from flags and environment, and exits 0 on SIGTERM after DISCONNECT 0x8B', async () => {
+    const child = run(
+      ['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--sys-interval', '0'],
+      {
+        MQTT_SESSIONS_METRICS_PORT: 'off',
+      },
+    );
+    const ports = await listening(child);
+    expect(ports.metrics).toBeUndefined();
+    const client = await connectClient(`mqtt://127.0.0.1:${ports.tcp}`, { protocolVersion: 5 });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    expect(await disconnect).toBe(0x8b);
+    const [code] = await exited;
+    expect(code).toBe(0);
+    client.end(true);
+  }, 20_000);
+
+  it('passwd adds a user whose password the broker then checks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
+    const usersFile = join(dir, 'users');
+    const { code, stdout } = await output(
+      run(['passwd', usersFile, 'alice', '--password', 's3cret']),
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('user alice saved');
+    const stored = await readFile(usersFile, 'utf8');
+    expect(stored).toMatch(/^alice:scrypt\$/);
+    expect(stored).not.toContain('s3cret');
+    const broker = await startBroker({ usersFile, wsPort: false });
+    try {
+      const url = `mqtt://127.0.0.1:${broker.addresses().tcp}`;
+      const good = await connectClient(url, { username: 'alice', password: 's3cret' });
+      good.end(true);
+      await expect(
+        connectClient(url, { protocolVersion: 5, username: 'alice', password: 'wrong' }),
+      ).rejects.toMatchObject({ code: 0x86 });
+      await expect(connectClient(url, { protocolVersion: 5 })).rejects.toMatchObject({
+        code: 0x87,
+      });
+    } finally {
+      await broker.close();
+    }
+  }, 20_000);
+});
