@@ -1,7 +1,11 @@
 import { mix32 } from './slot-table.js';
 
 const SLASH = 0x2f;
-const FNV_OFFSET = 0x811c9dc5 | 0;
+/**
+ * The FNV offset basis, xor-ed with a per-process random seed: the hashes only ever live in
+ * memory, and a seed the clients cannot know keeps them from crafting topics that collide.
+ */
+const FNV_OFFSET = (0x811c9dc5 ^ Math.floor(Math.random() * 0x100000000)) | 0;
 const FNV_PRIME = 0x01000193;
 const GOLDEN = 0x9e3779b1 | 0;
 

@@ -204,3 +204,46 @@ describe('FilterIndex against the reference matcher', () => {
     );
   });
 });
+
+describe('FilterIndex at scale', () => {
+  it('agrees with the reference matcher over thousands of filters, before and after removals', () => {
+    // A small deterministic generator: enough filters to grow every hash table several times.
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const level = (): string => (next(8) === 0 ? '' : `l${next(60)}`);
+    const filters = new Set<string>();
+    while (filters.size < 4000) {
+      const levels = Array.from({ length: 1 + next(5) }, level);
+      const kind = next(10);
+      if (kind < 2) levels[next(levels.length)] = '+';
+      if (kind === 2) levels.push('#');
+      filters.add(levels.join('/'));
+    }
+    const topics = Array.from({ length: 400 }, () =>
+      Array.from({ length: 1 + next(6) }, level).join('/'),
+    );
+    const all = [...filters];
+    const index = indexOf(all);
+    const check = (live: string[]): void => {
+      for (const topic of topics) {
+        expect(matches(index, topic)).toEqual(live.filter((f) => referenceMatch(f, topic)).sort());
+      }
+    };
+    check(all);
+    const kept = all.filter((_, i) => i % 3 !== 0);
+    for (let i = 0; i < all.length; i += 3)
+      expect(index.remove(all[i] as string, all[i])).toBe(true);
+    check(kept);
+    for (const filter of kept) index.remove(filter, filter);
+    expect(index.info()).toEqual({
+      pairs: 0,
+      filters: 0,
+      exactFilters: 0,
+      wildcardFilters: 0,
+      nodes: 1,
+    });
+  });
+});
