@@ -2,6 +2,7 @@
  * Timing and memory helpers for benchmarks. Memory figures need `node --expose-gc`.
  */
 import { performance } from 'node:perf_hooks';
+import { median } from './stats.ts';
 
 /** Runs the garbage collector until the heap stops shrinking and returns `heapUsed` in bytes. */
 export function heapUsedAfterGc(): number {
@@ -29,38 +30,67 @@ export function retainedBytes<T>(build: () => T): { bytes: number; value: T } {
   return { bytes, value };
 }
 
-/** One contender of a timed comparison. `run` does one round of work and returns its op count. */
+/**
+ * One contender of a timed comparison. `run(slice, slices)` does slice `slice` of `slices` equal
+ * parts of one round of work and returns its op count.
+ */
 export interface Candidate {
   readonly name: string;
-  run(): number;
+  run(slice: number, slices: number): number;
 }
 
 /** Options of {@link timeRounds}. */
 export interface RoundOptions {
-  /** Untimed rounds per candidate first, so that the JIT settles. Default 1. */
+  /** Untimed rounds first, so that the JIT settles. Default 1. */
   readonly warmup?: number;
-  /** Timed rounds per candidate. Default 5. */
+  /** Timed rounds. Default 5. */
   readonly rounds?: number;
+  /** Parts each round is cut into; the candidates take turns part by part. Default 10. */
+  readonly slices?: number;
 }
 
+/** Each candidate's ops/s per round. */
+export type RoundResults = Map<string, number[]>;
+
 /**
- * Times the candidates round-robin (A B C, A B C, ...), so that a burst of noise from another
- * process hits every candidate rather than one, and returns each one's ops/s per round.
+ * Times the candidates in turns of one slice each (A B C A B C ... within every round), so that
+ * every candidate's round spans the same stretch of wall time and a burst of load from another
+ * process slows them all alike. Returns each candidate's ops/s per round.
  */
 export function timeRounds(
   candidates: readonly Candidate[],
   options: RoundOptions = {},
-): Map<string, number[]> {
+): RoundResults {
   const warmup = options.warmup ?? 1;
   const rounds = options.rounds ?? 5;
-  const results = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  const slices = options.slices ?? 10;
+  const results: RoundResults = new Map(candidates.map((c) => [c.name, []]));
   for (let round = 0; round < warmup + rounds; round++) {
-    for (const candidate of candidates) {
-      const start = performance.now();
-      const ops = candidate.run();
-      const ms = performance.now() - start;
-      if (round >= warmup) results.get(candidate.name)?.push((ops * 1000) / ms);
+    const ms = candidates.map(() => 0);
+    const ops = candidates.map(() => 0);
+    for (let slice = 0; slice < slices; slice++) {
+      for (let c = 0; c < candidates.length; c++) {
+        const start = performance.now();
+        ops[c] = (ops[c] as number) + (candidates[c] as Candidate).run(slice, slices);
+        ms[c] = (ms[c] as number) + performance.now() - start;
+      }
+    }
+    if (round < warmup) continue;
+    for (let c = 0; c < candidates.length; c++) {
+      results
+        .get((candidates[c] as Candidate).name)
+        ?.push(((ops[c] as number) * 1000) / (ms[c] as number));
     }
   }
   return results;
+}
+
+/**
+ * The median over rounds of `a`'s rate divided by `b`'s in the same round: steadier than a ratio
+ * of medians when the machine's load changes between rounds.
+ */
+export function pairedRatio(results: RoundResults, a: string, b: string): number {
+  const ra = results.get(a) ?? [];
+  const rb = results.get(b) ?? [];
+  return median(ra.map((x, i) => x / (rb[i] ?? Number.NaN)));
 }

@@ -10,9 +10,16 @@ import {
   formatRate,
   formatRatio,
   formatTable,
+  median,
   summarize,
 } from '../../../tooling/bench/stats.ts';
-import { type Candidate, retainedBytes, timeRounds } from '../../../tooling/bench/timing.ts';
+import {
+  type Candidate,
+  pairedRatio,
+  type RoundResults,
+  retainedBytes,
+  timeRounds,
+} from '../../../tooling/bench/timing.ts';
 import { FilterIndex } from '../src/index.js';
 import {
   type FilterSpec,
@@ -62,74 +69,89 @@ function listenerFor(id: number): Listener {
 // One loop per implementation (not one shared loop calling a function argument), so that each
 // call site sees one implementation and V8 optimises each as a real caller would.
 
-function loopDecodeOnly(lookups: Lookups, strings: readonly string[] | undefined): number {
-  for (let i = 0; i < lookups.count; i++) {
+function loopDecodeOnly(
+  lookups: Lookups,
+  strings: readonly string[] | undefined,
+  from: number,
+  to: number,
+): number {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     hits += topic.length;
   }
-  return lookups.count;
+  return to - from;
 }
 
 function loopFilterIndex(
   index: FilterIndex<number>,
   lookups: Lookups,
   strings: readonly string[] | undefined,
+  from: number,
+  to: number,
 ): number {
-  for (let i = 0; i < lookups.count; i++) {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     index.match(topic, visit);
   }
-  return lookups.count;
+  return to - from;
 }
 
 function loopFilterIndexCollect(
   index: FilterIndex<number>,
   lookups: Lookups,
   strings: readonly string[] | undefined,
+  from: number,
+  to: number,
 ): number {
-  for (let i = 0; i < lookups.count; i++) {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     const ids = index.collect(topic);
     for (let j = 0; j < ids.length; j++) visit(ids[j] as number);
   }
-  return lookups.count;
+  return to - from;
 }
 
 function loopQlobber(
   qlobber: Qlobber<number>,
   lookups: Lookups,
   strings: readonly string[] | undefined,
+  from: number,
+  to: number,
 ): number {
-  for (let i = 0; i < lookups.count; i++) {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     const ids = qlobber.match(topic);
     for (let j = 0; j < ids.length; j++) visit(ids[j] as number);
   }
-  return lookups.count;
+  return to - from;
 }
 
 function loopQlobberDedup(
   qlobber: QlobberDedup<number>,
   lookups: Lookups,
   strings: readonly string[] | undefined,
+  from: number,
+  to: number,
 ): number {
-  for (let i = 0; i < lookups.count; i++) {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     for (const id of qlobber.match(topic)) visit(id);
   }
-  return lookups.count;
+  return to - from;
 }
 
 function loopMqemitter(
   emitter: Emitter,
   lookups: Lookups,
   strings: readonly string[] | undefined,
+  from: number,
+  to: number,
 ): number {
-  for (let i = 0; i < lookups.count; i++) {
+  for (let i = from; i < to; i++) {
     const topic = strings === undefined ? lookupAt(lookups, i) : (strings[i] as string);
     emitter.emit({ topic });
   }
-  return lookups.count;
+  return to - from;
 }
 
 function buildFilterIndex(subscriptions: readonly Subscription[]): FilterIndex<number> {
@@ -207,6 +229,8 @@ export interface FilterBenchOptions {
   readonly lookups: number;
   readonly rounds: number;
   readonly warmup: number;
+  /** Parts each round is cut into, taken in turns by the candidates. */
+  readonly slices: number;
   readonly verifySample: number;
   /** Also time with topic strings reused across lookups (hashes cached), as many benchmarks do. */
   readonly reusedStrings: boolean;
@@ -218,11 +242,9 @@ interface Row {
   readonly ours: boolean;
   bytesPerSub: number;
   buildMs: number;
-  fresh?: number[];
-  reused?: number[];
 }
 
-/** Runs the comparison for each size and returns the Markdown it printed. */
+/** Runs the comparison for each size and logs Markdown. */
 export function runFilterBench(options: FilterBenchOptions, log: (line: string) => void): void {
   for (const size of options.sizes) {
     const specs: FilterSpec[] = generateFilters(size, 0xc0ffee + size);
@@ -263,95 +285,112 @@ export function runFilterBench(options: FilterBenchOptions, log: (line: string) 
         `before timing, and by count and id sum on every timed round.\n`,
     );
 
+    // Every candidate runs the same lookups, so over a whole timing they must add up to the same
+    // count and id sum; that catches any divergence that the sampled check above missed.
+    const totals = new Map<string, { hits: number; idSum: number }>();
     const candidatesFor = (strings: readonly string[] | undefined): Candidate[] => {
-      const checked = (name: string, run: () => number): Candidate => ({
-        name,
-        run: () => {
-          hits = 0;
-          idSum = 0;
-          const ops = run();
-          checksums.set(name, `${hits}/${idSum}`);
-          return ops;
-        },
-      });
+      totals.clear();
+      const slice = (part: number, parts: number): [number, number] => [
+        Math.floor((lookups.count * part) / parts),
+        Math.floor((lookups.count * (part + 1)) / parts),
+      ];
+      const checked = (name: string, loop: (from: number, to: number) => number): Candidate => {
+        const total = { hits: 0, idSum: 0 };
+        totals.set(name, total);
+        return {
+          name,
+          run: (part, parts) => {
+            hits = 0;
+            idSum = 0;
+            const ops = loop(...slice(part, parts));
+            total.hits += hits;
+            total.idSum += idSum;
+            return ops;
+          },
+        };
+      };
       return [
-        checked('FilterIndex.match', () => loopFilterIndex(ours, lookups, strings)),
-        checked('FilterIndex.collect', () => loopFilterIndexCollect(ours, lookups, strings)),
-        checked('Qlobber.match', () => loopQlobber(qlobber, lookups, strings)),
-        checked('QlobberDedup.match', () => loopQlobberDedup(dedup, lookups, strings)),
-        checked('mqemitter.emit', () => loopMqemitter(emitter, lookups, strings)),
-        { name: 'decode only', run: () => loopDecodeOnly(lookups, strings) },
+        checked('FilterIndex.match', (a, b) => loopFilterIndex(ours, lookups, strings, a, b)),
+        checked('FilterIndex.collect', (a, b) =>
+          loopFilterIndexCollect(ours, lookups, strings, a, b),
+        ),
+        checked('Qlobber.match', (a, b) => loopQlobber(qlobber, lookups, strings, a, b)),
+        checked('QlobberDedup.match', (a, b) => loopQlobberDedup(dedup, lookups, strings, a, b)),
+        checked('mqemitter.emit', (a, b) => loopMqemitter(emitter, lookups, strings, a, b)),
+        {
+          name: 'decode only',
+          run: (part, parts) => loopDecodeOnly(lookups, strings, ...slice(part, parts)),
+        },
       ];
     };
-    const checksums = new Map<string, string>();
-    const assertChecksums = (): void => {
-      const distinct = new Set(checksums.values());
+    const assertTotals = (): void => {
+      const distinct = new Set([...totals.values()].map((t) => `${t.hits}/${t.idSum}`));
       if (distinct.size > 1) {
-        throw new Error(`timed rounds disagree: ${JSON.stringify([...checksums])}`);
+        throw new Error(`timed rounds disagree: ${JSON.stringify([...totals])}`);
       }
     };
+    const timing = { rounds: options.rounds, warmup: options.warmup, slices: options.slices };
 
-    const fresh = timeRounds(candidatesFor(undefined), {
-      rounds: options.rounds,
-      warmup: options.warmup,
-    });
-    assertChecksums();
-    let reused: Map<string, number[]> | undefined;
+    const fresh = timeRounds(candidatesFor(undefined), timing);
+    assertTotals();
+    let reused: RoundResults | undefined;
     if (options.reusedStrings) {
       const strings = Array.from({ length: lookups.count }, (_, i) => lookupAt(lookups, i));
-      reused = timeRounds(candidatesFor(strings), {
-        rounds: options.rounds,
-        warmup: options.warmup,
-      });
-      assertChecksums();
+      reused = timeRounds(candidatesFor(strings), timing);
+      assertTotals();
     }
 
     const matchRow = rows.find((r) => r.name === 'FilterIndex.match') as Row;
-    rows.splice(1, 0, { ...matchRow, name: 'FilterIndex.collect' });
+    rows.splice(1, 0, { ...matchRow, name: 'FilterIndex.collect', ours: true });
     rows.push({ name: 'decode only', peer: false, ours: false, bytesPerSub: 0, buildMs: 0 });
-    for (const row of rows) {
-      const f = fresh.get(row.name);
-      if (f !== undefined) row.fresh = f;
-      const r = reused?.get(row.name);
-      if (r !== undefined) row.reused = r;
-    }
 
-    const best = (key: 'fresh' | 'reused'): number =>
-      Math.max(...rows.filter((r) => r.peer).map((r) => summarize(r[key] ?? [0]).median));
-    const bestFresh = best('fresh');
-    const bestReused = options.reusedStrings ? best('reused') : 0;
+    /** The peer with the highest median rate, and every row's paired ratio against it. */
+    const against = (results: RoundResults): { best: string; ratio: (name: string) => number } => {
+      let best = '';
+      let bestRate = -1;
+      for (const row of rows) {
+        const rate = median(results.get(row.name) ?? [0]);
+        if (row.peer && rate > bestRate) {
+          best = row.name;
+          bestRate = rate;
+        }
+      }
+      return { best, ratio: (name) => pairedRatio(results, name, best) };
+    };
+    const freshVs = against(fresh);
+    const reusedVs = reused === undefined ? undefined : against(reused);
     const minPeerBytes = Math.min(...rows.filter((r) => r.peer).map((r) => r.bytesPerSub));
 
-    const header = ['implementation', 'lookups/s (fresh topic strings)', 'spread', 'vs best peer'];
-    if (options.reusedStrings) header.push('lookups/s (reused strings)', 'vs best peer');
+    const header = ['implementation', 'lookups/s, fresh strings', 'spread', 'vs fastest peer'];
+    if (reused !== undefined) header.push('lookups/s, reused strings', 'vs fastest peer');
     header.push('heap per subscription', 'build');
     const table = rows.map((row) => {
-      const f = summarize(row.fresh ?? [0]);
+      const timed = row.name !== 'decode only';
+      const f = summarize(fresh.get(row.name) ?? [0]);
       const cells = [
         row.name,
         formatRate(f.median),
-        `±${((f.spread / 2) * 100).toFixed(1)} %`,
-        row.name === 'decode only' ? '' : formatRatio(f.median / bestFresh),
+        `±${((f.spread / 2) * 100).toFixed(0)} %`,
+        timed ? formatRatio(freshVs.ratio(row.name)) : '',
       ];
-      if (options.reusedStrings) {
-        const r = summarize(row.reused ?? [0]);
+      if (reused !== undefined && reusedVs !== undefined) {
         cells.push(
-          formatRate(r.median),
-          row.name === 'decode only' ? '' : formatRatio(r.median / bestReused),
+          formatRate(median(reused.get(row.name) ?? [0])),
+          timed ? formatRatio(reusedVs.ratio(row.name)) : '',
         );
       }
       cells.push(
-        row.name === 'decode only' ? '' : formatBytes(row.bytesPerSub),
-        row.name === 'decode only' ? '' : formatDuration(row.buildMs),
+        timed ? formatBytes(row.bytesPerSub) : '',
+        timed ? formatDuration(row.buildMs) : '',
       );
       return cells;
     });
     log(formatTable(header, table));
-    const oursFresh = summarize(matchRow.fresh ?? [0]).median;
     log(
-      `\nFilterIndex.match: ${formatRatio(oursFresh / bestFresh)} the lookups/s of the fastest peer ` +
-        `(fresh strings), ${formatRatio(matchRow.bytesPerSub / minPeerBytes)} the heap per ` +
-        'subscription of the leanest peer.',
+      `\nFilterIndex.match: ${formatRatio(freshVs.ratio('FilterIndex.match'))} the lookups/s of ` +
+        `the fastest peer (${freshVs.best}, fresh strings; median of per-round ratios), ` +
+        `${formatRatio(matchRow.bytesPerSub / minPeerBytes)} the heap per subscription of the ` +
+        'leanest peer.',
     );
   }
 }

@@ -40,6 +40,7 @@ if (values.only !== 'topic') {
       lookups,
       rounds,
       warmup: 1,
+      slices: quick ? 4 : 10,
       verifySample: quick ? 10_000 : 50_000,
       reusedStrings: values['no-reused'] !== true,
     },
