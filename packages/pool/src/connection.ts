@@ -39,6 +39,8 @@ export interface ConnectTarget {
   readonly maxIncomingPacketSize: number;
   readonly timers: Timers;
   readonly connectTimeoutMs: number;
+  /** Packets that may wait while a CONNECT is being placed. */
+  readonly maxPendingPackets: number;
   /** Counters for bytes received before and after a session exists. */
   readonly metrics: SessionMetrics;
   /**
@@ -151,7 +153,10 @@ export class Connection {
       return;
     }
     if (this.early !== undefined) {
-      this.early.push(packet);
+      // The CONNECT is still being placed; a client that floods meanwhile is cut off.
+      if (this.early.length >= this.target.maxPendingPackets)
+        this.close('too many packets before CONNACK');
+      else this.early.push(packet);
       return;
     }
     if (packet.cmd !== 'connect') {

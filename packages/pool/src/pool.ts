@@ -147,6 +147,10 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     return this.sessionOptions.connectTimeoutMs;
   }
 
+  get maxPendingPackets(): number {
+    return this.sessionOptions.maxPendingPackets;
+  }
+
   // --- Connections -------------------------------------------------------------------------
 
   /**

@@ -11,7 +11,12 @@ import { Pool, type PoolOptions, vhostOf } from './pool.js';
 
 /** Options of {@link createSessions}: defaults for every pool, plus the runtime they share. */
 export type SessionsOptions<UC> = Omit<PoolOptions<UC>, 'name'> & {
-  /** Options per pool name, merged over the shared ones; the default pool always exists. */
+  /**
+   * Options per pool name, merged over the shared ones; the default pool always exists. A
+   * `retain` store or `registry` given at the top level belongs to the default pool only: every
+   * other pool gets its own (in memory) unless its entry here names one, so pools never share
+   * retained messages or client ids.
+   */
   pools?: Record<string, Omit<PoolOptions<UC>, 'name' | 'runtime'>>;
 };
 
@@ -44,6 +49,10 @@ export class Sessions<UC = unknown> implements ConnectTarget {
     return this.defaultPool.connectTimeoutMs;
   }
 
+  get maxPendingPackets(): number {
+    return this.defaultPool.maxPendingPackets;
+  }
+
   get timers() {
     return this.defaultPool.timers;
   }
@@ -56,8 +65,9 @@ export class Sessions<UC = unknown> implements ConnectTarget {
   addPool(name: string, options: Omit<PoolOptions<UC>, 'name' | 'runtime'> = {}): Pool<UC> {
     const existing = this.pools.get(name);
     if (existing !== undefined) return existing;
+    const { retain: _retain, registry: _registry, ...shared } = this.shared;
     const pool = new Pool<UC>({
-      ...this.shared,
+      ...shared,
       ...options,
       name,
       runtime: this.defaultPool.runtime,

@@ -38,6 +38,37 @@ describe('MQTT 5 flow control', () => {
     expect(texts(client.drain())).toEqual(['m4']);
   });
 
+  it('after a reconnect, resends only as many messages as the new Receive Maximum allows [MQTT-3.3.4-9] [MQTT-4.4.0-1]', () => {
+    const { pool } = setup();
+    const first = new TestClient(pool);
+    first.connect({
+      clientId: 'shrink',
+      properties: { receiveMaximum: 10, sessionExpiryInterval: 60 },
+    });
+    subscribe(first, 'flow', 1);
+    for (let i = 1; i <= 5; i++) pool.serverPublish('flow', `m${i}`, { qos: 1 });
+    expect(texts(first.drain())).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    first.drop(); // none acknowledged
+
+    const second = new TestClient(pool);
+    second.connect({
+      clientId: 'shrink',
+      clean: false,
+      properties: { receiveMaximum: 2, sessionExpiryInterval: 60 },
+    });
+    const resent = second.drain() as IPublishPacket[];
+    expect(texts(resent)).toEqual(['m1', 'm2']);
+    expect(resent.every((p) => p.dup)).toBe(true);
+    pool.serverPublish('flow', 'm6', { qos: 1 }); // waits behind the resends
+    second.send({ cmd: 'puback', messageId: resent[0]?.messageId as number });
+    const next = second.drain() as IPublishPacket[];
+    expect(texts(next)).toEqual(['m3']);
+    expect(next[0]?.dup).toBe(true);
+    for (const id of [resent[1]?.messageId, next[0]?.messageId])
+      second.send({ cmd: 'puback', messageId: id as number });
+    expect(texts(second.drain())).toEqual(['m4', 'm5']);
+  });
+
   it('a QoS 0 message behind a full window keeps its place in the order', () => {
     const { pool } = setup();
     const client = new TestClient(pool);

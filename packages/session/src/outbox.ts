@@ -21,6 +21,8 @@ type Stage = (typeof Stage)[keyof typeof Stage];
 class Outgoing {
   stage: Stage = Stage.Queued as Stage;
   packetId = 0;
+  /** Sent on an earlier connection and not yet sent again on this one. */
+  held = false;
   /** Whether a PUBLISH went out before, so a resend carries DUP [MQTT-3.3.1-1]. */
   sent = false;
   readonly message: RoutedMessage;
@@ -66,6 +68,8 @@ export class Outbox {
   private queueHead = 0;
   private readonly inflight = new Map<number, Outgoing>();
   private lastPacketId = 0;
+  /** In-flight messages waiting to be resent on the current connection. */
+  private held = 0;
   private readonly host: SessionHost;
   private readonly maxQueued: number;
   private readonly clientId: () => string;
@@ -108,7 +112,7 @@ export class Outbox {
       this.drop('expired', 1); // [MQTT-3.3.2-5]
       return;
     }
-    if (link?.writable && this.queued === 0) {
+    if (link?.writable && this.queued === 0 && this.held === 0) {
       if (qos === 0) {
         this.sendQoS0(link, message, retain, subscriptionIds);
         return;
@@ -127,6 +131,10 @@ export class Outbox {
    * of the window, after the transport drained, and after a reconnect.
    */
   pump(link: Attachment): void {
+    if (this.held > 0) {
+      this.resendHeld(link);
+      if (this.held > 0) return; // resends go first, in order
+    }
     while (this.queueHead < this.queue.length && link.writable && link.live) {
       const entry = this.queue[this.queueHead] as Outgoing;
       if (entry.message.expiresAt !== undefined && entry.message.expiresAt <= this.now()) {
@@ -149,13 +157,30 @@ export class Outbox {
   /**
    * Sends every unacknowledged message again, in its original order, on a new connection: PUBLISH
    * with DUP set, or PUBREL for messages the client already received [MQTT-4.4.0-1] [MQTT-4.4.0-2].
+   * PUBLISH resends respect the client's current Receive Maximum [MQTT-3.3.4-9]: those past the
+   * window wait, and go as acknowledgements make room.
    */
   resend(link: Attachment): void {
+    for (const entry of this.inflight.values()) entry.held = true;
+    this.held = this.inflight.size;
+    this.resendHeld(link);
+  }
+
+  private resendHeld(link: Attachment): void {
     for (const entry of this.inflight.values()) {
-      if (!link.live) return;
+      if (this.held === 0 || !link.live || !link.writable) return;
+      if (!entry.held) continue;
       if (entry.stage === Stage.AwaitPubcomp) {
+        entry.held = false;
+        this.held--;
         link.sendPacket({ cmd: 'pubrel', messageId: entry.packetId, reasonCode: 0 });
-      } else if (!this.sendPublish(link, entry, true)) {
+        continue;
+      }
+      // Messages not yet resent do not count: the client forgot them with the old connection.
+      if (this.inflight.size - this.held >= link.sendWindow) return;
+      entry.held = false;
+      this.held--;
+      if (!this.sendPublish(link, entry, true)) {
         // Too large for this client now: behave as if it had been delivered [MQTT-3.1.2-25].
         this.inflight.delete(entry.packetId);
       }
@@ -166,7 +191,7 @@ export class Outbox {
   puback(packetId: number): AckOutcome {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.stage !== Stage.AwaitPuback) return 'unknown';
-    this.inflight.delete(packetId);
+    this.finish(entry);
     return 'done';
   }
 
@@ -181,8 +206,12 @@ export class Outbox {
       return 'unknown';
     }
     if (reasonCode >= 0x80) {
-      this.inflight.delete(packetId);
+      this.finish(entry);
       return 'done';
+    }
+    if (entry.held) {
+      entry.held = false;
+      this.held--;
     }
     entry.stage = Stage.AwaitPubcomp;
     link.sendPacket({ cmd: 'pubrel', messageId: packetId, reasonCode: 0 });
@@ -193,8 +222,17 @@ export class Outbox {
   pubcomp(packetId: number): AckOutcome {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.stage !== Stage.AwaitPubcomp) return 'unknown';
-    this.inflight.delete(packetId);
+    this.finish(entry);
     return 'done';
+  }
+
+  /** Ends an exchange: the packet identifier is free again. */
+  private finish(entry: Outgoing): void {
+    if (entry.held) {
+      entry.held = false;
+      this.held--;
+    }
+    this.inflight.delete(entry.packetId);
   }
 
   /** Forgets queued QoS 0 messages (at disconnect, as the original does). */
@@ -221,6 +259,7 @@ export class Outbox {
       }
     }
     this.inflight.clear();
+    this.held = 0;
     this.queue.length = 0;
     this.queueHead = 0;
   }
