@@ -5,6 +5,7 @@ import { dispatch } from './dispatch.js';
 import { encode, type ProtocolVersion } from './encode.js';
 import type { PendingConnect } from './handlers/connect.js';
 import { isPromiseLike } from './maybe-promise.js';
+import { encodeOutgoing } from './outgoing.js';
 import { ReasonCode } from './reason-codes.js';
 import type { Session } from './session.js';
 import { OutboundAliases } from './topic-alias.js';
@@ -147,11 +148,32 @@ export class Attachment {
     this.session.detached(this, reason, undefined, true);
   }
 
-  /** Encodes and sends a control packet. */
+  /**
+   * Encodes and sends a control packet; to a v5 client within its limits (see
+   * {@link encodeOutgoing}). A packet that cannot be made small enough is not sent
+   * [MQTT-3.1.2-24], and the connection closes unless that packet was a DISCONNECT.
+   */
   sendPacket(packet: Packet): void {
     if (this.state === 'closed') return;
-    this.write(encode(packet, this.version));
+    if (this.version !== 5) {
+      this.write(encode(packet, this.version));
+      return;
+    }
+    const bytes = encodeOutgoing(packet, {
+      problemInformation: this.problemInformation,
+      enhancedAuthentication: this.authenticationMethod !== undefined,
+      maxPacketSize: this.outgoingLimit(),
+    });
+    if (bytes !== undefined) this.write(bytes);
+    else if (packet.cmd !== 'disconnect') this.close('a packet too large for the client');
   }
+
+  /** The client's Maximum Packet Size: from its CONNECT until the connection is accepted. */
+  private outgoingLimit(): number {
+    if (this.state === 'connected') return this.maxOutgoingPacketSize;
+    return this.pendingConnect?.packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
 
   /** Sends an encoded PUBLISH. */
   sendPublishBytes(bytes: Buffer): void {

@@ -3,13 +3,14 @@ import type { Packet } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
 import { handlePuback, handlePubcomp, handlePubrec } from './handlers/acks.js';
 import { handleAuth } from './handlers/auth.js';
-import { handleConnect } from './handlers/connect.js';
+import { handleConnect, refuse } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePingreq } from './handlers/ping.js';
 import { handlePublish } from './handlers/publish.js';
 import { handlePubrel } from './handlers/pubrel.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { checkIncoming } from './incoming.js';
 import { ReasonCode } from './reason-codes.js';
 import type { Session } from './session.js';
 
@@ -17,7 +18,7 @@ import type { Session } from './session.js';
  * Routes one packet from a client to its handler, after the checks that depend only on where the
  * connection stands: the first packet must be CONNECT [MQTT-3.1.0-1], a second CONNECT is a
  * protocol error [MQTT-3.1.0-2], and during enhanced authentication only AUTH and DISCONNECT may
- * come (MQTT 5 section 4.12).
+ * come (MQTT 5 section 4.12); and after the checks of {@link checkIncoming}.
  */
 export function dispatch(
   session: Session<unknown>,
@@ -32,7 +33,14 @@ export function dispatch(
       link.close('the first packet was not CONNECT');
       return;
     }
+    const problem = checkIncoming(packet);
+    if (problem !== undefined) return refuse(session, link, problem.code, problem.reason);
     return handleConnect(session, link, packet);
+  }
+  const problem = checkIncoming(packet);
+  if (problem !== undefined) {
+    link.disconnect(problem.code, problem.reason); // [MQTT-4.13.1-1]
+    return;
   }
   if (!session.runtime.isValidMessage(packet, undefined, session.userContext)) {
     link.disconnect(ReasonCode.MalformedPacket, 'the runtime refused the packet');

@@ -278,6 +278,8 @@ export class Outbox {
 
   private reroute(owner: object, entry: Outgoing): void {
     if (entry.shared === undefined || entry.qos === 0 || entry.stage === Stage.AwaitPubcomp) return;
+    // A QoS 2 message this client may already have received goes to no other member [MQTT-4.8.2-5].
+    if (entry.qos === 2 && entry.sent) return;
     this.host.routeShared(entry.shared, entry.message, owner as never);
   }
 
@@ -409,11 +411,12 @@ export class Outbox {
       properties = { ...message.properties };
       if (message.expiresAt !== undefined) {
         const left = Math.ceil((message.expiresAt - this.now()) / 1000);
-        if (left <= 0) {
+        // Once a PUBLISH went out, delivery has begun: a resend is not expired [MQTT-4.3.3-7].
+        if (left <= 0 && !entry.sent) {
           this.drop('expired', 1);
           return false;
         }
-        properties.messageExpiryInterval = left; // [MQTT-3.3.2-6]
+        properties.messageExpiryInterval = Math.max(1, left); // [MQTT-3.3.2-6]
       }
       const ids = entry.subscriptionIds;
       if (ids !== undefined) {

@@ -1,0 +1,96 @@
+/**
+ * Shared set-up of the conformance tests (`conformance-*.test.ts`): a pool on manual timers, a
+ * bystander client that must not notice another client's broken packets, and raw packet bytes.
+ * Each test names the MQTT 5 normative statements it proves; docs/conformance.md maps them.
+ */
+import {
+  createDefaultRuntime,
+  type DefaultUserContext,
+  type Runtime,
+} from '@mqtt-sessions/runtime-default';
+import { generate, type IConnectPacket, type Packet } from 'mqtt-packet';
+import { expect } from 'vitest';
+import { createPool, type Pool, type PoolOptions } from '../src/index.js';
+import { ManualTimers, subscribe, TestClient } from './helpers.js';
+
+export type UC = DefaultUserContext;
+
+/** A pool on manual timers that records unexpected errors. */
+export function setup(options: PoolOptions<UC> = {}) {
+  const timers = new ManualTimers();
+  const errors: unknown[] = [];
+  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
+  return { timers, pool, errors };
+}
+
+/** A connected MQTT 5 client (clean start, keep-alive 0). */
+export function connected(
+  pool: Pool<UC>,
+  clientId: string,
+  overrides: Partial<IConnectPacket> = {},
+): TestClient {
+  const client = new TestClient(pool);
+  const connack = client.connect({ clientId, ...overrides });
+  expect(connack.reasonCode).toBe(0);
+  return client;
+}
+
+/**
+ * A client that subscribes to `bystander/#` before another client misbehaves; {@link unaffected}
+ * then checks that it is still connected and still gets messages.
+ */
+export function bystander(pool: Pool<UC>): TestClient {
+  const client = connected(pool, 'bystander');
+  subscribe(client, 'bystander/#', 0, {}, 9);
+  return client;
+}
+
+/** The bystander is still connected and a message still reaches it. */
+export function unaffected(pool: Pool<UC>, client: TestClient): void {
+  expect(client.closed).toBe(false);
+  pool.serverPublish('bystander/ping', 'still here');
+  const got = client.next('publish');
+  expect(got.payload.toString()).toBe('still here');
+}
+
+/** The raw bytes the pool sent to a client, from chunk `from` on. */
+export function wire(client: TestClient, from = 0): number[] {
+  return [...Buffer.concat(client.bytes.slice(from))];
+}
+
+/** A packet encoded as MQTT 5 bytes. */
+export function bytes5(packet: Packet): Buffer {
+  return generate(packet, { protocolVersion: 5 });
+}
+
+/** The bytes of an MQTT 5 CONNECT. */
+export function connectBytes(overrides: Partial<IConnectPacket> = {}): Buffer {
+  return bytes5({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 5,
+    clientId: 'raw',
+    clean: true,
+    keepalive: 0,
+    ...overrides,
+  });
+}
+
+/** The connection was closed, and the server sent nothing after chunk `from`. */
+export function closedSilently(client: TestClient, from: number): void {
+  expect(client.closed).toBe(true);
+  expect(client.bytes.length).toBe(from);
+}
+
+/** The connection was closed after a DISCONNECT with `reasonCode`, and nothing else came. */
+export function disconnectedWith(client: TestClient, reasonCode: number): void {
+  const packets = client.drain();
+  expect(packets.map((p) => p.cmd)).toEqual(['disconnect']);
+  expect((packets[0] as { reasonCode?: number }).reasonCode).toBe(reasonCode);
+  expect(client.closed).toBe(true);
+}
+
+/** The default runtime with some of its functions replaced. */
+export function runtimeWith(overrides: Partial<Runtime<UC>>): Runtime<UC> {
+  return { ...createDefaultRuntime(), ...overrides };
+}
