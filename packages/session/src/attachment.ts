@@ -159,21 +159,21 @@ export class Attachment {
       this.write(encode(packet, this.version));
       return;
     }
+    const connecting = this.state !== 'connected';
+    const requested = this.pendingConnect?.packet.properties;
     const bytes = encodeOutgoing(packet, {
-      problemInformation: this.problemInformation,
+      // Until the connection is accepted, what the CONNECT asked for.
+      problemInformation: connecting
+        ? requested?.requestProblemInformation !== false
+        : this.problemInformation,
       enhancedAuthentication: this.authenticationMethod !== undefined,
-      maxPacketSize: this.outgoingLimit(),
+      maxPacketSize: connecting
+        ? (requested?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER)
+        : this.maxOutgoingPacketSize,
     });
     if (bytes !== undefined) this.write(bytes);
     else if (packet.cmd !== 'disconnect') this.close('a packet too large for the client');
   }
-
-  /** The client's Maximum Packet Size: from its CONNECT until the connection is accepted. */
-  private outgoingLimit(): number {
-    if (this.state === 'connected') return this.maxOutgoingPacketSize;
-    return this.pendingConnect?.packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
-  }
-
 
   /** Sends an encoded PUBLISH. */
   sendPublishBytes(bytes: Buffer): void {
