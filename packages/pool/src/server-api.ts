@@ -8,7 +8,7 @@ import {
   type Subscriber,
   subscriptionOptions,
 } from '@mqtt-sessions/router';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import type { AccessDecision, MaybePromise } from '@mqtt-sessions/runtime-default';
 import { after, isPromiseLike } from '@mqtt-sessions/session';
 import {
   type TopicBindings,
@@ -95,8 +95,13 @@ export function publishFromServer<UC>(
   return after(
     pool.runtime.isAllowed({ action: 'publish', topic, message: request }, context),
     (ok) => {
-      if (!ok)
-        return { ok: false, reason: 'not-allowed', message: 'the runtime refused the publish' };
+      if (ok !== true) {
+        return {
+          ok: false,
+          reason: 'not-allowed',
+          message: refusalMessage(ok, 'the runtime refused the publish'),
+        };
+      }
       const message: RoutedMessage = {
         topic,
         payload: encoded.payload,
@@ -135,8 +140,13 @@ export function subscribeFromServer<UC>(
     context,
   );
   return after(allowed, (ok): MaybePromise<SubscribeOutcome> => {
-    if (!ok)
-      return { ok: false, reason: 'not-allowed', message: 'the runtime refused the subscription' };
+    if (ok !== true) {
+      return {
+        ok: false,
+        reason: 'not-allowed',
+        message: refusalMessage(ok, 'the runtime refused the subscription'),
+      };
+    }
     const subscriber = new CallbackSubscriber(filter, callback);
     const result = pool.subscribe(
       subscriber,
@@ -229,11 +239,11 @@ function deliverRetained<UC>(
           );
           if (isPromiseLike(allowed)) {
             return after(allowed, (ok) => {
-              if (ok) deliverStored(subscriber, stored);
+              if (ok === true) deliverStored(subscriber, stored);
               return next();
             });
           }
-          if (allowed) deliverStored(subscriber, stored);
+          if (allowed === true) deliverStored(subscriber, stored);
         }
         if (found.cursor !== null) return page(found.cursor);
       };
@@ -261,6 +271,12 @@ function deliverStored(subscriber: CallbackSubscriber, stored: RetainedMessage):
     undefined,
     undefined,
   );
+}
+
+/** The runtime's reason string of a refusal, or `fallback` when it gave none. */
+function refusalMessage(decision: AccessDecision, fallback: string): string {
+  const denied = typeof decision === 'object' && decision !== null ? decision : undefined;
+  return denied?.reasonString ?? fallback;
 }
 
 function anonymous<UC>(pool: Pool<UC>) {

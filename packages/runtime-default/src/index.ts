@@ -4,6 +4,8 @@ export {
   type DefaultRuntimeOptions,
 } from './default-runtime.js';
 export type {
+  AccessDecision,
+  AccessDenied,
   AccessRequest,
   AuthProperties,
   ConnackProperties,

@@ -109,6 +109,45 @@ export type AccessRequest =
     };
 
 /**
+ * A refusal by {@link Runtime.isAllowed} that tells the client why. An MQTT 5 client gets the
+ * reason code on its PUBACK, PUBREC or SUBACK entry, and the reason string and user properties
+ * on that packet unless it set Request Problem Information to 0 [MQTT-3.1.2-29] or they would
+ * make the packet larger than its Maximum Packet Size [MQTT-3.4.2-2] [MQTT-3.9.2-1]. An MQTT
+ * 3.1.1 client gets what 3.1.1 can say: nothing on PUBACK and PUBREC, 0x80 in a SUBACK. A plain
+ * `false` is the same as `{ allowed: false }`.
+ *
+ * @example
+ * ```ts
+ * isAllowed(request, uc) {
+ *   if (request.topic.startsWith('admin/') && uc.user !== 'admin') {
+ *     return { allowed: false, reasonString: 'admin/ is for admins', userProperties: { see: 'docs/acl' } };
+ *   }
+ *   return true;
+ * }
+ * ```
+ */
+export interface AccessDenied {
+  readonly allowed: false;
+  /**
+   * The reason code, 0x87 (Not authorized) when absent. It must be one the packet allows for a
+   * failure: for PUBACK/PUBREC 0x80, 0x83, 0x87, 0x90, 0x97 or 0x99; for SUBACK 0x80, 0x83,
+   * 0x87, 0x8F, 0x97, 0x9E, 0xA1 or 0xA2 (MQTT 5 sections 3.4.2.1 and 3.9.3). Any other code
+   * becomes 0x87, so a refusal can never read as a success.
+   */
+  readonly reasonCode?: number;
+  /** A human-readable reason for the client's diagnostics (not for it to parse). */
+  readonly reasonString?: string;
+  /** User properties to put on the acknowledgement: name to value, or to several values. */
+  readonly userProperties?: Readonly<Record<string, string | string[]>>;
+}
+
+/**
+ * The answer of {@link Runtime.isAllowed}: `true` allows, `false` or an {@link AccessDenied}
+ * refuses. Anything but `true` refuses.
+ */
+export type AccessDecision = boolean | AccessDenied;
+
+/**
  * The runtime: the policy half of an MQTT server. It authenticates, authorises, chooses pools and
  * classifies sessions, and owns one opaque *user context* per session. Every callback may return a
  * value or a Promise; the session keeps packet order while it waits. Callbacks on the message path
@@ -153,8 +192,13 @@ export interface Runtime<UC> {
     userContext: UC,
   ): MaybePromise<ConnectResult<UC>>;
 
-  /** Authorises a publish, a subscribe, or the delivery of a retained message. */
-  isAllowed(request: AccessRequest, userContext: UC): MaybePromise<boolean>;
+  /**
+   * Authorises a publish, a subscribe, or the delivery of a retained message. Return `true` to
+   * allow (the fast path: answer synchronously when you can), `false` to refuse with 0x87 (Not
+   * authorized), or an {@link AccessDenied} to refuse with your own reason code, reason string and
+   * user properties on the client's PUBACK, PUBREC or SUBACK. Only `true` allows.
+   */
+  isAllowed(request: AccessRequest, userContext: UC): MaybePromise<AccessDecision>;
 
   /**
    * A last check of every packet from a client, before the session acts on it. `connection` is

@@ -92,11 +92,12 @@ export class RetainedDelivery {
         );
         if (isPromiseLike(allowed)) {
           return after(allowed, (ok) => {
-            if (ok) this.deliver(message);
+            if (ok === true) this.deliver(message);
             return next();
           });
         }
-        if (allowed) this.deliver(message);
+        // Only `true` allows: a refusal may be an object (AccessDenied).
+        if (allowed === true) this.deliver(message);
       }
     };
     return next();

@@ -31,7 +31,8 @@ export function publishWill(
       userContext,
     );
     const done = after(allowed, (ok) => {
-      if (ok) return after(session.host.publish(message, session.clientId), () => undefined);
+      if (ok === true)
+        return after(session.host.publish(message, session.clientId), () => undefined);
     });
     if (isPromiseLike(done)) done.catch((error: unknown) => session.reportError(error));
   } catch (error) {

@@ -1,8 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { PublishResult, RoutedMessage } from '@mqtt-sessions/router';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import type { AccessDecision, MaybePromise } from '@mqtt-sessions/runtime-default';
 import { validateTopicName } from '@mqtt-sessions/topic-trie';
 import type { IPublishPacket } from 'mqtt-packet';
+import {
+  denialOf,
+  problemInformation,
+  refusalCode,
+  sendWithProblemInformation,
+} from '../access.js';
 import type { Attachment } from '../attachment.js';
 import { after } from '../maybe-promise.js';
 import { forwardedProperties } from '../properties.js';
@@ -70,9 +76,9 @@ export function handlePublish(
     session.userContext,
   );
   return after(allowed, (ok) => {
-    if (!ok) {
+    if (ok !== true) {
       if (qos > 0) link.inboundUnacked--;
-      acknowledge(link, qos, id, ReasonCode.NotAuthorized);
+      refuse(link, qos, id, ok);
       return;
     }
     const expiry = props?.messageExpiryInterval;
@@ -146,6 +152,19 @@ function resolveTopic(
   }
   if (alias !== undefined) link.inboundAliases.set(alias, topic);
   return topic;
+}
+
+/**
+ * Answers a PUBLISH the runtime refused: the runtime's reason code, and for a v5 client that
+ * allows it its reason string and user properties (see `AccessDenied`). QoS 0 gets no answer.
+ */
+function refuse(link: Attachment, qos: 0 | 1 | 2, id: number, decision: AccessDecision): void {
+  if (qos === 0) return;
+  const reasonCode = refusalCode(decision, 'publish');
+  const denial = denialOf(decision);
+  const problem = denial === undefined ? undefined : problemInformation(link, [denial]);
+  const cmd = qos === 1 ? 'puback' : 'pubrec';
+  sendWithProblemInformation(link, { cmd, messageId: id, reasonCode }, problem);
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */

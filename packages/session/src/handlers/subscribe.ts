@@ -1,7 +1,13 @@
 import type { QoS, SubscriptionOptions } from '@mqtt-sessions/router';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import type { AccessDenied, MaybePromise } from '@mqtt-sessions/runtime-default';
 import { isWildcardFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
 import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
+import {
+  denialOf,
+  problemInformation,
+  refusalCode,
+  sendWithProblemInformation,
+} from '../access.js';
 import type { Attachment } from '../attachment.js';
 import { after } from '../maybe-promise.js';
 import { MAX_SUBSCRIPTION_IDENTIFIER, ReasonCode, SUBACK_FAILURE_V3 } from '../reason-codes.js';
@@ -40,12 +46,13 @@ export function handleSubscribe(
   }
   const codes: number[] = [];
   const retained: RetainedRequest[] = [];
+  const denials: AccessDenied[] = [];
   const entries = packet.subscriptions;
   let index = 0;
   const next = (): MaybePromise<void> => {
     while (index < entries.length) {
       const entry = entries[index++] as ISubscription;
-      const outcome = subscribeOne(session, link, entry, subscriptionIdentifier, retained);
+      const outcome = subscribeOne(session, link, entry, subscriptionIdentifier, retained, denials);
       if (outcome === 'disconnected') return;
       if (typeof outcome !== 'number') {
         return after(outcome, (code) => {
@@ -56,18 +63,22 @@ export function handleSubscribe(
       }
       codes.push(outcome);
     }
-    finish(session, link, packet.messageId as number, codes, retained);
+    finish(session, link, packet.messageId as number, codes, retained, denials);
   };
   return next();
 }
 
-/** Checks, authorises and adds one filter; returns its SUBACK reason code. */
+/**
+ * Checks, authorises and adds one filter; returns its SUBACK reason code. A refusal by the
+ * runtime that says why goes into `denials`, for the SUBACK's properties.
+ */
 function subscribeOne(
   session: Session<unknown>,
   link: Attachment,
   entry: ISubscription,
   subscriptionIdentifier: number | undefined,
   retained: RetainedRequest[],
+  denials: AccessDenied[],
 ): number | 'disconnected' | Promise<number | 'disconnected'> {
   const options = session.options;
   const filter = entry.topic;
@@ -90,7 +101,11 @@ function subscribeOne(
     session.userContext,
   );
   return after(allowed, (ok) => {
-    if (!ok) return ReasonCode.NotAuthorized;
+    if (ok !== true) {
+      const denial = denialOf(ok);
+      if (denial !== undefined) denials.push(denial);
+      return refusalCode(ok, 'subscribe');
+    }
     const qos = Math.min(entry.qos, options.maximumQoS) as QoS;
     const subscription: SubscriptionOptions = {
       qos,
@@ -120,11 +135,14 @@ function finish(
   messageId: number,
   codes: number[],
   retained: RetainedRequest[],
+  denials: readonly AccessDenied[],
 ): void {
   if (!link.live) return;
   const granted =
     link.version === 5 ? codes : codes.map((code) => (code < 0x80 ? code : SUBACK_FAILURE_V3));
   const suback: ISubackPacket = { cmd: 'suback', messageId, granted };
-  link.sendPacket(suback);
+  // One SUBACK answers every filter, so it carries what all the refusals said.
+  const problem = denials.length === 0 ? undefined : problemInformation(link, denials);
+  sendWithProblemInformation(link, suback, problem);
   for (const request of retained) session.sendRetained(request.filter, request.options);
 }
