@@ -384,6 +384,34 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     });
   }
 
+  /**
+   * Sends a connected client to another server (MQTT 5 section 4.11): DISCONNECT 0x9C (Use
+   * another server), or 0x9D (Server moved) with `permanent`, carrying `serverReference` (one or
+   * more `host[:port]`, separated by spaces), then closes the connection. The session stays, as
+   * after any server-side DISCONNECT: it lives for its Session Expiry Interval, so a client that
+   * cannot reach the other server may come back to it; its Will goes by the usual rules. An MQTT
+   * 3.1.1 client has no DISCONNECT to read: its connection is just closed.
+   *
+   * @returns false when the client has no session here or is not connected.
+   */
+  redirect(
+    clientId: string,
+    serverReference: string,
+    options: { readonly permanent?: boolean; readonly reasonString?: string } = {},
+  ): MaybePromise<boolean> {
+    const reasonCode =
+      options.permanent === true ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
+    const reason = options.permanent === true ? 'server moved' : 'use another server';
+    const properties =
+      options.reasonString === undefined
+        ? { serverReference }
+        : { serverReference, reasonString: options.reasonString };
+    return after(
+      this.registry.find(clientId),
+      (session) => session?.disconnect(reasonCode, reason, properties) ?? false,
+    );
+  }
+
   /** Sessions in this pool, connected or not. */
   sessionCount(): number {
     return this.sessions.size;

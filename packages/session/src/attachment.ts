@@ -21,6 +21,16 @@ export interface SessionLink {
   close(): void;
 }
 
+/**
+ * What a server-sent DISCONNECT may carry besides its reason code: a Server Reference for
+ * redirection (MQTT 5 section 4.11), and a reason string and user properties, which go only to a
+ * client that did not set Request Problem Information to 0.
+ */
+export type DisconnectProperties = Pick<
+  NonNullable<IDisconnectPacket['properties']>,
+  'serverReference' | 'reasonString' | 'userProperties'
+>;
+
 /** Where a connection stands in its session. */
 export type AttachmentState = 'connecting' | 'authenticating' | 'connected' | 'closed';
 
@@ -116,13 +126,9 @@ export class Attachment {
    * A malformed packet or a protocol violation: tells a v5 client why with DISCONNECT (when the
    * connection is established) and closes the connection [MQTT-4.13.1-1].
    */
-  disconnect(reasonCode: number, reason: string): void {
+  disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): void {
     if (this.state === 'closed') return;
-    if (this.version === 5 && this.state === 'connected') {
-      const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
-      if (this.problemInformation) packet.properties = { reasonString: reason };
-      this.sendPacket(packet);
-    }
+    this.sendDisconnect(reasonCode, reason, properties);
     this.shutDown();
     this.session.detached(this, reason, reasonCode, true);
   }
@@ -131,14 +137,37 @@ export class Attachment {
    * Sends a v5 client DISCONNECT and closes the connection, leaving the session's state to the
    * caller (takeover, kill, shutdown).
    */
-  disconnectQuietly(reasonCode: number, reason: string): void {
+  disconnectQuietly(reasonCode: number, reason: string, properties?: DisconnectProperties): void {
     if (this.state === 'closed') return;
-    if (this.version === 5 && this.state === 'connected') {
-      const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
-      if (this.problemInformation) packet.properties = { reasonString: reason };
-      this.sendPacket(packet);
-    }
+    this.sendDisconnect(reasonCode, reason, properties);
     this.shutDown();
+  }
+
+  /**
+   * DISCONNECT to an established v5 connection: the Server Reference always; the reason string
+   * (the given one, else `reason`) and user properties unless the client asked for no problem
+   * information [MQTT-3.1.2-29].
+   */
+  private sendDisconnect(
+    reasonCode: number,
+    reason: string,
+    properties: DisconnectProperties | undefined,
+  ): void {
+    if (this.version !== 5 || this.state !== 'connected') return;
+    const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+    if (properties === undefined) {
+      if (this.problemInformation) packet.properties = { reasonString: reason };
+    } else {
+      const { serverReference, reasonString, userProperties } = properties;
+      const out: DisconnectProperties = {};
+      if (serverReference !== undefined) out.serverReference = serverReference;
+      if (this.problemInformation) {
+        out.reasonString = reasonString ?? reason;
+        if (userProperties !== undefined) out.userProperties = userProperties;
+      }
+      packet.properties = out;
+    }
+    this.sendPacket(packet);
   }
 
   /** Closes the connection without a word, for cases where the spec wants silence. */

@@ -1,4 +1,9 @@
-export { Attachment, type AttachmentState, type SessionLink } from './attachment.js';
+export {
+  Attachment,
+  type AttachmentState,
+  type DisconnectProperties,
+  type SessionLink,
+} from './attachment.js';
 export { EncodeError, encode, type ProtocolVersion } from './encode.js';
 export {
   createSessionMetrics,

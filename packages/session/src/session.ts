@@ -8,7 +8,7 @@ import type {
 import type { ConnectionInfo, Runtime } from '@mqtt-sessions/runtime-default';
 import { systemTimers, type Timers, type WillMessage, WillWatchdog } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
-import { Attachment, type SessionLink } from './attachment.js';
+import { Attachment, type DisconnectProperties, type SessionLink } from './attachment.js';
 import type { SessionHost } from './host.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { Outbox } from './outbox.js';
@@ -191,14 +191,36 @@ export class Session<UC = unknown> implements Subscriber {
     );
   }
 
-  /** Ends the session now: a kill from the server. A v5 client gets DISCONNECT with `reasonCode`. */
-  kill(reasonCode: number = ReasonCode.AdministrativeAction, reason = 'killed'): void {
+  /**
+   * Ends the session now: a kill from the server. A v5 client gets DISCONNECT with `reasonCode`
+   * and `properties` (a Server Reference, say; see {@link DisconnectProperties}).
+   */
+  kill(
+    reasonCode: number = ReasonCode.AdministrativeAction,
+    reason = 'killed',
+    properties?: DisconnectProperties,
+  ): void {
     if (this.ended) return;
     const attachment = this.attachment;
     if (attachment !== undefined) {
-      attachment.disconnectQuietly(reasonCode, reason);
+      attachment.disconnectQuietly(reasonCode, reason, properties);
     }
     this.end(reason);
+  }
+
+  /**
+   * Ends the live connection but keeps the session, as any server-side DISCONNECT does: a v5
+   * client gets DISCONNECT with `reasonCode` and `properties`; the session then lives for its
+   * Session Expiry Interval (so the client may come back to it), and its Will goes by the usual
+   * rules (after the Will Delay Interval, unless the client is back by then) [MQTT-3.1.2-8].
+   *
+   * @returns false when no connection was established (nothing to disconnect).
+   */
+  disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): boolean {
+    const attachment = this.attachment;
+    if (this.ended || attachment === undefined || !attachment.live) return false;
+    attachment.disconnect(reasonCode, reason, properties);
+    return true;
   }
 
   /** Milliseconds until the session expires, while disconnected; undefined otherwise. */
