@@ -32,6 +32,9 @@ export function handleAuth(
       link.close('AUTH during CONNECT must continue authentication');
       return;
     }
+    // The client's step restarts a new session's connect timeout, as it restarts the
+    // connection's handshake deadline: the runtime gets the full time to answer it.
+    session.watchdog.authenticating();
     const result = session.runtime.reauth(packet, 'connect', session.userContext);
     return after(result, (answer) => finishConnect(session, link, answer));
   }
