@@ -20,7 +20,8 @@ const NUL = '\u0000';
 
 /**
  * The checks of a client's packet that mqtt-packet leaves to the server and that do not depend on
- * the session: no U+0000 in any UTF-8 string [MQTT-1.5.4-2] [MQTT-1.5.7-1]; a Will QoS of 0-2
+ * the session: no property cut short by the end of the packet (a malformed packet the codec reads
+ * as null or -1); no U+0000 in any UTF-8 string [MQTT-1.5.4-2] [MQTT-1.5.7-1]; a Will QoS of 0-2
  * [MQTT-3.1.2-12]; no wildcard in a Response Topic [MQTT-3.3.2-14]; no Subscription Identifier
  * on a client's PUBLISH [MQTT-3.3.4-6]; at least one filter in SUBSCRIBE and UNSUBSCRIBE
  * [MQTT-3.8.3-2] [MQTT-3.10.3-2]. Returns undefined when the packet passes.
@@ -72,6 +73,14 @@ export function checkIncoming(packet: Packet): IncomingProblem | undefined {
 
 function checkStrings(props: StringProperties | undefined): IncomingProblem | undefined {
   if (props === undefined) return undefined;
+  // mqtt-packet reads a property that runs past the end of the packet as null (strings, binary
+  // data, string pairs) or -1 (integers) instead of failing: such a packet is malformed.
+  for (const name in props) {
+    const value = (props as Record<string, unknown>)[name];
+    if (value === null || (typeof value === 'number' && value < 0)) {
+      return malformed('a property runs past the end of the packet');
+    }
+  }
   if (
     props.contentType?.includes(NUL) ||
     props.responseTopic?.includes(NUL) ||
@@ -87,9 +96,8 @@ function checkStrings(props: StringProperties | undefined): IncomingProblem | un
       const value = user[name];
       const values = Array.isArray(value) ? value : [value];
       for (const one of values) {
-        if (typeof one === 'string' && one.includes(NUL)) {
-          return malformed('U+0000 in a User Property value');
-        }
+        if (typeof one !== 'string') return malformed('a User Property cut short');
+        if (one.includes(NUL)) return malformed('U+0000 in a User Property value');
       }
     }
   }
