@@ -427,7 +427,7 @@ describe('defects of the original, fixed', () => {
     expect(late.properties?.messageExpiryInterval).toBe(40);
   });
 
-  it('defect 12: an absent CONNECT Session Expiry Interval means 0, and a DISCONNECT expiry applies (MQTT 5 section 3.1.2.11.2) [MQTT-3.14.2-2]', () => {
+  it('defect 12: an absent CONNECT Session Expiry Interval means 0, and a DISCONNECT expiry applies, but not from 0 (MQTT 5 sections 3.1.2.11.2 and 3.14.2.2.2)', () => {
     const { pool, timers } = setup();
     const brief = new TestClient(pool);
     expect(brief.connect({ clientId: 'brief' }).properties?.sessionExpiryInterval).toBe(0);

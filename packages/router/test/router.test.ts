@@ -171,7 +171,7 @@ describe('Router shared subscriptions', () => {
     return { router, members };
   }
 
-  it('gives each message to one member, round-robin by default [MQTT-4.8.2-4]', () => {
+  it('gives each message to one member, round-robin by default (MQTT 5 section 4.8.2)', () => {
     const { router, members } = group('round-robin');
     for (let i = 0; i < 9; i++) router.publish(message(`jobs/${i}`));
     expect(members.map((m) => m.received.length)).toEqual([3, 3, 3]);

@@ -6,7 +6,7 @@ import type { Session } from '../session.js';
 /**
  * DISCONNECT from the client. Reason 0x00 discards the Will, any other (0x04 in particular) keeps
  * it [MQTT-3.14.4-3]. A new Session Expiry Interval applies, except that a session that had 0 at
- * CONNECT may not set a non-zero one [MQTT-3.14.2-2].
+ * CONNECT may not set a non-zero one (MQTT 5 section 3.14.2.2.2).
  */
 export function handleDisconnect(
   session: Session<unknown>,
