@@ -40,7 +40,7 @@ describe('broker end to end', () => {
     });
   }
 
-  it('MQTT.js over WebSocket on /mqtt with the mqtt subprotocol', async () => {
+  it('MQTT.js over WebSocket on /mqtt with the mqtt subprotocol [MQTT-6.0.0-4]', async () => {
     broker = await startBroker();
     const url = `ws://127.0.0.1:${broker.addresses().ws}/mqtt`;
     await roundTrip(url, { protocolVersion: 5 }, 1);

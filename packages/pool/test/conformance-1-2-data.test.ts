@@ -86,7 +86,7 @@ describe('1.5 data representation', () => {
     unaffected(pool, watcher);
   });
 
-  it('a U+0000 in a Content Type, a Response Topic or a subscription filter is refused too [MQTT-1.5.4-2]', () => {
+  it('a U+0000 in a Content Type, a Response Topic or a subscription filter is refused too [MQTT-1.5.4-2] [MQTT-3.3.2-13] [MQTT-3.3.2-19]', () => {
     const { pool } = setup();
     const watcher = bystander(pool);
     const cases = [
