@@ -83,7 +83,7 @@ export class Session<UC = unknown> implements Subscriber {
   everConnected = false;
   /** The Session Expiry Interval in force, in seconds. */
   expiryInterval = 0;
-  /** The connect-time Session Expiry Interval, for the DISCONNECT rule [MQTT-3.14.2-2]. */
+  /** The connect-time Session Expiry Interval, for the DISCONNECT rule (MQTT 5 section 3.14.2.2.2). */
   connectExpiryInterval = 0;
   ended = false;
   rateLimit: TokenBucket;
