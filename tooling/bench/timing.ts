@@ -4,29 +4,45 @@
 import { performance } from 'node:perf_hooks';
 import { median } from './stats.ts';
 
-/** Runs the garbage collector until the heap stops shrinking and returns `heapUsed` in bytes. */
+/** Runs the garbage collector until memory stops shrinking and returns `heapUsed` in bytes. */
 export function heapUsedAfterGc(): number {
-  const gc = globalThis.gc;
-  if (gc === undefined) throw new Error('run node with --expose-gc to measure memory');
-  let used = Number.POSITIVE_INFINITY;
-  // A few passes: finalisers and weak references can free more on a later pass.
-  for (let pass = 0; pass < 6; pass++) {
-    gc();
-    const now = process.memoryUsage().heapUsed;
-    if (now >= used) break;
-    used = now;
-  }
-  return used;
+  return afterGc().heapUsed;
 }
 
 /**
- * The heap growth, in bytes, that `build` leaves behind: whatever it returns stays reachable
- * until the second measurement. Build each structure alone to measure it in isolation.
+ * Runs the garbage collector until memory stops shrinking and returns the bytes in use: the V8
+ * heap plus the backing stores of ArrayBuffers and typed arrays, which live outside the heap and
+ * which `heapUsed` alone misses.
+ */
+export function memoryInUseAfterGc(): number {
+  const { heapUsed, arrayBuffers } = afterGc();
+  return heapUsed + arrayBuffers;
+}
+
+function afterGc(): NodeJS.MemoryUsage {
+  const gc = globalThis.gc;
+  if (gc === undefined) throw new Error('run node with --expose-gc to measure memory');
+  let usage = process.memoryUsage();
+  // A few passes: finalisers and weak references can free more on a later pass.
+  for (let pass = 0; pass < 6; pass++) {
+    gc();
+    const now = process.memoryUsage();
+    const shrank = now.heapUsed + now.arrayBuffers < usage.heapUsed + usage.arrayBuffers;
+    usage = now;
+    if (pass > 0 && !shrank) break;
+  }
+  return usage;
+}
+
+/**
+ * The memory growth in bytes (heap and ArrayBuffers, see {@link memoryInUseAfterGc}) that `build`
+ * leaves behind: whatever it returns stays reachable until the second measurement. Build each
+ * structure alone to measure it in isolation.
  */
 export function retainedBytes<T>(build: () => T): { bytes: number; value: T } {
-  const before = heapUsedAfterGc();
+  const before = memoryInUseAfterGc();
   const value = build();
-  const bytes = heapUsedAfterGc() - before;
+  const bytes = memoryInUseAfterGc() - before;
   return { bytes, value };
 }
 

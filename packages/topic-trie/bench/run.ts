@@ -3,7 +3,7 @@
  * Prints Markdown for the package README.
  *
  *   node --expose-gc --import tsx bench/run.ts [--quick] [--sizes 10000,100000]
- *     [--lookups 1000000] [--rounds 5] [--no-reused] [--only filter|topic]
+ *     [--lookups 1000000] [--rounds 5] [--no-reused] [--peers-first] [--only filter|topic]
  */
 import { parseArgs } from 'node:util';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     lookups: { type: 'string' },
     rounds: { type: 'string' },
     'no-reused': { type: 'boolean', default: false },
+    'peers-first': { type: 'boolean', default: false },
     only: { type: 'string' },
   },
 });
@@ -43,6 +44,7 @@ if (values.only !== 'topic') {
       slices: quick ? 4 : 10,
       verifySample: quick ? 10_000 : 50_000,
       reusedStrings: values['no-reused'] !== true,
+      peersFirst: values['peers-first'] === true,
     },
     log,
   );
