@@ -75,7 +75,15 @@ export function attachWebSocket(
     },
     { peerIp, contextPrefs: { origin: 'websocket', secure: origin === 'websocket-tls' } },
   );
-  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => connection.receive(toBuffer(data)));
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    // MQTT travels in binary frames only; a text frame ends the connection [MQTT-6.0.0-1].
+    if (!isBinary) {
+      ws.close(1003, 'MQTT needs binary frames');
+      connection.end();
+      return;
+    }
+    connection.receive(toBuffer(data));
+  });
   ws.on('close', () => connection.end());
   ws.on('error', () => {
     // 'close' follows.

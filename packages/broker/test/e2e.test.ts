@@ -1,6 +1,7 @@
 import type mqtt from 'mqtt';
 import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { Broker } from '../src/index.js';
 import { connectClient, endClient, nextMessage, startBroker } from './helpers.js';
 
@@ -44,6 +45,18 @@ describe('broker end to end', () => {
     broker = await startBroker();
     const url = `ws://127.0.0.1:${broker.addresses().ws}/mqtt`;
     await roundTrip(url, { protocolVersion: 5 }, 1);
+  });
+
+  it('closes a WebSocket that sends a text frame instead of a binary one [MQTT-6.0.0-1]', async () => {
+    broker = await startBroker();
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.addresses().ws}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send('not mqtt'); // a text frame
+    expect(await closed).toBe(1003);
   });
 
   it('MQTT.js over TLS and WSS with a throwaway self-signed certificate', async () => {
