@@ -1,8 +1,9 @@
 import type { QoS, RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
-import { encodePublish, type ProtocolVersion } from './encode.js';
+import { encodePublish } from './encode.js';
 import type { DropReason, SessionHost } from './host.js';
+import { sharedForm, withPacketId } from './wire-cache.js';
 
 /** Where an outgoing QoS 1 or 2 message stands (MQTT 5 section 4.3). */
 const Stage = {
@@ -48,14 +49,6 @@ class Outgoing {
 
 /** What became of an acknowledgement from the client. */
 export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
-
-/** Cached wire form of a message that is the same for every MQTT 3.1.1 or 5 QoS 0 receiver. */
-interface WireCache {
-  v4: Buffer | undefined;
-  v5: Buffer | undefined;
-  v4Retain: Buffer | undefined;
-  v5Retain: Buffer | undefined;
-}
 
 /**
  * The outgoing half of a session: the queue of messages waiting to be sent, the QoS 1 and 2
@@ -362,7 +355,7 @@ export class Outbox {
     const shareable =
       subscriptionIds === undefined && message.expiresAt === undefined && !link.usesOutboundAliases;
     if (shareable) {
-      const bytes = this.sharedWire(message, retain, link.version);
+      const bytes = sharedForm(message, link.version, 0, retain);
       if (bytes.length > link.maxOutgoingPacketSize) {
         this.drop('too-large', 1); // [MQTT-3.1.2-24]
         return;
@@ -374,38 +367,28 @@ export class Outbox {
     this.sendPublish(link, entry, false);
   }
 
-  private sharedWire(message: RoutedMessage, retain: boolean, version: ProtocolVersion): Buffer {
-    let cache = message.wireCache as WireCache | undefined;
-    if (cache === undefined) {
-      cache = { v4: undefined, v5: undefined, v4Retain: undefined, v5Retain: undefined };
-      message.wireCache = cache;
-    }
-    const key = version === 5 ? (retain ? 'v5Retain' : 'v5') : retain ? 'v4Retain' : 'v4';
-    let bytes = cache[key];
-    if (bytes === undefined) {
-      bytes = encodePublish(
-        {
-          topic: message.topic,
-          payload: message.payload,
-          qos: 0,
-          retain,
-          dup: false,
-          messageId: undefined,
-          properties: message.properties,
-        },
-        version,
-      );
-      cache[key] = bytes;
-    }
-    return bytes;
-  }
-
   /**
    * Encodes and sends one PUBLISH for an entry. Returns false (and counts a drop) when the packet
    * is too large for the client, or the message expired.
    */
   private sendPublish(link: Attachment, entry: Outgoing, dup: boolean): boolean {
     const message = entry.message;
+    if (
+      entry.qos > 0 &&
+      entry.subscriptionIds === undefined &&
+      message.expiresAt === undefined &&
+      !link.usesOutboundAliases
+    ) {
+      // The shared form with this receiver's packet id: one encoding per fan-out, not per client.
+      const form = sharedForm(message, link.version, entry.qos, entry.retain);
+      if (form.length > link.maxOutgoingPacketSize) {
+        this.drop('too-large', 1); // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
+        return false;
+      }
+      link.sendPublishBytes(withPacketId(form, entry.packetId, dup && entry.sent));
+      entry.sent = true;
+      return true;
+    }
     let properties: IPublishPacket['properties'] | undefined;
     if (link.version === 5) {
       properties = { ...message.properties };
