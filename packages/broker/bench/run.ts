@@ -1,0 +1,450 @@
+/**
+ * `pnpm bench:broker`: mqtt-sessions against Aedes, each broker in a child process of its own,
+ * driven by this process over raw TCP sockets (MQTT 3.1.1, mqtt-packet). Prints a Markdown table
+ * and writes it to bench/results.md.
+ *
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
+ *     [--measure 5000] [--warmup 1000] [--window-scale 1] [--parser inline|mqtt-packet]
+ *     [--brokers ours,aedes] [--profile <dir>] [--no-write]
+ *
+ * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, storm, retained. For each one the brokers take
+ * turns, A B A B..., each run in a fresh broker process.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeMachine } from '../../../tooling/bench/machine.ts';
+import {
+  formatBytes,
+  formatDuration,
+  formatRate,
+  formatRatio,
+  formatTable,
+  summarize,
+} from '../../../tooling/bench/stats.ts';
+import {
+  AEDES_CONCURRENCY,
+  type BrokerName,
+  BrokerProcess,
+  OUR_LIMIT_FLAGS,
+  setAedesConcurrency,
+  waitForQuiet,
+} from './brokers.ts';
+import { type ParserMode, setParserMode } from './client.ts';
+import {
+  FAN_IN,
+  FAN_OUT,
+  type FlowSpec,
+  PAIRS,
+  type RunResult,
+  runFlow,
+  runRetained,
+  runStorm,
+  type ScenarioSettings,
+} from './scenarios.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    only: { type: 'string' },
+    measure: { type: 'string' },
+    warmup: { type: 'string' },
+    'window-scale': { type: 'string' },
+    parser: { type: 'string' },
+    brokers: { type: 'string' },
+    profile: { type: 'string' },
+    'aedes-concurrency': { type: 'string' },
+    'quiet-pct': { type: 'string' },
+    'quiet-wait': { type: 'string' },
+    'max-other': { type: 'string' },
+    retries: { type: 'string' },
+    'heap-snapshot': { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+const quick = values.quick === true;
+const reps = Number(values.reps ?? (quick ? 1 : 2));
+const settings: ScenarioSettings = {
+  warmupMs: Number(values.warmup ?? (quick ? 500 : 1000)),
+  measureMs: Number(values.measure ?? (quick ? 2000 : 5000)),
+  windowScale: Number(values['window-scale'] ?? 1),
+  stormConnections: 10_000,
+  stormInFlight: 500,
+  retainedMessages: 100_000,
+  heapSnapshotDir: values['heap-snapshot'],
+};
+/** Before each broker run, wait (up to a minute) until the rest of the machine is this quiet. */
+const quietPct = Number(values['quiet-pct'] ?? 25);
+/** Give up waiting for quiet after this long (then run anyway). */
+const quietWaitMs = Number(values['quiet-wait'] ?? 300) * 1000;
+/** A run during which other processes used more CPU than this (% of one core) is repeated. */
+const maxOtherPct = Number(values['max-other'] ?? 30);
+const retries = Number(values.retries ?? 3);
+const parserMode = (values.parser ?? 'inline') as ParserMode;
+setParserMode(parserMode);
+const brokerNames = (values.brokers ?? 'ours,aedes').split(',') as BrokerName[];
+const profileDir = values.profile;
+if (values['aedes-concurrency'] !== undefined) {
+  setAedesConcurrency(Number(values['aedes-concurrency']));
+}
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+if (settings.heapSnapshotDir !== undefined)
+  mkdirSync(settings.heapSnapshotDir, { recursive: true });
+
+/** How a scenario's headline figure reads. */
+type Kind = 'rate' | 'connects' | 'bytes' | 'time';
+
+interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: Kind;
+  run(broker: BrokerProcess): Promise<RunResult>;
+}
+
+const flow =
+  (spec: FlowSpec) =>
+  (broker: BrokerProcess): Promise<RunResult> =>
+    runFlow(broker, spec, settings);
+
+const SCENARIOS: readonly Scenario[] = [
+  { id: 'fan-in-0', title: 'fan-in 100 -> 1, QoS 0', kind: 'rate', run: flow(FAN_IN(0)) },
+  { id: 'fan-in-1', title: 'fan-in 100 -> 1, QoS 1', kind: 'rate', run: flow(FAN_IN(1)) },
+  { id: 'fan-out', title: 'fan-out 1 -> 1000, QoS 0', kind: 'rate', run: flow(FAN_OUT) },
+  { id: 'pairs', title: '1000 pairs, QoS 1', kind: 'rate', run: flow(PAIRS) },
+  {
+    id: 'storm',
+    title: `connection storm ${settings.stormConnections / 1000}k`,
+    kind: 'connects',
+    run: (broker) => runStorm(broker, settings),
+  },
+  {
+    id: 'retained',
+    title: `${settings.retainedMessages / 1000}k retained -> one \`#\``,
+    kind: 'time',
+    run: (broker) => runRetained(broker, settings),
+  },
+];
+
+const only = values.only?.split(',');
+const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
+if (selected.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
+
+const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+if (brokerNames.includes('ours') && !existsSync(cliPath)) {
+  throw new Error(`${cliPath} is missing: run pnpm build first (pnpm bench:broker does)`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** The commit measured, whether the core packages' sources differ from it, and the build time. */
+function describeCode(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let text: string;
+  try {
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'packages/*/src')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => /packages\/([^/]+)\//.exec(line)?.[1])
+      .filter((name, i, all) => name !== undefined && all.indexOf(name) === i);
+    text = `commit ${commit}${dirty.length > 0 ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
+  } catch {
+    text = 'commit unknown';
+  }
+  // The newest build output of any package: the code the brokers ran.
+  const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
+  let newest = 0;
+  for (const pkg of readdirSync(packagesDir)) {
+    const dist = `${packagesDir}${pkg}/dist`;
+    if (!existsSync(dist)) continue;
+    for (const file of readdirSync(dist)) {
+      if (file.endsWith('.js')) newest = Math.max(newest, statSync(`${dist}/${file}`).mtimeMs);
+    }
+  }
+  if (newest > 0) text += `; packages built ${new Date(newest).toISOString()}`;
+  return text;
+}
+
+const log = (line: string) => console.log(line);
+const machine = describeMachine();
+const code = describeCode();
+const loadAtStart = loadAverage();
+log(`Machine: ${machine}`);
+log(`Code: ${code}`);
+log(`Load average (1/5/15 min) at start: ${loadAtStart}`);
+log(
+  `Settings: ${reps} run(s) per broker and scenario, warm-up ${settings.warmupMs} ms, ` +
+    `measured ${settings.measureMs} ms, window x${settings.windowScale}, parser ${parserMode}`,
+);
+
+/** Each scenario's runs per broker. */
+const results = new Map<string, Map<BrokerName, RunResult[]>>();
+
+for (const scenario of selected) {
+  const perBroker = new Map<BrokerName, RunResult[]>(brokerNames.map((b) => [b, []]));
+  results.set(scenario.id, perBroker);
+  for (let rep = 0; rep < reps; rep++) {
+    for (const name of brokerNames) {
+      const result = await runQuietly(scenario, name, rep);
+      perBroker.get(name)?.push(result);
+    }
+  }
+}
+
+/**
+ * Runs a scenario once against a fresh broker, when the rest of the machine is quiet. A run during
+ * which other processes used more than `maxOtherPct` % of a core is discarded and repeated (up to
+ * `retries` times); if every attempt was disturbed, the least disturbed one is kept.
+ */
+async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Promise<RunResult> {
+  let kept: RunResult | undefined;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const quiet = await waitForQuiet(quietPct, quietWaitMs);
+    if (quiet.waitedMs > 1000) {
+      log(
+        `  (waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to calm down; ` +
+          `now ${quiet.busyPct.toFixed(0)}% busy)`,
+      );
+    }
+    const port = await freePort();
+    const broker = await BrokerProcess.start(name, {
+      port,
+      cpuProfileDir: name === 'ours' ? profileDir : undefined,
+    });
+    let result: RunResult;
+    try {
+      result = await scenario.run(broker);
+    } finally {
+      await broker.stop();
+    }
+    if (broker.errorOutput.trim() !== '') {
+      console.error(`[${name} stderr] ${broker.errorOutput.trim().slice(0, 2000)}`);
+    }
+    const disturbed = result.cpu.other > maxOtherPct;
+    log(
+      `  ${scenario.id.padEnd(9)} ${name.padEnd(5)} #${rep + 1}: ${headline(scenario.kind, result)}` +
+        `${latencyText(result)}, RSS ${formatBytes(result.peakRss)}, CPU ${cpuText(result)}` +
+        `${result.complete ? '' : ', INCOMPLETE'}; ${result.note}` +
+        (disturbed ? ' -- disturbed by other processes, discarded' : ''),
+    );
+    if (!disturbed) return result;
+    if (kept === undefined || result.cpu.other < kept.cpu.other) kept = result;
+  }
+  log(`  (kept the least disturbed of ${retries + 1} attempts)`);
+  return kept as RunResult;
+}
+
+function cpuText(result: RunResult): string {
+  const cpu = result.cpu;
+  return `broker ${cpu.broker.toFixed(0)}% / load gen ${cpu.loadgen.toFixed(0)}% / other ${cpu.other.toFixed(0)}%`;
+}
+
+function headline(kind: Kind, result: RunResult): string {
+  switch (kind) {
+    case 'rate':
+      return `${formatRate(result.value)} msgs`;
+    case 'connects':
+      return `${formatRate(result.value)} connects, ${formatBytes(result.extra?.bytesPerConnection ?? Number.NaN)}/conn`;
+    case 'bytes':
+      return formatBytes(result.value);
+    case 'time':
+      return formatDuration(result.value);
+  }
+}
+
+function latencyText(result: RunResult): string {
+  return result.p50 === undefined ? '' : `, p50/p99 ${lat(result)}`;
+}
+
+function lat(result: RunResult | undefined): string {
+  if (result?.p50 === undefined || result.p99 === undefined) return '-';
+  return `${formatDuration(result.p50)} / ${formatDuration(result.p99)}`;
+}
+
+/** Load generator CPU (% of a core) past which a rate is reported as a lower bound. */
+const LOADGEN_BOUND_PCT = 85;
+
+/** Higher is better for rates, lower for bytes and times. */
+const higherIsBetter = (kind: Kind) => kind === 'rate' || kind === 'connects';
+
+/** The best run of a broker (by the headline figure) and the spread of that figure across runs. */
+function best(
+  kind: Kind,
+  runs: readonly RunResult[],
+  figure: (r: RunResult) => number = (r) => r.value,
+): { run: RunResult; value: number; spread: number } | undefined {
+  if (runs.length === 0) return undefined;
+  const sorted = [...runs].sort((a, b) =>
+    higherIsBetter(kind) ? figure(b) - figure(a) : figure(a) - figure(b),
+  );
+  const top = sorted[0] as RunResult;
+  return { run: top, value: figure(top), spread: summarize(runs.map(figure)).spread };
+}
+
+function show(kind: Kind, value: number | undefined, spread: number | undefined): string {
+  if (value === undefined) return '-';
+  const text =
+    kind === 'rate'
+      ? `${formatRate(value)}`
+      : kind === 'connects'
+        ? `${formatRate(value)}`
+        : kind === 'bytes'
+          ? formatBytes(value)
+          : formatDuration(value);
+  return spread === undefined || reps < 2 ? text : `${text} ±${((spread * 100) / 2).toFixed(0)}%`;
+}
+
+const header = [
+  'scenario',
+  'ours',
+  'Aedes',
+  'ratio',
+  'ours p50/p99',
+  'Aedes p50/p99',
+  'ours RSS',
+  'Aedes RSS',
+];
+const rows: string[][] = [];
+const targets: string[] = [];
+const detailRows: string[][] = [];
+
+for (const scenario of selected) {
+  const perBroker = results.get(scenario.id) as Map<BrokerName, RunResult[]>;
+  const oursRuns = perBroker.get('ours') ?? [];
+  const aedesRuns = perBroker.get('aedes') ?? [];
+  const rowsOf = (kind: Kind, title: string, figure?: (r: RunResult) => number) => {
+    const o = best(kind, oursRuns, figure);
+    const a = best(kind, aedesRuns, figure);
+    const ratio =
+      o === undefined || a === undefined
+        ? undefined
+        : higherIsBetter(kind)
+          ? o.value / a.value
+          : a.value / o.value;
+    const flag = (runs: readonly RunResult[]) => (runs.every((r) => r.complete) ? '' : ' (!)');
+    rows.push([
+      title,
+      `${bound(kind, o?.run)}${show(kind, o?.value, o?.spread)}${flag(oursRuns)}`,
+      `${bound(kind, a?.run)}${show(kind, a?.value, a?.spread)}${flag(aedesRuns)}`,
+      ratio === undefined ? '-' : formatRatio(ratio),
+      kind === 'bytes' ? '-' : lat(o?.run),
+      kind === 'bytes' ? '-' : lat(a?.run),
+      o === undefined ? '-' : formatBytes(o.run.peakRss),
+      a === undefined ? '-' : formatBytes(a.run.peakRss),
+    ]);
+    return { o, ratio };
+  };
+  if (scenario.kind === 'connects') {
+    const { ratio } = rowsOf('connects', `${scenario.title}: connects/s`);
+    if (ratio !== undefined)
+      targets.push(target(`${scenario.title} connects/s >= 2x Aedes`, ratio >= 2));
+    const { o } = rowsOf(
+      'bytes',
+      `${scenario.title}: RSS per idle connection`,
+      (r) => r.extra?.bytesPerConnection ?? Number.NaN,
+    );
+    if (o !== undefined)
+      targets.push(target('RSS per idle connection <= 3 KB', o.value <= 3 * 1024));
+  } else {
+    const { o, ratio } = rowsOf(scenario.kind, scenario.title);
+    if (scenario.kind === 'rate' && ratio !== undefined) {
+      targets.push(target(`${scenario.title} >= 2x Aedes`, ratio >= 2));
+    }
+    if (scenario.kind === 'time' && o !== undefined) {
+      targets.push(target('retained delivery < 0.5 s', o.value < 500));
+    }
+  }
+  for (const [name, runs] of perBroker) {
+    runs.forEach((r, i) => {
+      detailRows.push([
+        scenario.id,
+        `${name} #${i + 1}`,
+        headline(scenario.kind, r),
+        `${r.cpu.broker.toFixed(0)}%`,
+        `${r.cpu.loadgen.toFixed(0)}%`,
+        `${r.cpu.other.toFixed(0)}%`,
+        r.note,
+      ]);
+    });
+  }
+}
+
+/** `≥ ` when the load generator used most of a core: then the broker could go faster. */
+function bound(kind: Kind, run: RunResult | undefined): string {
+  return kind === 'rate' && run !== undefined && run.cpu.loadgen >= LOADGEN_BOUND_PCT ? '≥ ' : '';
+}
+
+function target(text: string, met: boolean): string {
+  return `- ${met ? 'met' : 'MISSED'}: ${text}`;
+}
+
+const loadAtEnd = loadAverage();
+const table = formatTable(header, rows, [
+  'left',
+  'right',
+  'right',
+  'right',
+  'right',
+  'right',
+  'right',
+  'right',
+]);
+const details = formatTable(
+  ['scenario', 'run', 'result', 'broker CPU', 'load gen CPU', 'other CPU', 'counts'],
+  detailRows,
+  ['left', 'left', 'right', 'right', 'right', 'right', 'left'],
+);
+const report = [
+  `Machine: ${machine}`,
+  `Code: ${code}`,
+  `Load average (1/5/15 min): ${loadAtStart} at start, ${loadAtEnd} at end.`,
+  `Runs: ${reps} per broker and scenario (A B A B, a fresh broker process each); the table shows the best run, ±half the spread across runs. Warm-up ${settings.warmupMs} ms, measured ${settings.measureMs} ms, parser ${parserMode}.`,
+  `mqtt-sessions flags: ${OUR_LIMIT_FLAGS.join(' ')}; Aedes: concurrency ${AEDES_CONCURRENCY}. Ratio > 1 means mqtt-sessions is better (for memory and time: Aedes / ours). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
+  '',
+  table,
+  '',
+  'Targets:',
+  ...targets,
+  '',
+  '<details><summary>Every run</summary>',
+  '',
+  details,
+  '',
+  '</details>',
+  '',
+].join('\n');
+
+log('');
+log(report);
+if (
+  values['no-write'] !== true &&
+  only === undefined &&
+  brokerNames.length === 2 &&
+  profileDir === undefined
+) {
+  const path = fileURLToPath(new URL('./results.md', import.meta.url));
+  writeFileSync(path, `# pnpm bench:broker results\n\n${report}`);
+  log(`written to ${path}`);
+}
