@@ -2,7 +2,7 @@ import type { ConnectionInfo, MaybePromise } from '@mqtt-sessions/runtime-defaul
 import type { Timers } from '@mqtt-sessions/will';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
 import { dispatch } from './dispatch.js';
-import { encode, type ProtocolVersion } from './encode.js';
+import { type AckType, encode, encodeAck, type ProtocolVersion } from './encode.js';
 import type { PendingConnect } from './handlers/connect.js';
 import { isPromiseLike } from './maybe-promise.js';
 import { encodeOutgoing } from './outgoing.js';
@@ -202,6 +202,12 @@ export class Attachment {
     });
     if (bytes !== undefined) this.write(bytes);
     else if (packet.cmd !== 'disconnect') this.close('a packet too large for the client');
+  }
+
+  /** Sends PUBACK, PUBREC, PUBREL or PUBCOMP without properties. */
+  sendAck(type: AckType, packetId: number, reasonCode: number): void {
+    if (this.state === 'closed') return;
+    this.write(encodeAck(type, packetId, reasonCode, this.version));
   }
 
   /** Sends an encoded PUBLISH. */

@@ -166,7 +166,7 @@ export class Outbox {
       if (entry.stage === Stage.AwaitPubcomp) {
         entry.held = false;
         this.held--;
-        link.sendPacket({ cmd: 'pubrel', messageId: entry.packetId, reasonCode: 0 });
+        link.sendAck('pubrel', entry.packetId, 0);
         continue;
       }
       // Messages not yet resent do not count: the client forgot them with the old connection.
@@ -195,7 +195,7 @@ export class Outbox {
   pubrec(link: Attachment, packetId: number, reasonCode: number): AckOutcome {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.stage === Stage.AwaitPuback) {
-      link.sendPacket({ cmd: 'pubrel', messageId: packetId, reasonCode: 0x92 });
+      link.sendAck('pubrel', packetId, 0x92);
       return 'unknown';
     }
     if (reasonCode >= 0x80) {
@@ -207,7 +207,7 @@ export class Outbox {
       this.held--;
     }
     entry.stage = Stage.AwaitPubcomp;
-    link.sendPacket({ cmd: 'pubrel', messageId: packetId, reasonCode: 0 });
+    link.sendAck('pubrel', packetId, 0);
     return 'pubrel-sent';
   }
 

@@ -39,7 +39,7 @@ export function handlePublish(
   }
   if (qos === 2 && session.awaitingRelease.has(id)) {
     // A resend of a QoS 2 PUBLISH we have: acknowledge it again, deliver it once [MQTT-4.3.3-10].
-    link.sendPacket({ cmd: 'pubrec', messageId: id, reasonCode: 0 });
+    link.sendAck('pubrec', id, 0);
     return;
   }
   if (qos > 0 && link.inboundUnacked >= options.receiveMaximum) {
@@ -169,8 +169,8 @@ function refuse(link: Attachment, qos: 0 | 1 | 2, id: number, decision: AccessDe
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */
 function acknowledge(link: Attachment, qos: 0 | 1 | 2, id: number, reasonCode: number): void {
-  if (qos === 1) link.sendPacket({ cmd: 'puback', messageId: id, reasonCode });
-  else if (qos === 2) link.sendPacket({ cmd: 'pubrec', messageId: id, reasonCode });
+  if (qos === 1) link.sendAck('puback', id, reasonCode);
+  else if (qos === 2) link.sendAck('pubrec', id, reasonCode);
 }
 
 /** `$client/{own client id}/...`: a message for the server itself (see Runtime.controlMessage). */

@@ -19,5 +19,5 @@ export function handlePubrel(
   } else {
     reasonCode = ReasonCode.PacketIdentifierNotFound;
   }
-  link.sendPacket({ cmd: 'pubcomp', messageId: id, reasonCode });
+  link.sendAck('pubcomp', id, reasonCode);
 }
