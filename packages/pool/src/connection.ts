@@ -8,8 +8,9 @@ import {
   type SessionMetrics,
 } from '@mqtt-sessions/session';
 import type { Timers } from '@mqtt-sessions/will';
-import { type IConnackPacket, type IConnectPacket, type Packet, parser } from 'mqtt-packet';
-import { PacketFramer } from './framing.js';
+import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
+import { decodePacket } from './decode.js';
+import { PacketReader } from './framing.js';
 
 /**
  * A byte transport: a TCP or TLS socket, a WebSocket, an in-process pipe. The pool writes
@@ -63,23 +64,22 @@ export class Connection {
   readonly contextPrefs: ContextPrefs;
   private readonly transport: Transport;
   private readonly target: ConnectTarget;
-  private readonly framer: PacketFramer;
-  private readonly parser = parser();
+  private readonly reader: PacketReader;
   private attachment: Attachment | undefined = undefined;
   /** Packets that arrived while the CONNECT was being placed. */
   private early: Packet[] | undefined = undefined;
   private closed = false;
   private connectTimer: unknown;
   private version: 4 | 5 = 4;
+  private reading = false;
+  private queued: Buffer[] | undefined = undefined;
 
   constructor(transport: Transport, target: ConnectTarget, options: ConnectionOptions = {}) {
     this.transport = transport;
     this.target = target;
     this.peerIp = options.peerIp;
     this.contextPrefs = options.contextPrefs ?? {};
-    this.framer = new PacketFramer(target.maxIncomingPacketSize);
-    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
-    this.parser.on('error', (error: Error) => this.onParseError(error));
+    this.reader = new PacketReader(target.maxIncomingPacketSize);
     // A connection must finish its handshake in reasonable time, or it only holds resources.
     this.armConnectTimer();
   }
@@ -92,20 +92,39 @@ export class Connection {
   /** Takes bytes from the transport. Partial packets are buffered until complete. */
   receive(chunk: Buffer): void {
     if (this.closed) return;
-    const scanned = this.framer.scan(chunk);
-    if (scanned.kind === 'malformed') {
-      this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
+    if (this.reading) {
+      // Bytes fed back from inside packet handling (a transport that answers synchronously)
+      // wait until the packets before them are handled, to keep the order.
+      (this.queued ??= []).push(chunk);
       return;
     }
-    if (scanned.kind === 'too-large') {
-      // Decode what came before the oversized packet, then refuse it.
-      if (scanned.offset > 0) this.parse(chunk.subarray(0, scanned.offset));
-      if (this.closed) return;
-      this.tooLarge(chunk.subarray(scanned.offset));
-      return;
+    this.reading = true;
+    try {
+      this.read(chunk);
+      while (this.queued !== undefined && this.queued.length > 0 && !this.closed) {
+        this.read(this.queued.shift() as Buffer);
+      }
+    } finally {
+      this.reading = false;
     }
-    this.parse(chunk);
   }
+
+  private read(chunk: Buffer): void {
+    this.target.metrics.bytesReceived += chunk.length;
+    const problem = this.reader.read(chunk, this.onBytes);
+    if (problem === undefined || this.closed) return;
+    if (problem.kind === 'malformed')
+      this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
+    else this.tooLarge(chunk.subarray(problem.offset));
+  }
+
+  /** One whole packet's bytes: decode and handle it. Returns false once the connection closed. */
+  private readonly onBytes = (bytes: Buffer): boolean => {
+    const packet = decodePacket(bytes, this.version);
+    if (packet instanceof Error) this.onParseError(packet);
+    else this.onPacket(packet);
+    return !this.closed;
+  };
 
   /** The transport can take more bytes again. */
   drained(): void {
@@ -133,11 +152,6 @@ export class Connection {
     this.clearConnectTimer();
     this.transport.close();
     this.attachment?.transportClosed();
-  }
-
-  private parse(bytes: Buffer): void {
-    this.target.metrics.bytesReceived += bytes.length;
-    this.parser.parse(bytes);
   }
 
   private onPacket(packet: Packet): void {
