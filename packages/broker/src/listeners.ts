@@ -55,14 +55,14 @@ export async function startListeners(
   const listeners: Listener[] = [];
   try {
     if (options.port !== false) {
-      const server = createNetServer((socket) => {
+      const server = createNetServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
         attachSocket(target, socket, 'tcp');
       });
       listeners.push(await listen('tcp', server, options.host, options.port));
     }
     if (options.tlsPort !== false && options.tls !== undefined) {
-      const server = createTlsServer(options.tls, (socket) => {
+      const server = createTlsServer({ ...options.tls, noDelay: true }, (socket) => {
         sockets.add(socket);
         attachSocket(target, socket, 'tls');
       });

@@ -8,47 +8,82 @@ export interface ConnectTarget {
 }
 
 /**
- * Connects a TCP or TLS socket. Writes made in one turn of the event loop are corked into one
- * system call, and `send` reports a full socket buffer so the session queues (bounded) instead of
- * Node buffering without limit for a client that does not read.
+ * A TCP or TLS socket as a pool transport. Writes made in one turn of the event loop are corked
+ * into one system call, and `send` reports a full socket buffer so the session queues (bounded)
+ * instead of Node buffering without limit for a client that does not read. A class rather than
+ * closures: there is one per connection, and methods are shared by all of them.
  */
+class SocketTransport implements Transport {
+  private readonly socket: Socket;
+  private corked = false;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+  }
+
+  send(bytes: Buffer): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    return this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.end();
+    // A client that never reads would keep a half-closed socket open; do not wait for it.
+    this.socket.destroySoon();
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+}
+
+function uncork(transport: SocketTransport): void {
+  transport.uncork();
+}
+
+function onData(this: Socket & { mqtt: Connection }, chunk: Buffer): void {
+  this.mqtt.receive(chunk);
+}
+
+function onDrain(this: Socket & { mqtt: Connection }): void {
+  this.mqtt.drained();
+}
+
+function onClose(this: Socket & { mqtt: Connection }): void {
+  this.mqtt.end();
+}
+
+function onError(): void {
+  // 'close' follows; a reset by the peer is not the broker's problem.
+}
+
+/** Connects a TCP or TLS socket to a pool (see {@link SocketTransport}). */
 export function attachSocket(
   target: ConnectTarget,
   socket: Socket,
   origin: 'tcp' | 'tls',
 ): Connection {
-  socket.setNoDelay(true);
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket.uncork();
-  };
-  const connection = target.connect(
-    {
-      send(bytes) {
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        return socket.write(bytes);
-      },
-      close() {
-        socket.end();
-        // A client that never reads would keep a half-closed socket open; do not wait for it.
-        socket.destroySoon();
-      },
-    },
-    { peerIp: socket.remoteAddress, contextPrefs: { origin } },
-  );
-  socket.on('data', (chunk: Buffer) => connection.receive(chunk));
-  socket.on('drain', () => connection.drained());
-  socket.on('close', () => connection.end());
-  socket.on('error', () => {
-    // 'close' follows; a reset by the peer is not the broker's problem.
+  const connection = target.connect(new SocketTransport(socket), {
+    peerIp: socket.remoteAddress,
+    contextPrefs: origin === 'tcp' ? TCP : TLS,
   });
+  // Shared listener functions find the connection on the socket: no closures per connection.
+  const owned = socket as Socket & { mqtt: Connection };
+  owned.mqtt = connection;
+  socket.on('data', onData);
+  socket.on('drain', onDrain);
+  socket.on('close', onClose);
+  socket.on('error', onError);
   return connection;
 }
+
+const TCP = Object.freeze({ origin: 'tcp' });
+const TLS = Object.freeze({ origin: 'tls' });
 
 /**
  * Connects a WebSocket carrying MQTT (binary frames; one frame may hold several packets or part

@@ -10,7 +10,7 @@ import {
 import type { Timers } from '@mqtt-sessions/will';
 import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
 import { decodePacket } from './decode.js';
-import { PacketReader } from './framing.js';
+import { PacketReader, type PacketSink } from './framing.js';
 
 /**
  * A byte transport: a TCP or TLS socket, a WebSocket, an in-process pipe. The pool writes
@@ -59,7 +59,9 @@ export interface ConnectTarget {
  * each packet's declared size before buffering it), decodes them with mqtt-packet, hands the
  * CONNECT to the pool and every later packet to the session.
  */
-export class Connection {
+const NO_PREFS: ContextPrefs = Object.freeze({});
+
+export class Connection implements PacketSink {
   readonly peerIp: string | undefined;
   readonly contextPrefs: ContextPrefs;
   private readonly transport: Transport;
@@ -78,7 +80,7 @@ export class Connection {
     this.transport = transport;
     this.target = target;
     this.peerIp = options.peerIp;
-    this.contextPrefs = options.contextPrefs ?? {};
+    this.contextPrefs = options.contextPrefs ?? NO_PREFS;
     this.reader = new PacketReader(target.maxIncomingPacketSize);
     // A connection must finish its handshake in reasonable time, or it only holds resources.
     this.armConnectTimer();
@@ -111,7 +113,7 @@ export class Connection {
 
   private read(chunk: Buffer): void {
     this.target.metrics.bytesReceived += chunk.length;
-    const problem = this.reader.read(chunk, this.onBytes);
+    const problem = this.reader.read(chunk, this);
     if (problem === undefined || this.closed) return;
     if (problem.kind === 'malformed')
       this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
@@ -119,12 +121,12 @@ export class Connection {
   }
 
   /** One whole packet's bytes: decode and handle it. Returns false once the connection closed. */
-  private readonly onBytes = (bytes: Buffer): boolean => {
+  onPacketBytes(bytes: Buffer): boolean {
     const packet = decodePacket(bytes, this.version);
     if (packet instanceof Error) this.onParseError(packet);
     else this.onPacket(packet);
     return !this.closed;
-  };
+  }
 
   /** The transport can take more bytes again. */
   drained(): void {
@@ -146,7 +148,7 @@ export class Connection {
   }
 
   /** Closes the transport once. */
-  close(_reason: string): void {
+  close(_reason?: string): void {
     if (this.closed) return;
     this.closed = true;
     this.clearConnectTimer();

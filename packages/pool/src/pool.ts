@@ -202,11 +202,9 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
       const valid = validateClientId(clientId);
       if (!valid.ok) return { refuse: ReasonCode.ClientIdentifierNotValid, reason: valid.message };
     }
-    const info = { peerIp: connection.peerIp, contextPrefs: connection.contextPrefs };
-    const link = {
-      send: (bytes: Buffer) => connection.send(bytes),
-      close: () => connection.close('closed by session'),
-    };
+    const info = connection; // it carries peerIp and contextPrefs
+    // The connection itself is the session's link: no wrapper object per connection.
+    const link = connection;
     return after(this.registry.find(clientId), (existing) => {
       if (existing !== undefined && !existing.ended)
         return existing.connect(link, packet, info, assigned);

@@ -33,9 +33,11 @@ function readAll(chunks: Buffer[], max = 1_000_000): { bytes: Buffer[]; problems
   const bytes: Buffer[] = [];
   const problems: unknown[] = [];
   for (const chunk of chunks) {
-    const problem = reader.read(chunk, (packet) => {
-      bytes.push(Buffer.from(packet));
-      return true;
+    const problem = reader.read(chunk, {
+      onPacketBytes: (packet) => {
+        bytes.push(Buffer.from(packet));
+        return true;
+      },
     });
     if (problem !== undefined) problems.push(problem);
   }

@@ -63,8 +63,10 @@ export class Attachment {
   /** The Authentication Method of enhanced authentication, if the CONNECT named one. */
   authenticationMethod: string | undefined = undefined;
   /** Topic aliases the client set, alias -> topic. */
-  readonly inboundAliases = new Map<number, string>();
-  outboundAliases = new OutboundAliases(0);
+  /** Topic aliases the client set, alias -> topic (allocated on the first one). */
+  inboundAliases: Map<number, string> | undefined = undefined;
+  /** The aliases the server assigns, when the client allows them. */
+  outboundAliases: OutboundAliases | undefined = undefined;
   usesOutboundAliases = false;
   /** Incoming QoS 1 and 2 PUBLISH not yet acknowledged, against our Receive Maximum. */
   inboundUnacked = 0;
@@ -74,7 +76,7 @@ export class Attachment {
   private keepAliveTimer: unknown = undefined;
   private readonly timers: Timers;
   // Packets that arrived while an earlier one waits for the runtime.
-  private inbox: Packet[] = [];
+  private inbox: Packet[] | undefined = undefined;
   private busy = false;
 
   constructor(session: Session<unknown>, link: SessionLink, info: ConnectionInfo, timers: Timers) {
@@ -98,11 +100,12 @@ export class Attachment {
     if (this.state === 'closed') return;
     this.lastActivity = this.timers.now();
     if (this.busy) {
-      if (this.inbox.length >= this.session.options.maxPendingPackets) {
+      const inbox = (this.inbox ??= []);
+      if (inbox.length >= this.session.options.maxPendingPackets) {
         this.disconnect(ReasonCode.ServerBusy, 'too many packets while waiting for the runtime');
         return;
       }
-      this.inbox.push(packet);
+      inbox.push(packet);
       return;
     }
     this.run(packet);
@@ -230,7 +233,7 @@ export class Attachment {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.stopKeepAlive();
-    this.inbox = [];
+    this.inbox = undefined;
     this.link.close();
   }
 
@@ -260,8 +263,9 @@ export class Attachment {
 
   private resume(): void {
     this.busy = false;
-    while (!this.busy && this.inbox.length > 0 && this.state !== 'closed') {
-      this.run(this.inbox.shift() as Packet);
+    const inbox = this.inbox;
+    while (!this.busy && inbox !== undefined && inbox.length > 0 && this.state !== 'closed') {
+      this.run(inbox.shift() as Packet);
     }
   }
 

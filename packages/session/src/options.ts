@@ -91,10 +91,13 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
 });
 
 /** Fills in the defaults for the options not given. */
-export function resolveSessionOptions(options: Partial<SessionOptions> = {}): SessionOptions {
+export function resolveSessionOptions(
+  options: Partial<SessionOptions> = {},
+): Readonly<SessionOptions> {
   const resolved = { ...DEFAULT_SESSION_OPTIONS };
   for (const key of Object.keys(options) as (keyof SessionOptions)[]) {
     if (options[key] !== undefined) (resolved as Record<string, unknown>)[key] = options[key];
   }
-  return resolved;
+  // Frozen, so that a session can tell resolved options and share them instead of copying.
+  return Object.freeze(resolved);
 }

@@ -1,4 +1,5 @@
 import type { QoS, RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import type { Timers } from '@mqtt-sessions/will';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
 import { encodePublish } from './encode.js';
@@ -47,6 +48,15 @@ class Outgoing {
   }
 }
 
+/** The shared, always empty in-flight map of outboxes that have never had one. Never written. */
+const NOTHING_IN_FLIGHT: Map<number, never> = new Map<number, never>();
+
+/** The session an outbox belongs to: whose messages they are, and its clock. */
+export interface OutboxOwner {
+  readonly clientId: string;
+  readonly timers: Timers;
+}
+
 /** What became of an acknowledgement from the client. */
 export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
 
@@ -59,24 +69,27 @@ export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
 export class Outbox {
   private readonly queue: Outgoing[] = [];
   private queueHead = 0;
-  private readonly inflight = new Map<number, Outgoing>();
+  // Most sessions never have a QoS 1/2 message in flight: they share one empty map until then.
+  private inflight: Map<number, Outgoing> = NOTHING_IN_FLIGHT;
   private lastPacketId = 0;
   /** In-flight messages waiting to be resent on the current connection. */
   private held = 0;
   private readonly host: SessionHost;
   private readonly maxQueued: number;
-  private readonly clientId: () => string;
-  private readonly now: () => number;
+  private readonly owner: OutboxOwner;
   /** Messages dropped since the last report, for a rate-limited log event. */
   private unreportedDrops = 0;
   private unreportedReason: DropReason = 'queue-full';
   dropped = 0;
 
-  constructor(host: SessionHost, maxQueued: number, clientId: () => string, now: () => number) {
+  constructor(host: SessionHost, maxQueued: number, owner: OutboxOwner) {
     this.host = host;
     this.maxQueued = maxQueued;
-    this.clientId = clientId;
-    this.now = now;
+    this.owner = owner;
+  }
+
+  private now(): number {
+    return this.owner.timers.now();
   }
 
   /** Messages waiting in the queue. */
@@ -251,7 +264,7 @@ export class Outbox {
         this.reroute(owner, this.queue[i] as Outgoing);
       }
     }
-    this.inflight.clear();
+    this.inflight = NOTHING_IN_FLIGHT;
     this.held = 0;
     this.queue.length = 0;
     this.queueHead = 0;
@@ -262,7 +275,7 @@ export class Outbox {
     if (this.unreportedDrops === 0 || this.host.observe === undefined) return;
     this.host.observe({
       type: 'dropped',
-      clientId: this.clientId(),
+      clientId: this.owner.clientId,
       reason: this.unreportedReason,
       count: this.unreportedDrops,
     });
@@ -332,7 +345,9 @@ export class Outbox {
   private startFlight(link: Attachment, entry: Outgoing): void {
     entry.packetId = this.allocatePacketId();
     entry.stage = entry.qos === 1 ? Stage.AwaitPuback : Stage.AwaitPubrec;
-    if (this.sendPublish(link, entry, false)) this.inflight.set(entry.packetId, entry);
+    if (!this.sendPublish(link, entry, false)) return;
+    if (this.inflight === NOTHING_IN_FLIGHT) this.inflight = new Map();
+    this.inflight.set(entry.packetId, entry);
   }
 
   /** A free packet identifier: the next after the last one, skipping those in flight. */
@@ -408,11 +423,12 @@ export class Outbox {
     }
     let topic = message.topic;
     let alias = 0;
-    if (link.usesOutboundAliases && properties !== undefined) {
-      alias = link.outboundAliases.resolve(topic);
+    const aliases = link.outboundAliases;
+    if (aliases !== undefined && properties !== undefined) {
+      alias = aliases.resolve(topic);
       if (alias !== 0) {
         properties.topicAlias = alias;
-        if (!link.outboundAliases.isNew) topic = '';
+        if (!aliases.isNew) topic = '';
       }
     }
     const bytes = encodePublish(
@@ -428,7 +444,7 @@ export class Outbox {
       link.version,
     );
     if (bytes.length > link.maxOutgoingPacketSize) {
-      if (alias !== 0 && topic !== '') link.outboundAliases.forget(message.topic);
+      if (alias !== 0 && topic !== '') aliases?.forget(message.topic);
       this.drop('too-large', 1); // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
       return false;
     }

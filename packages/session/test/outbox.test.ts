@@ -38,12 +38,11 @@ describe('Outbox queue while the client is away', () => {
   it('drops expired messages before live ones when full, then the oldest QoS 0, then refuses [MQTT-3.3.2-5]', () => {
     let now = 1000;
     const events: SessionEvent[] = [];
-    const outbox = new Outbox(
-      host(events),
-      3,
-      () => 'c',
-      () => now,
-    );
+    const owner = {
+      clientId: 'c',
+      timers: { now: () => now, setTimeout: () => 0, clearTimeout: () => {} },
+    };
+    const outbox = new Outbox(host(events), 3, owner);
     outbox.deliver(undefined, message('old', 1, 1500), 1, false, undefined, undefined);
     outbox.deliver(undefined, message('zero', 0), 0, false, undefined, undefined);
     outbox.deliver(undefined, message('one', 1), 1, false, undefined, undefined);
@@ -61,12 +60,11 @@ describe('Outbox queue while the client is away', () => {
   });
 
   it('does not queue a message that expired before it arrived', () => {
-    const outbox = new Outbox(
-      host([]),
-      3,
-      () => 'c',
-      () => 5000,
-    );
+    const owner = {
+      clientId: 'c',
+      timers: { now: () => 5000, setTimeout: () => 0, clearTimeout: () => {} },
+    };
+    const outbox = new Outbox(host([]), 3, owner);
     outbox.deliver(undefined, message('late', 1, 5000), 1, false, undefined, undefined);
     expect(outbox.queued).toBe(0);
     expect(outbox.dropped).toBe(1);

@@ -136,7 +136,7 @@ function resolveTopic(
       return undefined;
     }
     if (topic.length === 0) {
-      const known = link.inboundAliases.get(alias);
+      const known = link.inboundAliases?.get(alias);
       if (known === undefined) {
         link.disconnect(ReasonCode.ProtocolError, 'unknown Topic Alias');
         return undefined;
@@ -150,7 +150,7 @@ function resolveTopic(
     else link.close(valid.message);
     return undefined;
   }
-  if (alias !== undefined) link.inboundAliases.set(alias, topic);
+  if (alias !== undefined) (link.inboundAliases ??= new Map()).set(alias, topic);
   return topic;
 }
 
