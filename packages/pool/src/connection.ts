@@ -97,7 +97,8 @@ export class Connection implements PacketSink {
     if (this.reading) {
       // Bytes fed back from inside packet handling (a transport that answers synchronously)
       // wait until the packets before them are handled, to keep the order.
-      (this.queued ??= []).push(chunk);
+      this.queued ??= [];
+      this.queued.push(chunk);
       return;
     }
     this.reading = true;

@@ -100,7 +100,8 @@ export class Attachment {
     if (this.state === 'closed') return;
     this.lastActivity = this.timers.now();
     if (this.busy) {
-      const inbox = (this.inbox ??= []);
+      this.inbox ??= [];
+      const inbox = this.inbox;
       if (inbox.length >= this.session.options.maxPendingPackets) {
         this.disconnect(ReasonCode.ServerBusy, 'too many packets while waiting for the runtime');
         return;

@@ -10,7 +10,8 @@ export class LazyIdSet {
   }
 
   add(id: number): void {
-    (this.ids ??= new Set()).add(id);
+    this.ids ??= new Set();
+    this.ids.add(id);
   }
 
   delete(id: number): boolean {

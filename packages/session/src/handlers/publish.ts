@@ -150,7 +150,10 @@ function resolveTopic(
     else link.close(valid.message);
     return undefined;
   }
-  if (alias !== undefined) (link.inboundAliases ??= new Map()).set(alias, topic);
+  if (alias !== undefined) {
+    link.inboundAliases ??= new Map();
+    link.inboundAliases.set(alias, topic);
+  }
   return topic;
 }
 
