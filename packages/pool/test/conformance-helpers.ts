@@ -10,17 +10,14 @@ import {
 } from '@mqtt-sessions/runtime-default';
 import { generate, type IConnectPacket, type Packet } from 'mqtt-packet';
 import { expect } from 'vitest';
-import { createPool, type Pool, type PoolOptions } from '../src/index.js';
-import { ManualTimers, subscribe, TestClient } from './helpers.js';
+import type { Pool, PoolOptions } from '../src/index.js';
+import { subscribe, TestClient, testPool } from './helpers.js';
 
 export type UC = DefaultUserContext;
 
 /** A pool on manual timers that records unexpected errors. */
 export function setup(options: PoolOptions<UC> = {}) {
-  const timers = new ManualTimers();
-  const errors: unknown[] = [];
-  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
-  return { timers, pool, errors };
+  return testPool<UC>(options);
 }
 
 /** A connected MQTT 5 client (clean start, keep-alive 0). */

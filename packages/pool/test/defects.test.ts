@@ -28,15 +28,13 @@ import {
   settle,
   subscribe,
   TestClient,
+  testPool,
 } from './helpers.js';
 
 type UC = DefaultUserContext;
 
 function setup(options: PoolOptions<UC> = {}) {
-  const timers = new ManualTimers();
-  const errors: unknown[] = [];
-  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
-  return { timers, pool, errors };
+  return testPool<UC>(options);
 }
 
 function payloads(packets: { payload: Buffer | string }[]): string[] {

@@ -13,16 +13,13 @@ import {
 import type { Session } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { createPool, type PoolOptions } from '../src/index.js';
-import { ManualTimers, settle, TestClient } from './helpers.js';
+import type { PoolOptions } from '../src/index.js';
+import { settle, TestClient, testPool } from './helpers.js';
 
 type UC = DefaultUserContext;
 
 function setup(options: PoolOptions<UC> = {}) {
-  const timers = new ManualTimers();
-  const errors: unknown[] = [];
-  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
-  return { timers, pool, errors };
+  return testPool<UC>(options);
 }
 
 /** Enhanced authentication with method `token`: the server challenges, the client must answer. */

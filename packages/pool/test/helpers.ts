@@ -9,7 +9,13 @@ import {
   type Packet,
   parser,
 } from 'mqtt-packet';
-import type { Connection, ConnectionOptions, Transport } from '../src/index.js';
+import {
+  type Connection,
+  type ConnectionOptions,
+  createPool,
+  type PoolOptions,
+  type Transport,
+} from '../src/index.js';
 
 /** Timers driven by hand: `advance(ms)` runs every timer that falls due, in order. */
 export class ManualTimers implements Timers {
@@ -144,6 +150,17 @@ export class TestClient {
     this.closed = true;
     this.connection.end();
   }
+}
+
+/**
+ * A pool on {@link ManualTimers} that collects unexpected session errors (tests assert there are
+ * none) instead of logging them.
+ */
+export function testPool<UC = unknown>(options: PoolOptions<UC> = {}) {
+  const timers = new ManualTimers();
+  const errors: unknown[] = [];
+  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
+  return { timers, pool, errors };
 }
 
 /** Lets pending promise callbacks run. */

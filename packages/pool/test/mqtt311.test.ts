@@ -10,16 +10,13 @@ import {
 } from '@mqtt-sessions/runtime-default';
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { createPool, type DeliveredMessage, type PoolOptions } from '../src/index.js';
-import { ManualTimers, publishPacket, sessionOf, subscribe, TestClient } from './helpers.js';
+import type { DeliveredMessage, PoolOptions } from '../src/index.js';
+import { publishPacket, sessionOf, subscribe, TestClient, testPool } from './helpers.js';
 
 type UC = DefaultUserContext;
 
 function setup(options: PoolOptions<UC> = {}) {
-  const timers = new ManualTimers();
-  const errors: unknown[] = [];
-  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
-  return { timers, pool, errors };
+  return testPool<UC>(options);
 }
 
 /** A 3.1.1 client. */

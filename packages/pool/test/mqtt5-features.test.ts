@@ -5,14 +5,11 @@
  */
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { createPool, type DeliveredMessage, type PoolOptions } from '../src/index.js';
-import { ManualTimers, publishPacket, sessionOf, subscribe, TestClient } from './helpers.js';
+import type { DeliveredMessage, PoolOptions } from '../src/index.js';
+import { publishPacket, sessionOf, subscribe, TestClient, testPool } from './helpers.js';
 
 function setup(options: PoolOptions<unknown> = {}) {
-  const timers = new ManualTimers();
-  const errors: unknown[] = [];
-  const pool = createPool({ timers, onError: (error) => errors.push(error), ...options });
-  return { timers, pool, errors };
+  return testPool<unknown>(options);
 }
 
 function texts(packets: unknown[]): string[] {
