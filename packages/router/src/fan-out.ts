@@ -1,4 +1,4 @@
-import type { DeliveryFrame } from './router.js';
+import type { DeliveryFrame } from './delivery-frame.js';
 import type { SubscriberEntry } from './subscription.js';
 import type { QoS, RoutedMessage, SharedRoute } from './types.js';
 

@@ -4,6 +4,7 @@ import {
   type TopicLimits,
   validateTopicFilter,
 } from '@mqtt-sessions/topic-trie';
+import { DeliveryFrame } from './delivery-frame.js';
 import { FanOutBacklog } from './fan-out.js';
 import { SharedGroup, type SharedStrategy } from './shared-group.js';
 import { SubscriberEntry, Subscription } from './subscription.js';
@@ -77,17 +78,6 @@ export interface RouterStats {
 }
 
 type Target = Subscription | SharedGroup;
-
-/** Per-publish scratch arrays, one frame per nesting level (a subscriber may publish). */
-export class DeliveryFrame {
-  count = 0;
-  readonly entries: SubscriberEntry[] = [];
-  readonly qos: QoS[] = [];
-  readonly retain: boolean[] = [];
-  readonly identifiers: (number[] | undefined)[] = [];
-  readonly shared: (SharedRoute | undefined)[] = [];
-  readonly filters: string[] = [];
-}
 
 const OVERLOAD: PublishResult = Object.freeze({
   ok: false,

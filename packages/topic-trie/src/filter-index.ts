@@ -1,6 +1,7 @@
 import { EdgeTable } from './edge-table.js';
 import { isDollarTopic, isLevel, LevelScan, scanLevels } from './levels.js';
 import { mix32, SlotTable } from './slot-table.js';
+import { HAS_CHILDREN, HAS_HASH_VALUES, HAS_VALUES, TrieNodes } from './trie-nodes.js';
 import { isWildcardFilter } from './validate.js';
 import { ValueBag, visitBag } from './value-bag.js';
 
@@ -31,81 +32,6 @@ class MatchState {
   readonly scan = new LevelScan();
   readonly nodes: number[] = [];
   readonly depths: number[] = [];
-}
-
-// Bits of `TrieNodes.flags`.
-const HAS_VALUES = 1;
-const HAS_HASH_VALUES = 2;
-const HAS_CHILDREN = 4;
-
-/**
- * The nodes of the wildcard trie as parallel typed arrays indexed by node id (the root is 0).
- * A walk reads a node's flags and `+` child from arrays small enough to stay in cache, and loads
- * a value bag only where the flags say there is one: no node objects to chase. Measured against
- * node objects on 100k filters: 1.17x lookups/s, and 112 -> 80 bytes per subscription.
- */
-class TrieNodes<V> {
-  /** HAS_VALUES, HAS_HASH_VALUES, HAS_CHILDREN. */
-  flags = new Uint8Array(16);
-  /** Id of the `+` child, or 0. */
-  plus = new Int32Array(16);
-  parent = new Int32Array(16);
-  /** Interned level id; 0 for the root and for `+` nodes. */
-  level = new Int32Array(16);
-  /** How many topic levels lead from the root to the node. */
-  depth = new Int32Array(16);
-  /** How many literal children the edge table holds for the node. */
-  children = new Int32Array(16);
-  /** Values of filters that end at the node. */
-  values: (ValueBag<V> | undefined)[] = [undefined];
-  /** Values of filters that continue with a final `#` after the node. */
-  hashValues: (ValueBag<V> | undefined)[] = [undefined];
-  /** Nodes in use, the root included. */
-  count = 1;
-  private next = 1;
-  private free: number[] = [];
-
-  create(parent: number, level: number): number {
-    let id = this.free.pop();
-    if (id === undefined) {
-      id = this.next++;
-      if (id === this.flags.length) this.grow();
-    }
-    this.parent[id] = parent;
-    this.level[id] = level;
-    this.depth[id] = (this.depth[parent] as number) + 1;
-    this.count++;
-    return id;
-  }
-
-  release(id: number): void {
-    this.flags[id] = 0;
-    this.plus[id] = 0;
-    this.children[id] = 0;
-    this.values[id] = undefined;
-    this.hashValues[id] = undefined;
-    this.free.push(id);
-    this.count--;
-  }
-
-  isEmpty(id: number): boolean {
-    return this.flags[id] === 0 && this.plus[id] === 0;
-  }
-
-  private grow(): void {
-    const size = this.flags.length * 2;
-    const grown = <T extends Uint8Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const array = make(size);
-      array.set(old);
-      return array;
-    };
-    this.flags = grown(this.flags, (n) => new Uint8Array(n));
-    this.plus = grown(this.plus, (n) => new Int32Array(n));
-    this.parent = grown(this.parent, (n) => new Int32Array(n));
-    this.level = grown(this.level, (n) => new Int32Array(n));
-    this.depth = grown(this.depth, (n) => new Int32Array(n));
-    this.children = grown(this.children, (n) => new Int32Array(n));
-  }
 }
 
 const PLUS = 0x2b;
