@@ -27,6 +27,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   let version = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    // `pnpm start -- --help` passes the `--` on: it separates nothing here.
+    if (arg === '--') continue;
     if (!arg.startsWith('--')) {
       positionals.push(arg);
       continue;

@@ -67,6 +67,12 @@ describe('the mqtt-sessions command', () => {
     expect(stdout).toContain('passwd');
   });
 
+  it('ignores a bare -- (as `pnpm start -- --help` passes it on)', async () => {
+    const { code, stdout } = await output(run(['--', '--help']));
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: mqtt-sessions');
+  });
+
   it('refuses an unknown option with status 2', async () => {
     const { code, stderr } = await output(run(['--no-such-thing']));
     expect(code).toBe(2);
