@@ -11,6 +11,7 @@ import {
   type Socket,
 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { DEFAULT_SESSION_OPTIONS } from '@mqtt-sessions/session';
 import { WebSocketServer } from 'ws';
 import type { BrokerOptions } from './options.js';
 import { attachSocket, attachWebSocket, type ConnectTarget } from './transport.js';
@@ -73,13 +74,13 @@ export async function startListeners(
     if (options.wsPort !== false) {
       const server = createHttpServer(notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options.wsPath, 'websocket');
+      serveWebSocket(target, server, options.wsPath, 'websocket', maxPacketSize(options));
       listeners.push(await listen('ws', server, options.host, options.wsPort));
     }
     if (options.wssPort !== false && options.tls !== undefined) {
       const server = createHttpsServer(options.tls, notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options.wsPath, 'websocket-tls');
+      serveWebSocket(target, server, options.wsPath, 'websocket-tls', maxPacketSize(options));
       listeners.push(await listen('wss', server, options.host, options.wssPort));
     }
   } catch (error) {
@@ -95,6 +96,7 @@ function serveWebSocket(
   server: HttpServer,
   path: string,
   origin: 'websocket' | 'websocket-tls',
+  maxPacketSize: number,
 ): void {
   const wss = new WebSocketServer({
     server,
@@ -102,11 +104,17 @@ function serveWebSocket(
     // Offer only "mqtt"; clients that ask for no subprotocol are let in as well [MQTT-6.0.0-3].
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     perMessageDeflate: false,
-    maxPayload: 256 * 1024 * 1024,
+    // ws buffers a whole frame before the pool sees a byte: cap frames near the packet limit, so
+    // that a hostile frame cannot make the server hold more than one packet's worth.
+    maxPayload: maxPacketSize + 64 * 1024,
   });
   wss.on('connection', (ws, request: IncomingMessage) => {
     attachWebSocket(target, ws, request.socket.remoteAddress, origin);
   });
+}
+
+function maxPacketSize(options: BrokerOptions): number {
+  return options.session?.maxIncomingPacketSize ?? DEFAULT_SESSION_OPTIONS.maxIncomingPacketSize;
 }
 
 function notFound(_request: IncomingMessage, response: import('node:http').ServerResponse): void {

@@ -31,9 +31,13 @@ class SocketTransport implements Transport {
   }
 
   close(): void {
-    this.socket.end();
-    // A client that never reads would keep a half-closed socket open; do not wait for it.
-    this.socket.destroySoon();
+    const socket = this.socket;
+    socket.end(); // lets what was written (a DISCONNECT with its reason) go out first
+    // A client that does not read would keep the socket, and its buffers, for ever: give the
+    // goodbye a moment, then destroy it.
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   uncork(): void {
@@ -81,6 +85,9 @@ export function attachSocket(
   socket.on('error', onError);
   return connection;
 }
+
+/** How long a closed connection's last bytes may take to leave before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 const TCP = Object.freeze({ origin: 'tcp' });
 const TLS = Object.freeze({ origin: 'tls' });

@@ -40,6 +40,8 @@ export interface ConnectTarget {
   readonly maxIncomingPacketSize: number;
   readonly timers: Timers;
   readonly connectTimeoutMs: number;
+  /** Reports a failure that cannot be thrown back to the transport. */
+  reportError(error: unknown): void;
   /** Packets that may wait while a CONNECT is being placed. */
   readonly maxPendingPackets: number;
   /** Counters for bytes received before and after a session exists. */
@@ -131,7 +133,13 @@ export class Connection implements PacketSink {
 
   /** The transport can take more bytes again. */
   drained(): void {
-    this.attachment?.drained();
+    try {
+      this.attachment?.drained();
+    } catch (error) {
+      // Called from a socket event: a failure here must end this connection, not the process.
+      this.target.reportError(error);
+      this.close('internal error');
+    }
   }
 
   /** The transport closed or failed. */
@@ -139,7 +147,11 @@ export class Connection implements PacketSink {
     if (this.closed) return;
     this.closed = true;
     this.clearConnectTimer();
-    this.attachment?.transportClosed();
+    try {
+      this.attachment?.transportClosed();
+    } catch (error) {
+      this.target.reportError(error);
+    }
   }
 
   /** Sends bytes on the transport; used by the session through its link. */

@@ -135,7 +135,16 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     this.onError = options.onError;
     const observe = options.observe;
     this.observe =
-      observe === undefined ? undefined : (event) => observe({ ...event, pool: this.name });
+      observe === undefined
+        ? undefined
+        : (event) => {
+            // A throwing log callback must not break the session that reports.
+            try {
+              observe({ ...event, pool: this.name });
+            } catch (error) {
+              this.reportError(error);
+            }
+          };
     this.responses = new ResponseTopics(this);
   }
 

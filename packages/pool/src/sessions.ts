@@ -53,6 +53,10 @@ export class Sessions<UC = unknown> implements ConnectTarget {
     return this.defaultPool.maxPendingPackets;
   }
 
+  reportError(error: unknown): void {
+    this.defaultPool.reportError(error);
+  }
+
   get timers() {
     return this.defaultPool.timers;
   }

@@ -132,7 +132,7 @@ describe('the CONNECT handshake has a deadline', () => {
     expect(pool.sessionCount()).toBe(0);
   });
 
-  it('a runtime answer that comes after the session ended closes the connection', async () => {
+  it('a runtime answer that comes after the session ended gets CONNACK 0x88 and a closed connection, so the client comes back', async () => {
     const base = createDefaultRuntime();
     let answer: ((result: ConnectResult<UC>) => void) | undefined;
     const runtime: Runtime<UC> = {
@@ -156,7 +156,7 @@ describe('the CONNECT handshake has a deadline', () => {
     session.kill();
     answer?.({ type: 'error', reason: 'unused' });
     await settle();
-    expect(client.received).toEqual([]);
+    expect(client.drain()).toMatchObject([{ cmd: 'connack', reasonCode: 0x88 }]);
     expect(client.closed).toBe(true);
   });
 });

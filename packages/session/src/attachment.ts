@@ -232,6 +232,7 @@ export class Attachment {
   /** Marks the connection closed and releases its timers and transport. Idempotent. */
   shutDown(): void {
     if (this.state === 'closed') return;
+    if (this.state !== 'connected') this.session.handshakes--;
     this.state = 'closed';
     this.stopKeepAlive();
     this.inbox = undefined;

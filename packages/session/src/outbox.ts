@@ -33,6 +33,10 @@ export class Outbox {
   private lastPacketId = 0;
   /** In-flight messages waiting to be resent on the current connection. */
   private held = 0;
+  /** QoS 0 messages in the queue, so a full queue knows at once whether it can drop one. */
+  private queuedQoS0 = 0;
+  /** No queued message expires before this (ms); it may be stale-early, never late. */
+  private earliestExpiry = Number.POSITIVE_INFINITY;
   private readonly host: SessionHost;
   private readonly maxQueued: number;
   private readonly owner: OutboxOwner;
@@ -116,7 +120,6 @@ export class Outbox {
       this.shift();
       this.startFlight(link, entry);
     }
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) this.compact();
   }
 
   /**
@@ -210,6 +213,7 @@ export class Outbox {
     }
     queue.length = kept;
     this.queueHead = 0;
+    this.queuedQoS0 = 0;
   }
 
   /**
@@ -227,6 +231,8 @@ export class Outbox {
     this.held = 0;
     this.queue.length = 0;
     this.queueHead = 0;
+    this.queuedQoS0 = 0;
+    this.earliestExpiry = Number.POSITIVE_INFINITY;
   }
 
   /** Emits a 'dropped' event for drops not yet reported; called at most every few seconds. */
@@ -249,19 +255,23 @@ export class Outbox {
   }
 
   private enqueue(entry: Outgoing): void {
-    // Full: expired messages go first, as they can never be sent [MQTT-3.3.2-5].
-    if (this.queued >= this.maxQueued) this.dropExpired();
+    // Full: expired messages go first, as they can never be sent [MQTT-3.3.2-5]. The scan runs only
+    // when something queued can have expired, so a full queue costs O(1) per refused message.
+    if (this.queued >= this.maxQueued && this.earliestExpiry <= this.now()) this.dropExpired();
     if (this.queued >= this.maxQueued) {
       // Still full: make room by dropping the oldest QoS 0 message, else refuse this one.
-      const victim = this.oldestQoS0();
-      if (victim === -1 || entry.qos === 0) {
+      if (entry.qos === 0 || this.queuedQoS0 === 0) {
         this.drop('queue-full', 1);
         return;
       }
-      this.queue.splice(victim, 1);
+      this.queue.splice(this.oldestQoS0(), 1);
+      this.queuedQoS0--;
       this.drop('queue-full', 1);
     }
     this.queue.push(entry);
+    if (entry.qos === 0) this.queuedQoS0++;
+    const expiresAt = entry.message.expiresAt;
+    if (expiresAt !== undefined && expiresAt < this.earliestExpiry) this.earliestExpiry = expiresAt;
   }
 
   /** Removes the queued messages whose Message Expiry Interval has passed. */
@@ -269,14 +279,21 @@ export class Outbox {
     const now = this.now();
     const queue = this.queue;
     let kept = 0;
+    let qos0 = 0;
+    let earliest = Number.POSITIVE_INFINITY;
     for (let i = this.queueHead; i < queue.length; i++) {
       const entry = queue[i] as Outgoing;
       const expiresAt = entry.message.expiresAt;
-      if (expiresAt === undefined || expiresAt > now) queue[kept++] = entry;
+      if (expiresAt !== undefined && expiresAt <= now) continue;
+      queue[kept++] = entry;
+      if (entry.qos === 0) qos0++;
+      if (expiresAt !== undefined && expiresAt < earliest) earliest = expiresAt;
     }
     const expired = queue.length - this.queueHead - kept;
     queue.length = kept;
     this.queueHead = 0;
+    this.queuedQoS0 = qos0;
+    this.earliestExpiry = earliest;
     if (expired > 0) this.drop('expired', expired);
   }
 
@@ -288,11 +305,17 @@ export class Outbox {
   }
 
   private shift(): void {
+    const entry = this.queue[this.queueHead] as Outgoing;
+    if (entry.qos === 0) this.queuedQoS0--;
     this.queue[this.queueHead] = undefined as unknown as Outgoing;
     this.queueHead++;
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
       this.queueHead = 0;
+      this.earliestExpiry = Number.POSITIVE_INFINITY;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      // Compact here, not only when a pump ends: a queue that never empties must not grow.
+      this.compact();
     }
   }
 

@@ -47,7 +47,13 @@ export class RetainedDelivery {
         );
         return;
       }
-      const taken = this.take(page);
+      let taken: MaybePromise<void>;
+      try {
+        taken = this.take(page);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
       if (isPromiseLike(taken)) {
         this.fetching = true;
         taken.then(
@@ -63,7 +69,13 @@ export class RetainedDelivery {
   }
 
   private resume(page: RetainPage): void {
-    const taken = this.take(page);
+    let taken: MaybePromise<void>;
+    try {
+      taken = this.take(page);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
     const go = () => {
       this.fetching = false;
       this.run();

@@ -168,6 +168,7 @@ export class Session<UC = unknown> implements Subscriber {
     const attachment = new Attachment(this as Session<unknown>, link, connection, this.timers);
     attachment.version = packet.protocolVersion === 5 ? 5 : 4;
     attachment.assignedClientId = assignedClientId;
+    this.handshakes++;
     attachment.receive(packet);
     return attachment;
   }
@@ -262,9 +263,7 @@ export class Session<UC = unknown> implements Subscriber {
       if (this.expiryInterval === 0) {
         // A session with expiry 0 ends with its connection (section 3.1.2.11.2): its Will goes now and
         // the new connection starts afresh.
-        this.discardState();
-        this.watchdog.sessionEnded();
-        this.watchdog = this.createWatchdog();
+        this.restart();
       } else {
         // The old connection's Will goes by its own rules: at once without a delay; a delayed one
         // is cancelled when the new connection is accepted [MQTT-3.1.2-8] [MQTT-3.1.3-9].
@@ -275,6 +274,17 @@ export class Session<UC = unknown> implements Subscriber {
       }
     }
     this.attachment = attachment;
+  }
+
+  /**
+   * Ends the session that was and begins a new one under the same client id, as a clean start
+   * does [MQTT-3.1.2-4]: the state goes, and a Will still pending goes out now, because its
+   * session ended [MQTT-3.1.2-8].
+   */
+  restart(): void {
+    this.discardState();
+    this.watchdog.sessionEnded();
+    this.watchdog = this.createWatchdog();
   }
 
   /**
@@ -298,23 +308,28 @@ export class Session<UC = unknown> implements Subscriber {
   ): void {
     if (this.attachment !== attachment) {
       // A connection that never got established: a failed CONNECT. A session that was never
-      // connected has nothing to keep.
-      if (this.attachment === undefined && !this.everConnected && !this.ended) {
+      // connected, and that no other CONNECT is still trying to use, has nothing to keep.
+      if (
+        this.attachment === undefined &&
+        !this.everConnected &&
+        !this.ended &&
+        this.handshakes === 0
+      ) {
         this.end('connect refused');
       }
       return;
     }
     this.attachment = undefined;
-    this.host.observe?.({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
     this.outbox.dropQueuedQoS0();
+    // The expiry timer first: whatever a callback below does, the session must end some day.
+    // An expiry of 0 makes the watchdog end the session at once.
+    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: this.disconnectExpiry() });
+    this.host.observe?.({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
     this.outbox.reportDrops();
-    const expiry = this.disconnectExpiry();
-    if (expiry === 0) {
-      this.watchdog.disconnected({ publishWill, sessionExpirySeconds: 0 });
-      return; // the watchdog ends the session at once
-    }
-    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: expiry });
   }
+
+  /** CONNECTs on this session still waiting for the runtime's answer. */
+  handshakes = 0;
 
   /** The transport of the live connection drained. */
   drained(attachment: Attachment): void {
@@ -336,14 +351,15 @@ export class Session<UC = unknown> implements Subscriber {
 
   /** True while the outbox can take another page of retained messages without dropping any. */
   hasRoomForRetained(): boolean {
+    return this.retainedPageRoom() > 0;
+  }
+
+  /** How many retained messages the next page may hold without overflowing the outbox. */
+  retainedPageRoom(): number {
     const attachment = this.attachment;
-    return (
-      !this.ended &&
-      attachment !== undefined &&
-      attachment.live &&
-      attachment.writable &&
-      this.outbox.queued + this.options.retainedPageSize <= this.options.maxQueued
-    );
+    if (this.ended || attachment === undefined || !attachment.live || !attachment.writable)
+      return 0;
+    return Math.min(this.options.retainedPageSize, this.options.maxQueued - this.outbox.queued);
   }
 
   private runRetainedJobs(): void {
@@ -384,11 +400,16 @@ export class Session<UC = unknown> implements Subscriber {
     const runtime = this.runtime;
     const context = this.context;
     let expiry = this.expiryInterval;
-    if (runtime.isWebsocketOrigin(context) && runtime.isAnonymousUser(context)) {
-      const short = runtime.isCrawler(context)
-        ? this.options.crawlerWebsocketExpiry
-        : this.options.anonymousWebsocketExpiry;
-      if (expiry === SESSION_NEVER_EXPIRES || expiry > short) expiry = short;
+    try {
+      if (runtime.isWebsocketOrigin(context) && runtime.isAnonymousUser(context)) {
+        const short = runtime.isCrawler(context)
+          ? this.options.crawlerWebsocketExpiry
+          : this.options.anonymousWebsocketExpiry;
+        if (expiry === SESSION_NEVER_EXPIRES || expiry > short) expiry = short;
+      }
+    } catch (error) {
+      // A failing runtime must not keep the session alive for ever: use the session's own expiry.
+      this.reportError(error);
     }
     return expiry;
   }

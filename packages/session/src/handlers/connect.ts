@@ -66,8 +66,9 @@ export function finishConnect(
 ): void {
   if (link.state === 'closed') return;
   if (session.ended) {
-    // The session ended (killed, timed out) while the runtime decided: nothing to attach to.
-    link.close('the session ended during the handshake');
+    // The session ended (killed, expired) while the runtime decided: nothing to attach to. The
+    // client is told to come back (0x88 Server unavailable); its next CONNECT gets a new session.
+    refuse(session, link, ReasonCode.ServerUnavailable, 'the session ended during the handshake');
     return;
   }
   const pending = link.pendingConnect as PendingConnect;
@@ -114,7 +115,11 @@ function accept(
   // [MQTT-3.2.2-3]. A runtime may say there is none, and then the old state goes too.
   let sessionPresent = !clean && session.everConnected;
   if (sessionPresent && runtimeSessionPresent === false) sessionPresent = false;
-  if (!sessionPresent) session.discardState();
+  // Without a session to resume, the old one (if any) ends here, with its pending Will.
+  if (!sessionPresent) {
+    if (session.everConnected) session.restart();
+    else session.discardState();
+  }
   session.protocolVersion = link.version;
 
   const requestedExpiry = v5
@@ -144,6 +149,7 @@ function accept(
   }
   link.problemInformation = props.requestProblemInformation !== false;
   link.state = 'connected';
+  session.handshakes--;
   link.pendingConnect = undefined;
   session.everConnected = true;
   session.host.metrics.connects++;

@@ -101,6 +101,9 @@ function subscribeOne(
     session.userContext,
   );
   return after(allowed, (ok) => {
+    // An answer that came after the connection or the session ended subscribes nothing: the
+    // subscription would belong to a session that is gone, or to a newer clean one.
+    if (!link.live || session.ended) return 'disconnected' as const;
     if (ok !== true) {
       const denial = denialOf(ok);
       if (denial !== undefined) denials.push(denial);
