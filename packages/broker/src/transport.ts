@@ -86,6 +86,8 @@ export function attachSocket(
   return connection;
 }
 
+const BINARY = Object.freeze({ binary: true });
+
 /** How long a closed connection's last bytes may take to leave before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -103,12 +105,14 @@ export function attachWebSocket(
   origin: 'websocket' | 'websocket-tls',
   highWaterMark = 64 * 1024,
 ): Connection {
+  // One callback per connection, not one per message: it tells the session when to go on.
+  const sent = () => {
+    if (ws.bufferedAmount < highWaterMark) connection.drained();
+  };
   const connection = target.connect(
     {
       send(bytes) {
-        ws.send(bytes, { binary: true }, () => {
-          if (ws.bufferedAmount < highWaterMark) connection.drained();
-        });
+        ws.send(bytes, BINARY, sent);
         return ws.bufferedAmount < highWaterMark;
       },
       close() {
