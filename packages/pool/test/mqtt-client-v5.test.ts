@@ -4,17 +4,11 @@
  * an in-memory duplex stream (see mqtt-client.test.ts); every packet both ways is also decoded
  * here, so a test can check what was on the wire and not only what MQTT.js reports.
  */
-import { Duplex } from 'node:stream';
 import { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { type Packet, parser } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../src/index.js';
-
-interface Received {
-  topic: string;
-  payload: string;
-  packet: IPublishPacket;
-}
+import { collectMessages, duplexTo, type Received } from './mqttjs-stream.js';
 
 /** An MQTT.js client, what it received, and every packet of its connection decoded. */
 interface Harness {
@@ -56,72 +50,23 @@ async function connect(pool: Pool, options: IClientOptions): Promise<Harness> {
   const received: Packet[] = [];
   const client = new MqttClient(
     () => {
+      // Fresh decoders per stream: each connection starts with its own CONNECT.
       const toPool = decoder(sent);
       const fromPool = decoder(received);
-      const stream = new Duplex({
-        read() {},
-        write(chunk: Buffer, _encoding, callback) {
-          toPool.parse(chunk);
-          connection.receive(chunk);
-          callback();
-        },
-        final(callback) {
-          connection.end();
-          callback();
-        },
-        destroy(error, callback) {
-          connection.end();
-          callback(error);
-        },
-      });
-      const connection = pool.connect({
-        send: (bytes) => {
-          fromPool.parse(bytes);
-          stream.push(bytes);
-          return true;
-        },
-        close: () => {
-          stream.push(null);
-        },
-      });
-      return stream;
+      return duplexTo(pool, {
+        toPool: (bytes) => toPool.parse(bytes),
+        fromPool: (bytes) => fromPool.parse(bytes),
+      })();
     },
     { protocolVersion: 5, reconnectPeriod: 0, keepalive: 30, connectTimeout: 1000, ...options },
   );
   clients.push(client);
-  const messages: Received[] = [];
-  const waiters: { count: number; resolve: (all: Received[]) => void }[] = [];
-  client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString(), packet });
-    for (const waiter of waiters.filter((w) => messages.length >= w.count))
-      waiter.resolve(messages);
-  });
+  const collected = collectMessages(client);
   await new Promise((resolve, reject) => {
     client.once('connect', resolve);
     client.once('error', reject);
   });
-  return {
-    client,
-    messages,
-    sent,
-    received,
-    waitFor(count) {
-      if (messages.length >= count) return Promise.resolve(messages);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`got ${messages.length} of ${count} messages`)),
-          1000,
-        );
-        waiters.push({
-          count,
-          resolve: (all) => {
-            clearTimeout(timer);
-            resolve(all);
-          },
-        });
-      });
-    },
-  };
+  return { client, sent, received, ...collected };
 }
 
 function publishes(packets: Packet[]): IPublishPacket[] {

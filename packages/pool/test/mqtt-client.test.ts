@@ -3,16 +3,10 @@
  * but the client's own encoder, decoder, acknowledgement and session logic. Real timers, real
  * I/O ticks; every test finishes in a few milliseconds.
  */
-import { Duplex } from 'node:stream';
-import { type IClientOptions, type IConnackPacket, type IPublishPacket, MqttClient } from 'mqtt';
+import { type IClientOptions, type IConnackPacket, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, createPool, type Pool } from '../src/index.js';
-
-interface Received {
-  topic: string;
-  payload: string;
-  packet: IPublishPacket;
-}
+import { collectMessages, duplexTo, type Received } from './mqttjs-stream.js';
 
 /** A client with its messages collected, and a way to wait for them. */
 interface Harness {
@@ -41,88 +35,23 @@ function newPool(): Pool {
   return pool;
 }
 
-/**
- * One in-memory duplex per (re)connect: what MQTT.js writes goes to the pool connection, what the
- * pool sends is pushed to MQTT.js. Closing either side ends the other.
- */
-function streamTo(pool: Pool, onConnection: (connection: Connection) => void) {
-  return (): Duplex => {
-    let connection: Connection | undefined;
-    const stream = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        connection?.receive(chunk);
-        callback();
-      },
-      final(callback) {
-        connection?.end();
-        callback();
-      },
-      destroy(error, callback) {
-        connection?.end();
-        callback(error);
-      },
-    });
-    connection = pool.connect(
-      {
-        send: (bytes) => {
-          stream.push(bytes);
-          return true;
-        },
-        close: () => {
-          stream.push(null);
-        },
-      },
-      { peerIp: '127.0.0.1' },
-    );
-    onConnection(connection);
-    return stream;
-  };
-}
-
 async function connect(pool: Pool, options: IClientOptions): Promise<Harness> {
   let current: Connection | undefined;
   const client = new MqttClient(
-    streamTo(pool, (connection) => {
-      current = connection;
+    duplexTo(pool, {
+      onConnection: (connection) => {
+        current = connection;
+      },
     }),
     { reconnectPeriod: 0, keepalive: 30, connectTimeout: 1000, ...options },
   );
   clients.push(client);
-  const messages: Received[] = [];
-  const waiters: { count: number; resolve: (all: Received[]) => void }[] = [];
-  client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString(), packet });
-    for (const waiter of waiters.filter((w) => messages.length >= w.count)) {
-      waiter.resolve(messages);
-    }
-  });
+  const collected = collectMessages(client);
   const connack = await new Promise<IConnackPacket>((resolve, reject) => {
     client.once('connect', resolve);
     client.once('error', reject);
   });
-  return {
-    client,
-    connack,
-    messages,
-    waitFor(count) {
-      if (messages.length >= count) return Promise.resolve(messages);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`got ${messages.length} of ${count} messages`)),
-          1000,
-        );
-        waiters.push({
-          count,
-          resolve: (all) => {
-            clearTimeout(timer);
-            resolve(all);
-          },
-        });
-      });
-    },
-    connection: () => current as Connection,
-  };
+  return { client, connack, ...collected, connection: () => current as Connection };
 }
 
 for (const protocolVersion of [5, 4] as const) {

@@ -3,7 +3,6 @@
  * pool, over an in-memory duplex stream: CONNECT with `properties.authenticationMethod` and
  * client-first, MQTT.js's `handleAuth` hook answering the server's AUTH, and re-authentication.
  */
-import { Duplex } from 'node:stream';
 import { createDefaultRuntime, type DefaultUserContext } from '@mqtt-sessions/runtime-default';
 import {
   createScramCredentials,
@@ -14,6 +13,7 @@ import { type IClientOptions, type IConnackPacket, MqttClient, type PacketCallba
 import type { IAuthPacket, Packet } from 'mqtt-packet';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../src/index.js';
+import { duplexTo } from './mqttjs-stream.js';
 import { ScramClient } from './scram-client.js';
 
 type UC = DefaultUserContext;
@@ -43,40 +43,6 @@ function newPool(): Pool<UC> {
   return pool;
 }
 
-/** An in-memory duplex per connect: MQTT.js on one side, a pool connection on the other. */
-function streamTo(pool: Pool<UC>) {
-  return (): Duplex => {
-    const stream = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        connection.receive(chunk);
-        callback();
-      },
-      final(callback) {
-        connection.end();
-        callback();
-      },
-      destroy(error, callback) {
-        connection.end();
-        callback(error);
-      },
-    });
-    const connection = pool.connect(
-      {
-        send: (bytes) => {
-          stream.push(bytes);
-          return true;
-        },
-        close: () => {
-          stream.push(null);
-        },
-      },
-      { peerIp: '127.0.0.1' },
-    );
-    return stream;
-  };
-}
-
 /**
  * MQTT.js with the client side of SCRAM in its `handleAuth` hook: it answers AUTH 0x18
  * (server-first) with client-final, and checks server-final on AUTH 0x00.
@@ -88,7 +54,7 @@ class ScramMqttClient extends MqttClient {
   private reauthDone: ((packet: IAuthPacket) => void) | undefined;
 
   constructor(pool: Pool<UC>, scram: ScramClient, options: IClientOptions) {
-    super(streamTo(pool), {
+    super(duplexTo(pool), {
       protocolVersion: 5,
       reconnectPeriod: 0,
       connectTimeout: 2000,
