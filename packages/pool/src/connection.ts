@@ -1,13 +1,12 @@
-import type { ContextPrefs, MaybePromise } from '@mqtt-sessions/runtime-default';
 import {
-  type Attachment,
   connackReturnCodeV3,
-  encode,
   isPromiseLike,
+  type MaybePromise,
   ReasonCode,
-  type SessionMetrics,
-} from '@mqtt-sessions/session';
-import type { Timers } from '@mqtt-sessions/will';
+  type Timers,
+} from '@mqtt-sessions/protocol';
+import type { ContextPrefs } from '@mqtt-sessions/runtime-default';
+import { type Attachment, encode, type SessionMetrics } from '@mqtt-sessions/session';
 import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
 import { decodePacket } from './decode.js';
 import { PacketReader, type PacketSink } from './framing.js';

@@ -1,4 +1,14 @@
 import {
+  after,
+  isPromiseLike,
+  type MaybePromise,
+  type MessageProperties,
+  ReasonCode,
+  secondsLeft,
+  systemTimers,
+  type Timers,
+} from '@mqtt-sessions/protocol';
+import {
   createClientId,
   createMemoryRegistry,
   createRoutingId,
@@ -22,17 +32,10 @@ import {
   type Subscriber,
   type SubscriptionOptions,
 } from '@mqtt-sessions/router';
-import {
-  createDefaultRuntime,
-  type MaybePromise,
-  type Runtime,
-} from '@mqtt-sessions/runtime-default';
+import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import {
   type Attachment,
-  after,
   createSessionMetrics,
-  isPromiseLike,
-  ReasonCode,
   resolveSessionOptions,
   Session,
   type SessionEvent,
@@ -42,7 +45,6 @@ import {
   type SessionStats,
 } from '@mqtt-sessions/session';
 import { isSharedFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
-import { systemTimers, type Timers } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -504,13 +506,10 @@ function innerFilter(filter: string): string {
   return parsed.ok && parsed.shared !== null ? parsed.shared.filter : filter;
 }
 
-function retainedProperties(message: RoutedMessage, now: number) {
-  const expiresAt = message.expiresAt;
-  if (expiresAt === undefined) return message.properties;
-  return {
-    ...message.properties,
-    messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)),
-  };
+function retainedProperties(message: RoutedMessage, now: number): MessageProperties {
+  const deadline = message.expiresAt;
+  if (deadline === undefined) return message.properties;
+  return { ...message.properties, messageExpiryInterval: secondsLeft(deadline, now) };
 }
 
 export type { ServerSubscription };

@@ -1,6 +1,5 @@
+import { after, type MaybePromise } from '@mqtt-sessions/protocol';
 import { createClientId } from '@mqtt-sessions/registry';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
-import { after } from '@mqtt-sessions/session';
 import type { Pool } from './pool.js';
 import type { DeliveredMessage, ServerSubscription } from './server-api.js';
 

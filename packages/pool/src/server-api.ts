@@ -1,15 +1,21 @@
+import {
+  after,
+  expiresAt,
+  forwardedProperties,
+  isPromiseLike,
+  type MaybePromise,
+  type MessageProperties,
+  type QoS,
+} from '@mqtt-sessions/protocol';
 import type { RetainCursor, RetainedMessage, RetainPage } from '@mqtt-sessions/retain';
 import {
   bindingsOf,
-  type MessageProperties,
-  type QoS,
   type RoutedMessage,
   type SharedRoute,
   type Subscriber,
   subscriptionOptions,
 } from '@mqtt-sessions/router';
-import type { AccessDecision, MaybePromise } from '@mqtt-sessions/runtime-default';
-import { after, isPromiseLike } from '@mqtt-sessions/session';
+import type { AccessDecision } from '@mqtt-sessions/runtime-default';
 import {
   type TopicBindings,
   validateTopicFilter,
@@ -84,10 +90,13 @@ export function publishFromServer<UC>(
 ): MaybePromise<PublishOutcome> {
   const valid = validateTopicName(topic, { maxLevels: pool.sessionOptions.maxTopicLevels });
   if (!valid.ok) return { ok: false, reason: 'invalid-topic', message: valid.message };
-  const { messageExpiryInterval, ...rest } = options.properties ?? {};
-  const encoded = encodePayload(value, rest.contentType);
+  const given = options.properties;
+  const forwarded = forwardedProperties(given);
+  const encoded = encodePayload(value, forwarded.contentType);
   const properties: MessageProperties =
-    encoded.contentType === undefined ? rest : { ...rest, contentType: encoded.contentType };
+    encoded.contentType === undefined
+      ? forwarded
+      : { ...forwarded, contentType: encoded.contentType };
   const qos = options.qos ?? 0;
   const retain = options.retain ?? false;
   const context = options.userContext ?? pool.runtime.newUserContext(anonymous(pool));
@@ -108,10 +117,7 @@ export function publishFromServer<UC>(
         qos,
         retain,
         properties,
-        expiresAt:
-          messageExpiryInterval === undefined
-            ? undefined
-            : pool.timers.now() + messageExpiryInterval * 1000,
+        expiresAt: expiresAt(given?.messageExpiryInterval, pool.timers.now()),
         sender: options.sender,
         senderContext: context,
         wireCache: undefined,

@@ -1,5 +1,6 @@
-import type { MaybePromise, Runtime } from '@mqtt-sessions/runtime-default';
-import { type Attachment, after, ReasonCode } from '@mqtt-sessions/session';
+import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
+import type { Runtime } from '@mqtt-sessions/runtime-default';
+import type { Attachment } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,

@@ -1,5 +1,5 @@
+import type { Timers } from '@mqtt-sessions/protocol';
 import type { Session } from '@mqtt-sessions/session';
-import type { Timers } from '@mqtt-sessions/will';
 import {
   generate,
   type IConnackPacket,

@@ -9,7 +9,6 @@ export {
 export type {
   DuplicateClientId,
   LocalRegisterResult,
-  MaybePromise,
   Registered,
   RegisterResult,
   RemoteClientId,

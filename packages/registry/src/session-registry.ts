@@ -1,5 +1,4 @@
-/** A value, or a Promise of it: a registry shared between processes answers asynchronously. */
-export type MaybePromise<T> = T | Promise<T>;
+import type { MaybePromise } from '@mqtt-sessions/protocol';
 
 /** The client id is now registered to the handle (or already was). */
 export interface Registered {

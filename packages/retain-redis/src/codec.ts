@@ -1,8 +1,5 @@
-import {
-  type RetainedMessage,
-  type RetainedProperties,
-  remainingExpirySeconds,
-} from '@mqtt-sessions/retain';
+import { type MessageProperties, secondsLeft } from '@mqtt-sessions/protocol';
+import type { RetainedMessage } from '@mqtt-sessions/retain';
 
 /** The stored properties as JSON, with the correlation data in base64; '' when there are none. */
 interface StoredProperties {
@@ -14,7 +11,7 @@ interface StoredProperties {
 }
 
 /** Encodes stored properties (without the expiry) for the message hash's `r` field. */
-export function encodeProperties(properties: RetainedProperties): string {
+export function encodeProperties(properties: MessageProperties): string {
   const stored: StoredProperties = {};
   let any = false;
   if (properties.payloadFormatIndicator !== undefined) {
@@ -40,10 +37,10 @@ export function encodeProperties(properties: RetainedProperties): string {
   return any ? JSON.stringify(stored) : '';
 }
 
-function decodeProperties(encoded: Buffer): RetainedProperties {
+function decodeProperties(encoded: Buffer): MessageProperties {
   if (encoded.length === 0) return {};
   const stored = JSON.parse(encoded.toString('utf8')) as StoredProperties;
-  const properties: RetainedProperties = {};
+  const properties: MessageProperties = {};
   if (stored.payloadFormatIndicator !== undefined) {
     properties.payloadFormatIndicator = stored.payloadFormatIndicator;
   }
@@ -71,7 +68,7 @@ export function decodeMessage(topic: string, fields: Buffer[], now: number): Ret
   ];
   const decoded = decodeProperties(properties);
   if (deadline.length > 0) {
-    decoded.messageExpiryInterval = remainingExpirySeconds(Number(deadline.toString()), now);
+    decoded.messageExpiryInterval = secondsLeft(Number(deadline.toString()), now);
   }
   return {
     topic,

@@ -1,5 +1,5 @@
+import { type Clock, systemTimers } from '@mqtt-sessions/protocol';
 import {
-  type Clock,
   copyRetainedProperties,
   estimateRetainedBytes,
   expiryDeadline,
@@ -50,8 +50,6 @@ export interface RedisRetainStoreCommonOptions {
 export type RedisRetainStoreOptions = RedisRetainStoreCommonOptions &
   ({ client: Redis; url?: never } | { url: string; client?: never });
 
-const systemClock: Clock = { now: () => Date.now() };
-
 /** Topics read from the index per round trip while a match looks for its page. */
 const SCAN_BATCH = 256;
 /** The most topics one fetch script reads. */
@@ -96,7 +94,7 @@ export class RedisRetainStore implements RetainStore {
     this.keyPrefix = options.keyPrefix ?? DEFAULT_RETAIN_KEY_PREFIX;
     this.keys = retainKeys(this.keyPrefix);
     this.indexKeys = [this.keys.topics, this.keys.expiry, this.keys.sizes, this.keys.bytes];
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? systemTimers;
     this.defaultExpirySeconds = options.defaultExpirySeconds;
   }
 

@@ -1,4 +1,4 @@
-import type { RetainedProperties } from './contract.js';
+import type { MessageProperties } from '@mqtt-sessions/protocol';
 
 /**
  * The fixed cost counted for each retained message on top of its data: the payload's own Buffer,
@@ -24,7 +24,7 @@ const PROPERTY_OVERHEAD_BYTES = 8;
 export function estimateRetainedBytes(
   topic: string,
   payload: Buffer,
-  properties: RetainedProperties,
+  properties: MessageProperties,
 ): number {
   let bytes = RETAINED_ENTRY_OVERHEAD_BYTES + payload.length + Buffer.byteLength(topic, 'utf8');
   if (properties.payloadFormatIndicator !== undefined) bytes += PROPERTY_OVERHEAD_BYTES;

@@ -2,32 +2,7 @@
  * The retained-message port. The session core talks to a retained store only through these types,
  * so it can import them with `import type` and never load a backend at runtime.
  */
-
-/** A value or a Promise of it: in-memory stores answer synchronously, remote ones asynchronously. */
-export type MaybePromise<T> = T | Promise<T>;
-
-/**
- * The PUBLISH properties a retained message keeps. The names are those of mqtt-packet's
- * `IPublishPacket` properties, so a PUBLISH's properties pass straight through; a store keeps only
- * these six and drops any other (such as `topicAlias` or `subscriptionIdentifier`).
- */
-export interface RetainedProperties {
-  /** Whether the payload is UTF-8 text; forwarded unaltered [MQTT-3.3.2-4]. */
-  payloadFormatIndicator?: boolean;
-  /** A MIME-like description of the payload; forwarded unaltered [MQTT-3.3.2-20]. */
-  contentType?: string;
-  /** The topic for a response; forwarded unaltered [MQTT-3.3.2-15]. */
-  responseTopic?: string;
-  /** Binary data matching a response to its request; forwarded unaltered [MQTT-3.3.2-16]. */
-  correlationData?: Buffer;
-  /** User properties, unaltered and in order [MQTT-3.3.2-17], [MQTT-3.3.2-18]. */
-  userProperties?: Record<string, string | string[]>;
-  /**
-   * Lifetime in seconds. On input: the value the publisher sent. On output: the seconds left,
-   * rounded up, so never 0 for a message that is returned [MQTT-3.3.2-6].
-   */
-  messageExpiryInterval?: number;
-}
+import type { MaybePromise, MessageProperties, QoS } from '@mqtt-sessions/protocol';
 
 /** A message to retain, as taken from a PUBLISH with the RETAIN flag set. */
 export interface RetainInput {
@@ -36,18 +11,18 @@ export interface RetainInput {
   /** The payload; an empty one deletes the topic's retained message [MQTT-3.3.1-6]. */
   payload: Buffer;
   /** The QoS the message was published with. */
-  qos: 0 | 1 | 2;
-  /** The PUBLISH properties; only the {@link RetainedProperties} fields are stored. */
-  properties?: RetainedProperties;
+  qos: QoS;
+  /** The PUBLISH properties; only the {@link MessageProperties} fields are stored. */
+  properties?: MessageProperties;
 }
 
 /** A retained message as a store returns it. Treat it as immutable: stores may share it. */
 export interface RetainedMessage {
   readonly topic: string;
   readonly payload: Buffer;
-  readonly qos: 0 | 1 | 2;
+  readonly qos: QoS;
   /** The stored properties; `messageExpiryInterval`, if any, is the time left [MQTT-3.3.2-6]. */
-  readonly properties: RetainedProperties;
+  readonly properties: MessageProperties;
   /** ms since epoch, store clock */
   readonly storedAt: number;
 }
@@ -109,12 +84,6 @@ export interface RetainStore {
   clear(): MaybePromise<void>;
   /** Releases the store's resources. Idempotent; the store must not be used afterwards. */
   close(): MaybePromise<void>;
-}
-
-/** A source of the current time, injectable so tests control expiry. */
-export interface Clock {
-  /** The current time in ms since the epoch. */
-  now(): number;
 }
 
 /** The default page size of {@link RetainStore.match}: 100 messages. */

@@ -1,17 +1,14 @@
 export { estimateRetainedBytes, RETAINED_ENTRY_OVERHEAD_BYTES } from './byte-estimate.js';
 export {
-  type Clock,
   DEFAULT_RETAIN_PAGE_LIMIT,
-  type MaybePromise,
   type RetainCursor,
   type RetainedMessage,
-  type RetainedProperties,
   type RetainInput,
   type RetainMatchOptions,
   type RetainPage,
   type RetainStore,
 } from './contract.js';
-export { expiryDeadline, remainingExpirySeconds } from './expiry.js';
+export { expiryDeadline } from './expiry.js';
 export {
   createMemoryRetainStore,
   DEFAULT_MAX_RETAINED_BYTES,

@@ -1,11 +1,11 @@
+import { type MessageProperties, secondsLeft } from '@mqtt-sessions/protocol';
 import type { AgeListItem } from './age-list.js';
-import type { RetainedMessage, RetainedProperties } from './contract.js';
-import { remainingExpirySeconds } from './expiry.js';
+import type { RetainedMessage } from './contract.js';
 import type { ExpiryHeapItem } from './expiry-heap.js';
 
-const NO_PROPERTIES: RetainedProperties = Object.freeze({});
+const NO_PROPERTIES: MessageProperties = Object.freeze({});
 
-function isEmpty(properties: RetainedProperties): boolean {
+function isEmpty(properties: MessageProperties): boolean {
   for (const _ in properties) return false;
   return true;
 }
@@ -19,7 +19,7 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
   readonly payload: Buffer;
   readonly qos: 0 | 1 | 2;
   /** Frozen, without `messageExpiryInterval`. */
-  readonly properties: RetainedProperties;
+  readonly properties: MessageProperties;
   readonly storedAt: number;
   /** Deadline in ms since the epoch; `Infinity` when the message never expires. */
   readonly expiresAt: number;
@@ -35,7 +35,7 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
     topic: string,
     payload: Buffer,
     qos: 0 | 1 | 2,
-    properties: RetainedProperties,
+    properties: MessageProperties,
     storedAt: number,
     expiresAt: number,
     bytes: number,
@@ -65,8 +65,8 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
    */
   toMessage(now: number): RetainedMessage {
     if (this.shared !== undefined) return this.shared;
-    const properties: RetainedProperties = Object.assign({}, this.properties);
-    properties.messageExpiryInterval = remainingExpirySeconds(this.expiresAt, now);
+    const properties: MessageProperties = Object.assign({}, this.properties);
+    properties.messageExpiryInterval = secondsLeft(this.expiresAt, now);
     return {
       topic: this.topic,
       payload: this.payload,

@@ -1,8 +1,8 @@
+import { type Clock, systemTimers } from '@mqtt-sessions/protocol';
 import { type TopicEntry, TopicIndex } from '@mqtt-sessions/topic-trie';
 import { AgeList } from './age-list.js';
 import { estimateRetainedBytes } from './byte-estimate.js';
 import type {
-  Clock,
   RetainCursor,
   RetainedMessage,
   RetainInput,
@@ -51,8 +51,6 @@ export interface MemoryRetainStoreStats {
   readonly expired: number;
 }
 
-const systemClock: Clock = { now: () => Date.now() };
-
 /**
  * A synchronous, in-memory {@link RetainStore}: a topic trie for wildcard lookups, a min-heap of
  * deadlines for expiry and an age list for eviction, so a set costs O(log n) and never scans.
@@ -75,7 +73,7 @@ export class MemoryRetainStore implements RetainStore {
 
   /** @param options Caps, default expiry and clock; all optional. */
   constructor(options: MemoryRetainStoreOptions = {}) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? systemTimers;
     this.defaultExpirySeconds = options.defaultExpirySeconds;
     this.applyLimits(options);
   }

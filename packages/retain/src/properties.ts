@@ -1,4 +1,4 @@
-import type { RetainedProperties } from './contract.js';
+import type { MessageProperties } from '@mqtt-sessions/protocol';
 
 /**
  * Copies the properties a retained message keeps, without `messageExpiryInterval` (stores keep a
@@ -9,9 +9,9 @@ import type { RetainedProperties } from './contract.js';
  * @param properties The PUBLISH properties, or `undefined`.
  */
 export function copyRetainedProperties(
-  properties: RetainedProperties | undefined,
-): RetainedProperties {
-  const copy: RetainedProperties = {};
+  properties: MessageProperties | undefined,
+): MessageProperties {
+  const copy: MessageProperties = {};
   if (properties === undefined) return copy;
   if (properties.payloadFormatIndicator !== undefined) {
     copy.payloadFormatIndicator = properties.payloadFormatIndicator;

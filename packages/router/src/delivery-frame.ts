@@ -1,5 +1,6 @@
+import type { QoS } from '@mqtt-sessions/protocol';
 import type { SubscriberEntry } from './subscription.js';
-import type { QoS, SharedRoute } from './types.js';
+import type { SharedRoute } from './types.js';
 
 /** Per-publish scratch arrays, one frame per nesting level (a subscriber may publish). */
 export class DeliveryFrame {

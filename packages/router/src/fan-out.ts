@@ -1,6 +1,7 @@
+import type { QoS } from '@mqtt-sessions/protocol';
 import type { DeliveryFrame } from './delivery-frame.js';
 import type { SubscriberEntry } from './subscription.js';
-import type { QoS, RoutedMessage, SharedRoute } from './types.js';
+import type { RoutedMessage, SharedRoute } from './types.js';
 
 /** One delivery waiting in the backlog: the copied scratch of a subscriber entry. */
 interface PendingDelivery {

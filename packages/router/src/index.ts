@@ -9,8 +9,6 @@ export {
 } from './router.js';
 export type { SharedStrategy } from './shared-group.js';
 export {
-  type MessageProperties,
-  type QoS,
   type RoutedMessage,
   type SharedRoute,
   type Subscriber,

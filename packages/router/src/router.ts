@@ -1,3 +1,4 @@
+import type { QoS } from '@mqtt-sessions/protocol';
 import {
   FilterIndex,
   parseSharedSubscription,
@@ -8,7 +9,7 @@ import { DeliveryFrame } from './delivery-frame.js';
 import { FanOutBacklog } from './fan-out.js';
 import { SharedGroup, type SharedStrategy } from './shared-group.js';
 import { SubscriberEntry, Subscription } from './subscription.js';
-import type { QoS, RoutedMessage, SharedRoute, Subscriber, SubscriptionOptions } from './types.js';
+import type { RoutedMessage, SharedRoute, Subscriber, SubscriptionOptions } from './types.js';
 
 /** Options of a {@link Router}. */
 export interface RouterOptions {

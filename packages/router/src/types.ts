@@ -1,15 +1,4 @@
-/** The MQTT 5 properties that travel with an application message from publisher to subscriber. */
-export interface MessageProperties {
-  payloadFormatIndicator?: boolean;
-  messageExpiryInterval?: number;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Buffer;
-  userProperties?: Record<string, string | string[]>;
-}
-
-/** QoS levels. */
-export type QoS = 0 | 1 | 2;
+import type { MessageProperties, QoS } from '@mqtt-sessions/protocol';
 
 /** The options a client (or server code) subscribes with (MQTT 5 section 3.8.3.1). */
 export interface SubscriptionOptions {

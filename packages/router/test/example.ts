@@ -1,5 +1,5 @@
+import type { QoS } from '@mqtt-sessions/protocol';
 import {
-  type QoS,
   type RoutedMessage,
   Router,
   type Subscriber,

@@ -1,4 +1,5 @@
-import type { QoS, RoutedMessage, SharedRoute, Subscriber } from '../src/index.js';
+import type { QoS } from '@mqtt-sessions/protocol';
+import type { RoutedMessage, SharedRoute, Subscriber } from '../src/index.js';
 
 export interface Received {
   topic: string;

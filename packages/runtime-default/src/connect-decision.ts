@@ -1,5 +1,5 @@
+import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { IConnectPacket } from 'mqtt-packet';
-import { ConnackReason } from './reason-codes.js';
 import type { ConnectionInfo, ConnectResult } from './runtime.js';
 import type { DefaultUserContext } from './user-context.js';
 
@@ -19,13 +19,13 @@ export function decideConnect(
   // before credentials could accept the CONNECT without the exchange the client asked for. The
   // original answered 0x87; 0x8C (Bad authentication method) says what is wrong [MQTT-4.12.0-1].
   if (packet.properties?.authenticationMethod !== undefined) {
-    return refuse(ConnackReason.BadAuthenticationMethod, userContext);
+    return refuse(ReasonCode.BadAuthenticationMethod, userContext);
   }
   const username = packet.username === '' ? undefined : packet.username;
   const hasPassword = packet.password !== undefined && packet.password.length > 0;
   if (username === undefined && !hasPassword) {
     // An anonymous client may not take over a session a user has logged in to.
-    if (userContext.user !== undefined) return refuse(ConnackReason.NotAuthorized, userContext);
+    if (userContext.user !== undefined) return refuse(ReasonCode.NotAuthorized, userContext);
     return accept(packet, sessionPresent, { ...userContext, peerIp: connection.peerIp });
   }
   if (username !== undefined && hasPassword) {
@@ -40,11 +40,11 @@ export function decideConnect(
     if (userContext.user === username && sessionPresent) {
       return accept(packet, sessionPresent, { ...userContext, peerIp: connection.peerIp });
     }
-    return refuse(ConnackReason.NotAuthorized, userContext);
+    return refuse(ReasonCode.NotAuthorized, userContext);
   }
   // A username without a password, or (allowed by MQTT 5) a password without a username: the
   // default runtime has no use for either, so it refuses them.
-  return refuse(ConnackReason.NotAuthorized, userContext);
+  return refuse(ReasonCode.NotAuthorized, userContext);
 }
 
 function accept(
@@ -54,7 +54,7 @@ function accept(
 ): Result {
   return {
     type: 'connack',
-    reasonCode: ConnackReason.Success,
+    reasonCode: ReasonCode.Success,
     // [MQTT-3.2.2-2] a Clean Start connection never reports a present session. (The original
     // passed the flag through and answered true here.) An absent flag means Clean Start, as in
     // mqtt-packet's encoder.

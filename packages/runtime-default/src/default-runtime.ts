@@ -1,5 +1,5 @@
+import { ReasonCode } from '@mqtt-sessions/protocol';
 import { decideConnect } from './connect-decision.js';
-import { ConnackReason } from './reason-codes.js';
 import type { PoolChoice, Runtime } from './runtime.js';
 import { type DefaultUserContext, newDefaultUserContext } from './user-context.js';
 
@@ -51,7 +51,7 @@ export function createDefaultRuntime(
     // Enhanced authentication is not supported, during CONNECT and on a live connection alike.
     reauth: (_packet, _phase, userContext) => ({
       type: 'connack',
-      reasonCode: ConnackReason.BadAuthenticationMethod,
+      reasonCode: ReasonCode.BadAuthenticationMethod,
       userContext,
     }),
     isAllowed: () => true,

@@ -12,7 +12,6 @@ export type {
   ConnectionInfo,
   ConnectResult,
   ContextPrefs,
-  MaybePromise,
   PoolChoice,
   PublishRequest,
   Runtime,

@@ -1,3 +1,4 @@
+import type { MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
 import type {
   IAuthPacket,
   IConnackPacket,
@@ -6,9 +7,6 @@ import type {
   ISubscription,
   Packet,
 } from 'mqtt-packet';
-
-/** A value, or a Promise of it: every runtime callback may answer either way. */
-export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * What the transport knows about a connection before CONNECT, handed to the runtime. The default
@@ -71,7 +69,7 @@ export type ConnectResult<UC> =
     }
   | {
       readonly type: 'auth';
-      readonly reasonCode: 0x00 | 0x18;
+      readonly reasonCode: typeof ReasonCode.Success | typeof ReasonCode.ContinueAuthentication;
       readonly properties: AuthProperties;
       readonly userContext: UC;
     }

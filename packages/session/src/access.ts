@@ -1,16 +1,8 @@
+import { isFailure, isReasonCodeOf, ReasonCode } from '@mqtt-sessions/protocol';
 import type { AccessDecision, AccessDenied } from '@mqtt-sessions/runtime-default';
 import type { IPubackPacket, IPubrecPacket, ISubackPacket, UserProperties } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
 import { encode } from './encode.js';
-import { ReasonCode } from './reason-codes.js';
-
-/** The PUBACK and PUBREC failure codes a runtime may choose (MQTT 5 sections 3.4.2.1, 3.5.2.1). */
-const PUBLISH_REFUSALS: ReadonlySet<number> = new Set([0x80, 0x83, 0x87, 0x90, 0x97, 0x99]);
-
-/** The SUBACK failure codes a runtime may choose (MQTT 5 section 3.9.3). */
-const SUBSCRIBE_REFUSALS: ReadonlySet<number> = new Set([
-  0x80, 0x83, 0x87, 0x8f, 0x97, 0x9e, 0xa1, 0xa2,
-]);
 
 /**
  * The reason code of a refusal by `isAllowed`: the runtime's, when the packet allows it as a
@@ -18,9 +10,13 @@ const SUBSCRIBE_REFUSALS: ReadonlySet<number> = new Set([
  */
 export function refusalCode(decision: AccessDecision, action: 'publish' | 'subscribe'): number {
   const code = denialOf(decision)?.reasonCode;
-  if (code === undefined) return ReasonCode.NotAuthorized;
-  const allowed = action === 'publish' ? PUBLISH_REFUSALS : SUBSCRIBE_REFUSALS;
-  return allowed.has(code) ? code : ReasonCode.NotAuthorized;
+  // A failure code of the packet, but not 0x91: a packet identifier is the server's business.
+  const refusable =
+    code !== undefined &&
+    isFailure(code) &&
+    code !== ReasonCode.PacketIdentifierInUse &&
+    isReasonCodeOf(action === 'publish' ? 'puback' : 'suback', code);
+  return refusable ? code : ReasonCode.NotAuthorized;
 }
 
 /** The runtime's refusal, when it said more than `false`. */

@@ -1,12 +1,16 @@
-import type { ConnectionInfo, MaybePromise } from '@mqtt-sessions/runtime-default';
-import type { Timers } from '@mqtt-sessions/will';
+import {
+  isPromiseLike,
+  type MaybePromise,
+  type ProtocolVersion,
+  ReasonCode,
+  type Timers,
+} from '@mqtt-sessions/protocol';
+import type { ConnectionInfo } from '@mqtt-sessions/runtime-default';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
 import { dispatch } from './dispatch.js';
-import { type AckType, encode, encodeAck, type ProtocolVersion } from './encode.js';
+import { type AckType, encode, encodeAck } from './encode.js';
 import type { PendingConnect } from './handlers/connect.js';
-import { isPromiseLike } from './maybe-promise.js';
 import { encodeOutgoing } from './outgoing.js';
-import { ReasonCode } from './reason-codes.js';
 import type { Session } from './session.js';
 import { OutboundAliases } from './topic-alias.js';
 

@@ -1,4 +1,4 @@
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import { type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
 import type { Packet } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
 import { handlePuback, handlePubcomp, handlePubrec } from './handlers/acks.js';
@@ -11,7 +11,6 @@ import { handlePubrel } from './handlers/pubrel.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { checkIncoming } from './incoming.js';
-import { ReasonCode } from './reason-codes.js';
 import type { Session } from './session.js';
 
 /**

@@ -1,7 +1,5 @@
+import type { ProtocolVersion } from '@mqtt-sessions/protocol';
 import { generate, type IPublishPacket, type Packet } from 'mqtt-packet';
-
-/** Protocol levels the server speaks: 4 is MQTT 3.1.1, 5 is MQTT 5. */
-export type ProtocolVersion = 4 | 5;
 
 /** Thrown when mqtt-packet cannot encode a packet the session built: a bug, never client input. */
 export class EncodeError extends Error {

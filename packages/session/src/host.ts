@@ -1,3 +1,4 @@
+import type { MaybePromise } from '@mqtt-sessions/protocol';
 import type { RetainCursor, RetainPage } from '@mqtt-sessions/retain';
 import type {
   PublishResult,
@@ -7,7 +8,6 @@ import type {
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
 
 /**
  * What a session needs from the server around it: routing, subscriptions, retained messages and

@@ -1,5 +1,5 @@
+import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { Packet } from 'mqtt-packet';
-import { ReasonCode } from './reason-codes.js';
 
 /** Why a packet from a client is malformed or a protocol error, with the reason code to send. */
 export interface IncomingProblem {

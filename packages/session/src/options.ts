@@ -1,4 +1,5 @@
-import type { QoS } from '@mqtt-sessions/router';
+import type { QoS } from '@mqtt-sessions/protocol';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '@mqtt-sessions/will';
 
 /**
  * Limits and feature switches of a session. Every field has a default; see
@@ -84,7 +85,7 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   maxSessionExpiry: 0xffffffff,
   anonymousWebsocketExpiry: 30,
   crawlerWebsocketExpiry: 10,
-  connectTimeoutMs: 20_000,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
   maxTopicLevels: 128,
   maxPendingPackets: 1000,
   retainedPageSize: 200,

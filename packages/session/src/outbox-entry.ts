@@ -1,4 +1,5 @@
-import type { QoS, RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import type { QoS } from '@mqtt-sessions/protocol';
+import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
 
 /** Where an outgoing QoS 1 or 2 message stands (MQTT 5 section 4.3). */
 export const Stage = {

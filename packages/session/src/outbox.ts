@@ -1,5 +1,5 @@
-import type { QoS, RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
-import type { Timers } from '@mqtt-sessions/will';
+import { isExpired, type QoS, secondsLeft, type Timers } from '@mqtt-sessions/protocol';
+import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Attachment } from './attachment.js';
 import { encodePublish } from './encode.js';
@@ -77,7 +77,7 @@ export class Outbox {
     subscriptionIds: readonly number[] | undefined,
     shared: SharedRoute | undefined,
   ): void {
-    if (message.expiresAt !== undefined && message.expiresAt <= this.now()) {
+    if (isExpired(message.expiresAt, this.now())) {
       this.drop('expired', 1); // [MQTT-3.3.2-5]
       return;
     }
@@ -106,7 +106,7 @@ export class Outbox {
     }
     while (this.queueHead < this.queue.length && link.writable && link.live) {
       const entry = this.queue[this.queueHead] as Outgoing;
-      if (entry.message.expiresAt !== undefined && entry.message.expiresAt <= this.now()) {
+      if (isExpired(entry.message.expiresAt, this.now())) {
         this.shift();
         this.drop('expired', 1);
         continue;
@@ -389,14 +389,15 @@ export class Outbox {
     let properties: IPublishPacket['properties'] | undefined;
     if (link.version === 5) {
       properties = { ...message.properties };
-      if (message.expiresAt !== undefined) {
-        const left = Math.ceil((message.expiresAt - this.now()) / 1000);
+      const deadline = message.expiresAt;
+      if (deadline !== undefined) {
+        const now = this.now();
         // Once a PUBLISH went out, delivery has begun: a resend is not expired [MQTT-4.3.3-7].
-        if (left <= 0 && !entry.sent) {
+        if (isExpired(deadline, now) && !entry.sent) {
           this.drop('expired', 1);
           return false;
         }
-        properties.messageExpiryInterval = Math.max(1, left); // [MQTT-3.3.2-6]
+        properties.messageExpiryInterval = secondsLeft(deadline, now); // [MQTT-3.3.2-6]
       }
       const ids = entry.subscriptionIds;
       if (ids !== undefined) {

@@ -1,21 +1,17 @@
+import {
+  isReasonCodeOf,
+  ReasonCode,
+  SERVER_DISCONNECT_REASON_CODES,
+} from '@mqtt-sessions/protocol';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import { encode } from './encode.js';
-import { ReasonCode } from './reason-codes.js';
-
-/** The CONNACK reason codes of MQTT 5 (section 3.2.2.2). */
-const CONNACK_CODES: ReadonlySet<number> = new Set([
-  0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97,
-  0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f,
-]);
-
-/** The DISCONNECT reason codes a server may send (MQTT 5 section 3.14.2.1; 0x04 is the client's). */
-const DISCONNECT_CODES: ReadonlySet<number> = new Set([
-  0x00, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96,
-  0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2,
-]);
 
 /** CONNACK refusals of authentication that DISCONNECT cannot carry; they become 0x87. */
-const AUTH_REFUSALS: ReadonlySet<number> = new Set([0x86, 0x8a, 0x8c]);
+const AUTH_REFUSALS: ReadonlySet<number> = new Set([
+  ReasonCode.BadUserNameOrPassword,
+  ReasonCode.Banned,
+  ReasonCode.BadAuthenticationMethod,
+]);
 
 /** What {@link encodeOutgoing} needs to know about the connection. */
 export interface OutgoingLimits {
@@ -61,7 +57,7 @@ export function encodeOutgoing(packet: Packet, limits: OutgoingLimits): Buffer |
 function checkConnack(packet: IConnackPacket, enhancedAuthentication: boolean): IConnackPacket {
   let out: Packet = packet;
   const code = packet.reasonCode ?? 0;
-  if (!CONNACK_CODES.has(code)) out = { ...out, reasonCode: ReasonCode.UnspecifiedError };
+  if (!isReasonCodeOf('connack', code)) out = { ...out, reasonCode: ReasonCode.UnspecifiedError };
   const props = out.properties;
   if (
     !enhancedAuthentication &&
@@ -76,7 +72,7 @@ function checkConnack(packet: IConnackPacket, enhancedAuthentication: boolean): 
 
 function checkDisconnect(packet: IDisconnectPacket): IDisconnectPacket {
   const code = packet.reasonCode ?? 0;
-  if (DISCONNECT_CODES.has(code)) return packet;
+  if (SERVER_DISCONNECT_REASON_CODES.has(code)) return packet;
   const mapped = AUTH_REFUSALS.has(code) ? ReasonCode.NotAuthorized : ReasonCode.UnspecifiedError;
   return { ...packet, reasonCode: mapped };
 }

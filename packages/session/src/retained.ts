@@ -1,7 +1,13 @@
+import {
+  after,
+  expiresAt,
+  forwardedProperties,
+  isPromiseLike,
+  type MaybePromise,
+  type QoS,
+} from '@mqtt-sessions/protocol';
 import type { RetainCursor, RetainedMessage, RetainPage } from '@mqtt-sessions/retain';
-import type { QoS, RoutedMessage, SubscriptionOptions } from '@mqtt-sessions/router';
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
-import { after, isPromiseLike } from './maybe-promise.js';
+import type { RoutedMessage, SubscriptionOptions } from '@mqtt-sessions/router';
 import type { Session } from './session.js';
 
 /**
@@ -117,15 +123,13 @@ export class RetainedDelivery {
 
   private deliver(stored: RetainedMessage): void {
     const session = this.session;
-    const expiry = stored.properties.messageExpiryInterval;
-    const { messageExpiryInterval: _, ...properties } = stored.properties;
     const message: RoutedMessage = {
       topic: stored.topic,
       payload: stored.payload,
       qos: stored.qos,
       retain: true,
-      properties,
-      expiresAt: expiry === undefined ? undefined : session.timers.now() + expiry * 1000,
+      properties: forwardedProperties(stored.properties),
+      expiresAt: expiresAt(stored.properties.messageExpiryInterval, session.timers.now()),
       sender: undefined,
       senderContext: undefined,
       wireCache: undefined,

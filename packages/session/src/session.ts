@@ -1,12 +1,18 @@
+import {
+  type QoS,
+  ReasonCode,
+  SESSION_NEVER_EXPIRES,
+  systemTimers,
+  type Timers,
+} from '@mqtt-sessions/protocol';
 import type {
-  QoS,
   RoutedMessage,
   SharedRoute,
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
 import type { ConnectionInfo, Runtime } from '@mqtt-sessions/runtime-default';
-import { systemTimers, type Timers, WillWatchdog } from '@mqtt-sessions/will';
+import { WillWatchdog } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
 import { Attachment, type DisconnectProperties, type SessionLink } from './attachment.js';
 import type { SessionHost } from './host.js';
@@ -14,7 +20,6 @@ import { LazyIdSet } from './lazy-id-set.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { TokenBucket } from './rate-limit.js';
-import { ReasonCode, SESSION_NEVER_EXPIRES } from './reason-codes.js';
 import { RetainedDelivery } from './retained.js';
 import { WatchdogLink } from './watchdog-link.js';
 

@@ -1,9 +1,5 @@
-import type {
-  SessionEndReason,
-  Timers,
-  WillMessage,
-  WillWatchdogOptions,
-} from '@mqtt-sessions/will';
+import type { Timers } from '@mqtt-sessions/protocol';
+import type { SessionEndReason, WillMessage, WillWatchdogOptions } from '@mqtt-sessions/will';
 import type { Session } from './session.js';
 import { publishWill } from './will-publish.js';
 

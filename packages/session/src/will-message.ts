@@ -1,3 +1,4 @@
+import { forwardedProperties } from '@mqtt-sessions/protocol';
 import type { WillMessage } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
 
@@ -6,17 +7,10 @@ export function willOf(connect: IConnectPacket): WillMessage | undefined {
   const will = connect.will;
   if (will === undefined || will === null) return undefined;
   const props = will.properties ?? {};
-  const properties: WillMessage['properties'] = {};
-  if (props.payloadFormatIndicator !== undefined) {
-    properties.payloadFormatIndicator = props.payloadFormatIndicator;
-  }
-  if (props.messageExpiryInterval !== undefined) {
-    properties.messageExpiryInterval = props.messageExpiryInterval;
-  }
-  if (props.contentType !== undefined) properties.contentType = props.contentType;
-  if (props.responseTopic !== undefined) properties.responseTopic = props.responseTopic;
-  if (props.correlationData !== undefined) properties.correlationData = props.correlationData;
-  if (props.userProperties !== undefined) properties.userProperties = props.userProperties;
+  const expiry = props.messageExpiryInterval;
+  const forwarded = forwardedProperties(props);
+  const properties =
+    expiry === undefined ? forwarded : { ...forwarded, messageExpiryInterval: expiry };
   return {
     topic: will.topic,
     payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,

@@ -1,6 +1,6 @@
+import { after, expiresAt, forwardedProperties, isPromiseLike } from '@mqtt-sessions/protocol';
 import type { RoutedMessage } from '@mqtt-sessions/router';
 import type { WillMessage } from '@mqtt-sessions/will';
-import { after, isPromiseLike } from './maybe-promise.js';
 import type { Session } from './session.js';
 
 /**
@@ -13,14 +13,13 @@ export function publishWill(
   will: WillMessage,
   userContext: unknown,
 ): void {
-  const { messageExpiryInterval: expiry, ...properties } = will.properties;
   const message: RoutedMessage = {
     topic: will.topic,
     payload: will.payload,
     qos: will.qos,
     retain: will.retain,
-    properties,
-    expiresAt: expiry === undefined ? undefined : session.timers.now() + expiry * 1000,
+    properties: forwardedProperties(will.properties),
+    expiresAt: expiresAt(will.properties.messageExpiryInterval, session.timers.now()),
     sender: session,
     senderContext: userContext,
     wireCache: undefined,

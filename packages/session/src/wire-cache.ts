@@ -1,5 +1,6 @@
-import type { QoS, RoutedMessage } from '@mqtt-sessions/router';
-import { encodePublish, type ProtocolVersion } from './encode.js';
+import type { ProtocolVersion, QoS } from '@mqtt-sessions/protocol';
+import type { RoutedMessage } from '@mqtt-sessions/router';
+import { encodePublish } from './encode.js';
 
 /**
  * The encoded PUBLISH of one message in the forms many receivers share: per protocol version,

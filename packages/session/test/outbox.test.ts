@@ -1,4 +1,5 @@
-import type { QoS, RoutedMessage } from '@mqtt-sessions/router';
+import type { QoS } from '@mqtt-sessions/protocol';
+import type { RoutedMessage } from '@mqtt-sessions/router';
 import { describe, expect, it } from 'vitest';
 import { createSessionMetrics, type SessionEvent, type SessionHost } from '../src/index.js';
 import { Outbox } from '../src/outbox.js';

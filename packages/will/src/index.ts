@@ -1,10 +1,5 @@
-export {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  MAX_INTERVAL_SECONDS,
-  SESSION_NEVER_EXPIRES,
-} from './constants.js';
+export { DEFAULT_CONNECT_TIMEOUT_MS } from './constants.js';
 export { MAX_TIMEOUT_MS } from './schedule.js';
-export { systemTimers, type Timers } from './timers.js';
 export type { WillMessage } from './will-message.js';
 export {
   type DisconnectOptions,

@@ -1,4 +1,4 @@
-import type { Timers } from './timers.js';
+import type { Timers } from '@mqtt-sessions/protocol';
 
 /**
  * The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days). Node fires a longer one

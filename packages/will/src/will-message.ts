@@ -1,3 +1,5 @@
+import type { MessageProperties, QoS } from '@mqtt-sessions/protocol';
+
 /** The Will a client left in its CONNECT (MQTT 5 section 3.1.3.2), as the watchdog keeps it. */
 export interface WillMessage {
   /** The topic the Will is published to. */
@@ -5,21 +7,14 @@ export interface WillMessage {
   /** The raw payload. */
   payload: Buffer;
   /** The QoS to publish with. */
-  qos: 0 | 1 | 2;
+  qos: QoS;
   /** True to publish it as a retained message. */
   retain: boolean;
   /**
    * The Will Properties that become PUBLISH properties, untouched: in particular the Message
    * Expiry Interval travels as given and starts counting when the Will is published.
    */
-  properties: {
-    payloadFormatIndicator?: boolean;
-    messageExpiryInterval?: number;
-    contentType?: string;
-    responseTopic?: string;
-    correlationData?: Buffer;
-    userProperties?: Record<string, string | string[]>;
-  };
+  properties: MessageProperties;
   /**
    * The Will Delay Interval in seconds, 0 = none. Kept apart from `properties` because it is not
    * a PUBLISH property and must not be forwarded with the Will.

@@ -1,10 +1,11 @@
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  MAX_INTERVAL_SECONDS,
+  MAX_FOUR_BYTE_INTEGER,
   SESSION_NEVER_EXPIRES,
-} from './constants.js';
+  systemTimers,
+  type Timers,
+} from '@mqtt-sessions/protocol';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './constants.js';
 import { schedule } from './schedule.js';
-import { systemTimers, type Timers } from './timers.js';
 import type { WillMessage } from './will-message.js';
 
 /** Where a watchdog is in its session's life; see {@link WillWatchdog.state}. */
@@ -323,7 +324,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function checkSeconds(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_INTERVAL_SECONDS) {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_FOUR_BYTE_INTEGER) {
     throw new RangeError(`${name} must be an integer from 0 to 0xFFFFFFFF, got ${value}`);
   }
 }

@@ -1,5 +1,6 @@
+import { SESSION_NEVER_EXPIRES, type Timers } from '@mqtt-sessions/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMEOUT_MS, SESSION_NEVER_EXPIRES, type Timers, WillWatchdog } from '../src/index.js';
+import { MAX_TIMEOUT_MS, WillWatchdog } from '../src/index.js';
 import { summary, watch, willWith } from './helpers.js';
 
 const DAY = 24 * 3600 * 1000;

@@ -1,5 +1,5 @@
+import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { ConnectionInfo, ConnectResult, Runtime } from '@mqtt-sessions/runtime-default';
-import { AuthReason } from './reason-codes.js';
 import { verifyPassword } from './scrypt.js';
 import type { AuthUserContext } from './user-context.js';
 
@@ -50,7 +50,7 @@ export async function decideAuthConnect(
 ): Promise<Result> {
   // Before credentials: accepting them would skip the exchange the client asked for.
   if (packet.properties?.authenticationMethod !== undefined) {
-    return refuse(AuthReason.BadAuthenticationMethod, userContext);
+    return refuse(ReasonCode.BadAuthenticationMethod, userContext);
   }
   const users = policy.users;
   const delegate = (forwarded: IConnectPacket) =>
@@ -65,19 +65,19 @@ export async function decideAuthConnect(
   const password =
     packet.password !== undefined && packet.password.length > 0 ? packet.password : undefined;
   if (username === undefined && password === undefined) {
-    if (!policy.allowAnonymous) return refuse(AuthReason.NotAuthorized, userContext);
+    if (!policy.allowAnonymous) return refuse(ReasonCode.NotAuthorized, userContext);
     return delegate(packet);
   }
   if (username === undefined || password === undefined) {
-    return refuse(AuthReason.BadUserNameOrPassword, userContext);
+    return refuse(ReasonCode.BadUserNameOrPassword, userContext);
   }
   const hash = users.get(username);
   if (hash === undefined) {
     if (policy.decoyHash !== undefined) await verifyPassword(password, policy.decoyHash);
-    return refuse(AuthReason.BadUserNameOrPassword, userContext);
+    return refuse(ReasonCode.BadUserNameOrPassword, userContext);
   }
   if (!(await verifyPassword(password, hash))) {
-    return refuse(AuthReason.BadUserNameOrPassword, userContext);
+    return refuse(ReasonCode.BadUserNameOrPassword, userContext);
   }
   return delegate(packet);
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '../contract.js';
+import type { Clock } from '@mqtt-sessions/protocol';
 
 /** Where a {@link FakeClock} starts: 2023-11-14T22:13:20Z, a realistic epoch time in ms. */
 export const FAKE_CLOCK_START = 1_700_000_000_000;

@@ -1,11 +1,6 @@
+import type { MaybePromise, MessageProperties } from '@mqtt-sessions/protocol';
 import { afterEach, beforeEach } from 'vitest';
-import type {
-  MaybePromise,
-  RetainedMessage,
-  RetainedProperties,
-  RetainInput,
-  RetainStore,
-} from '../contract.js';
+import type { RetainedMessage, RetainInput, RetainStore } from '../contract.js';
 import { FakeClock } from './fake-clock.js';
 
 /** What the kit hands a store factory. */
@@ -70,7 +65,7 @@ export function retained(
   topic: string,
   payload: string | Buffer = 'x',
   qos: 0 | 1 | 2 = 0,
-  properties?: RetainedProperties,
+  properties?: MessageProperties,
 ): RetainInput {
   const input: RetainInput = {
     topic,

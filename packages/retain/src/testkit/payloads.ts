@@ -1,5 +1,5 @@
+import type { MessageProperties } from '@mqtt-sessions/protocol';
 import { expect, it } from 'vitest';
-import type { RetainedProperties } from '../contract.js';
 import { type KitContext, retained } from './harness.js';
 
 /** Payload bytes and the stored PUBLISH properties come back unaltered. */
@@ -89,7 +89,7 @@ export function describePayloads(context: KitContext): void {
 
   it('all six retained properties come back together', async () => {
     const { store, clock } = context;
-    const properties: RetainedProperties = {
+    const properties: MessageProperties = {
       payloadFormatIndicator: true,
       contentType: 'text/plain',
       responseTopic: 'r/1',
@@ -111,7 +111,7 @@ export function describePayloads(context: KitContext): void {
       contentType: 'text/plain',
       topicAlias: 3,
       subscriptionIdentifier: 12,
-    } as RetainedProperties;
+    } as MessageProperties;
     await store.set(retained('p/only', 'x', 0, publishProperties));
     expect((await store.get('p/only'))?.properties).toEqual({ contentType: 'text/plain' });
   });

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
 import type { IAuthPacket } from 'mqtt-packet';
-import type { ConnectResult, MaybePromise, Runtime } from '../runtime.js';
+import type { ConnectResult, Runtime } from '../runtime.js';
 import { hmac, type ScramCredentials, SHA256_BYTES, sha256, xor } from './credentials.js';
 import { parseClientFinal, parseClientFirst } from './messages.js';
 
@@ -13,7 +14,7 @@ export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
  * fields, which SCRAM does not use, and it is not a DISCONNECT reason code, so a failed
  * re-authentication could not use it.
  */
-export const SCRAM_FAILURE = 0x87;
+export const SCRAM_FAILURE = ReasonCode.NotAuthorized;
 
 /** What {@link createScramRuntime} needs of a user context: the user it records. */
 export interface ScramUserContext {
@@ -139,7 +140,7 @@ export function createScramRuntime<UC extends ScramUserContext>(
       });
       return {
         type: 'auth',
-        reasonCode: 0x18,
+        reasonCode: ReasonCode.ContinueAuthentication,
         properties: { authenticationData: Buffer.from(serverFirst) },
         userContext: key,
       };
@@ -200,25 +201,12 @@ export function createScramRuntime<UC extends ScramUserContext>(
         return base.reauth(packet, phase, userContext);
       }
       const code = packet.reasonCode ?? 0;
-      if (phase === 'reauthenticate' && code === 0x19) {
+      if (phase === 'reauthenticate' && code === ReasonCode.ReAuthenticate) {
         exchanges.delete(userContext); // a new start drops an unfinished exchange
         return start(properties.authenticationData, phase, userContext);
       }
-      if (code !== 0x18) return fail(userContext);
+      if (code !== ReasonCode.ContinueAuthentication) return fail(userContext);
       return finish(properties.authenticationData, phase, userContext);
     },
   };
-}
-
-/** Runs `next` on a value now, or on a Promise's value when it comes. */
-function after<T, R>(value: MaybePromise<T>, next: (value: T) => R): MaybePromise<R> {
-  return isThenable(value) ? Promise.resolve(value).then(next) : next(value);
-}
-
-function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -1,8 +1,7 @@
-import type { AuthProperties, ConnectResult, MaybePromise } from '@mqtt-sessions/runtime-default';
+import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
+import type { AuthProperties, ConnectResult } from '@mqtt-sessions/runtime-default';
 import type { IAuthPacket } from 'mqtt-packet';
 import type { Attachment } from '../attachment.js';
-import { after } from '../maybe-promise.js';
-import { ReasonCode } from '../reason-codes.js';
 import type { Session } from '../session.js';
 import { finishConnect } from './connect.js';
 

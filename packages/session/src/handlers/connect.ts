@@ -1,15 +1,16 @@
 import { isUtf8 } from 'node:buffer';
-import type {
-  ConnackProperties,
-  ConnectResult,
-  MaybePromise,
-} from '@mqtt-sessions/runtime-default';
+import {
+  after,
+  connackReturnCodeV3,
+  type MaybePromise,
+  ReasonCode,
+  SESSION_NEVER_EXPIRES,
+} from '@mqtt-sessions/protocol';
+import type { ConnackProperties, ConnectResult } from '@mqtt-sessions/runtime-default';
 import { validateTopicName } from '@mqtt-sessions/topic-trie';
 import type { WillMessage } from '@mqtt-sessions/will';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { Attachment } from '../attachment.js';
-import { after } from '../maybe-promise.js';
-import { connackReturnCodeV3, ReasonCode, SESSION_NEVER_EXPIRES } from '../reason-codes.js';
 import type { Session } from '../session.js';
 import { willOf } from '../will-message.js';
 import { sendAuth } from './auth.js';

@@ -1,6 +1,5 @@
-import type { MaybePromise } from '@mqtt-sessions/runtime-default';
+import { after, type MaybePromise } from '@mqtt-sessions/protocol';
 import type { Attachment } from '../attachment.js';
-import { after } from '../maybe-promise.js';
 import type { Session } from '../session.js';
 
 const PINGRESP = Object.freeze({ cmd: 'pingresp' as const });

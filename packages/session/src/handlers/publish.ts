@@ -1,6 +1,13 @@
 import { isUtf8 } from 'node:buffer';
+import {
+  after,
+  expiresAt,
+  forwardedProperties,
+  type MaybePromise,
+  ReasonCode,
+} from '@mqtt-sessions/protocol';
 import type { PublishResult, RoutedMessage } from '@mqtt-sessions/router';
-import type { AccessDecision, MaybePromise } from '@mqtt-sessions/runtime-default';
+import type { AccessDecision } from '@mqtt-sessions/runtime-default';
 import { validateTopicName } from '@mqtt-sessions/topic-trie';
 import type { IPublishPacket } from 'mqtt-packet';
 import {
@@ -10,9 +17,6 @@ import {
   sendWithProblemInformation,
 } from '../access.js';
 import type { Attachment } from '../attachment.js';
-import { after } from '../maybe-promise.js';
-import { forwardedProperties } from '../properties.js';
-import { ReasonCode } from '../reason-codes.js';
 import type { Session } from '../session.js';
 
 /**
@@ -81,14 +85,13 @@ export function handlePublish(
       refuse(link, qos, id, ok);
       return;
     }
-    const expiry = props?.messageExpiryInterval;
     const message: RoutedMessage = {
       topic,
       payload,
       qos,
       retain: packet.retain,
       properties: forwardedProperties(props),
-      expiresAt: expiry === undefined ? undefined : now + expiry * 1000,
+      expiresAt: expiresAt(props?.messageExpiryInterval, now),
       sender: session,
       senderContext: session.userContext,
       wireCache: undefined,

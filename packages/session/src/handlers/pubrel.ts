@@ -1,6 +1,6 @@
+import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { IPubrelPacket } from 'mqtt-packet';
 import type { Attachment } from '../attachment.js';
-import { ReasonCode } from '../reason-codes.js';
 import type { Session } from '../session.js';
 
 /**

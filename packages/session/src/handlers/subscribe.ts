@@ -1,5 +1,13 @@
-import type { QoS, SubscriptionOptions } from '@mqtt-sessions/router';
-import type { AccessDenied, MaybePromise } from '@mqtt-sessions/runtime-default';
+import {
+  after,
+  MAX_SUBSCRIPTION_IDENTIFIER,
+  type MaybePromise,
+  type QoS,
+  ReasonCode,
+  SUBACK_FAILURE_V3,
+} from '@mqtt-sessions/protocol';
+import type { SubscriptionOptions } from '@mqtt-sessions/router';
+import type { AccessDenied } from '@mqtt-sessions/runtime-default';
 import { isWildcardFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
 import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
 import {
@@ -9,8 +17,6 @@ import {
   sendWithProblemInformation,
 } from '../access.js';
 import type { Attachment } from '../attachment.js';
-import { after } from '../maybe-promise.js';
-import { MAX_SUBSCRIPTION_IDENTIFIER, ReasonCode, SUBACK_FAILURE_V3 } from '../reason-codes.js';
 import type { Session } from '../session.js';
 
 /** A subscription that was granted and wants retained messages sent. */

@@ -1,4 +1,4 @@
-/** MQTT 5 reason codes the server sends or reads (MQTT 5 section 2.4). */
+/** MQTT 5 reason codes (MQTT 5 section 2.4). Below 0x80 a code reports success, from 0x80 on a failure. */
 export const ReasonCode = {
   Success: 0x00,
   GrantedQoS1: 0x01,
@@ -45,6 +45,14 @@ export const ReasonCode = {
   WildcardSubscriptionsNotSupported: 0xa2,
 } as const;
 
+/** One of the MQTT 5 reason codes. */
+export type ReasonCode = (typeof ReasonCode)[keyof typeof ReasonCode];
+
+/** True for a reason code that reports a failure (0x80 and above). */
+export function isFailure(reasonCode: number): boolean {
+  return reasonCode >= 0x80;
+}
+
 /** MQTT 3.1.1 CONNACK return codes (MQTT 3.1.1 section 3.2.2.3). */
 export const ReturnCodeV3 = {
   Accepted: 0x00,
@@ -55,12 +63,12 @@ export const ReturnCodeV3 = {
   NotAuthorized: 0x05,
 } as const;
 
-/** MQTT 3.1.1 SUBACK failure return code. */
+/** The MQTT 3.1.1 SUBACK return code of a refused filter (MQTT 3.1.1 section 3.9.3). */
 export const SUBACK_FAILURE_V3 = 0x80;
 
 /**
  * The MQTT 3.1.1 CONNACK return code closest to an MQTT 5 CONNACK reason code; 3.1.1 has six
- * codes, so several v5 reasons share one.
+ * codes, so several MQTT 5 reasons share one.
  */
 export function connackReturnCodeV3(reasonCode: number): number {
   switch (reasonCode) {
@@ -80,12 +88,3 @@ export function connackReturnCodeV3(reasonCode: number): number {
       return ReturnCodeV3.ServerUnavailable;
   }
 }
-
-/** The largest Session Expiry Interval; it means the session never expires. */
-export const SESSION_NEVER_EXPIRES = 0xffffffff;
-
-/** The largest Subscription Identifier: the largest four-byte variable byte integer. */
-export const MAX_SUBSCRIPTION_IDENTIFIER = 268_435_455;
-
-/** The largest packet MQTT can frame: 1 + 4 length bytes + 268,435,455. */
-export const MAX_PACKET_SIZE = 268_435_460;
