@@ -6,7 +6,7 @@ import {
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { ContextPrefs } from '@mqtt-sessions/runtime-default';
-import { type Attachment, encode, type SessionMetrics } from '@mqtt-sessions/session';
+import { encode, type SessionConnection, type SessionMetrics } from '@mqtt-sessions/session';
 import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
 import { decodePacket } from './decode.js';
 import { PacketReader, type PacketSink } from './framing.js';
@@ -52,7 +52,7 @@ export interface ConnectTarget {
   attach(
     connection: Connection,
     packet: IConnectPacket,
-  ): MaybePromise<Attachment | { refuse: number; reason: string }>;
+  ): MaybePromise<SessionConnection | { refuse: number; reason: string }>;
 }
 
 /**
@@ -68,7 +68,7 @@ export class Connection implements PacketSink {
   private readonly transport: Transport;
   private readonly target: ConnectTarget;
   private readonly reader: PacketReader;
-  private attachment: Attachment | undefined = undefined;
+  private attachment: SessionConnection | undefined = undefined;
   /** Packets that arrived while the CONNECT was being placed. */
   private early: Packet[] | undefined = undefined;
   private closed = false;
@@ -147,7 +147,7 @@ export class Connection implements PacketSink {
     this.closed = true;
     this.clearConnectTimer();
     try {
-      this.attachment?.transportClosed();
+      this.attachment?.closed();
     } catch (error) {
       this.target.reportError(error);
     }
@@ -165,7 +165,7 @@ export class Connection implements PacketSink {
     this.closed = true;
     this.clearConnectTimer();
     this.transport.close();
-    this.attachment?.transportClosed();
+    this.attachment?.closed();
   }
 
   private onPacket(packet: Packet): void {
@@ -216,7 +216,7 @@ export class Connection implements PacketSink {
     }
   }
 
-  private placed(result: Attachment | { refuse: number; reason: string }): void {
+  private placed(result: SessionConnection | { refuse: number; reason: string }): void {
     const early = this.early ?? [];
     this.early = undefined;
     if ('refuse' in result) {
@@ -225,7 +225,7 @@ export class Connection implements PacketSink {
       return;
     }
     if (this.closed) {
-      result.transportClosed();
+      result.closed();
       return;
     }
     // The deadline stays until the session accepts the CONNECT: the runtime may still be

@@ -34,10 +34,10 @@ import {
 } from '@mqtt-sessions/router';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import {
-  type Attachment,
   createSessionMetrics,
   resolveSessionOptions,
   Session,
+  type SessionConnection,
   type SessionEvent,
   type SessionHost,
   type SessionMetrics,
@@ -176,7 +176,7 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
   attach(
     connection: Connection,
     packet: IConnectPacket,
-  ): MaybePromise<Attachment | { refuse: number; reason: string }> {
+  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
     const vhost = vhostOf(packet.username);
     if (vhost === undefined) return this.place(connection, packet);
     return after(this.runtime.vhostPool(vhost), (choice) => {
@@ -196,7 +196,7 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
   place(
     connection: Connection,
     packet: IConnectPacket,
-  ): MaybePromise<Attachment | { refuse: number; reason: string }> {
+  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
     if (this.closing) return { refuse: ReasonCode.ServerUnavailable, reason: 'pool is closing' };
     let clientId = packet.clientId;
     let assigned = false;
@@ -464,11 +464,9 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
    */
   async close(): Promise<void> {
     this.closing = true;
-    const sessions = [...this.sessions];
-    for (const session of sessions) {
-      session.attachment?.disconnectQuietly(ReasonCode.ServerShuttingDown, 'server shutting down');
+    for (const session of [...this.sessions]) {
+      session.kill(ReasonCode.ServerShuttingDown, 'server shutting down');
     }
-    for (const session of sessions) session.end('server shutting down');
     this.responses.close();
     await this.retain.close();
   }

@@ -1,6 +1,6 @@
 import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
-import type { Attachment } from '@mqtt-sessions/session';
+import type { SessionConnection } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -101,7 +101,7 @@ export class Sessions<UC = unknown> implements ConnectTarget {
   attach(
     connection: Connection,
     packet: IConnectPacket,
-  ): MaybePromise<Attachment | { refuse: number; reason: string }> {
+  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
     const vhost = vhostOf(packet.username);
     if (vhost === undefined) return this.defaultPool.place(connection, packet);
     return after(this.defaultPool.runtime.vhostPool(vhost), (choice) => {

@@ -1,7 +1,7 @@
 import { isFailure, isReasonCodeOf, ReasonCode } from '@mqtt-sessions/protocol';
 import type { AccessDecision, AccessDenied } from '@mqtt-sessions/runtime-default';
 import type { IPubackPacket, IPubrecPacket, ISubackPacket, UserProperties } from 'mqtt-packet';
-import type { Attachment } from './attachment.js';
+import type { ConnectionState } from './context.js';
 import { encode } from './encode.js';
 
 /**
@@ -37,10 +37,10 @@ export interface ProblemInformation {
  * Request Problem Information to 0 [MQTT-3.1.2-29].
  */
 export function problemInformation(
-  link: Attachment,
+  connection: ConnectionState,
   denials: readonly AccessDenied[],
 ): ProblemInformation | undefined {
-  if (link.version !== 5 || !link.problemInformation) return undefined;
+  if (connection.version !== 5 || !connection.problemInformation) return undefined;
   const reasons: string[] = [];
   let userProperties: UserProperties | undefined;
   for (const denial of denials) {
@@ -65,7 +65,7 @@ export function problemInformation(
  * [MQTT-3.4.2-2] [MQTT-3.4.2-3] [MQTT-3.5.2-2] [MQTT-3.5.2-3] [MQTT-3.9.2-1] [MQTT-3.9.2-2].
  */
 export function sendWithProblemInformation(
-  link: Attachment,
+  connection: ConnectionState,
   packet: IPubackPacket | IPubrecPacket | ISubackPacket,
   problem: ProblemInformation | undefined,
 ): void {
@@ -80,11 +80,11 @@ export function sendWithProblemInformation(
     if (reasonString !== undefined) candidates.push({ reasonString });
     for (const properties of candidates) {
       const withProperties = { ...packet, properties };
-      if (encode(withProperties, 5).length <= link.maxOutgoingPacketSize) {
-        link.sendPacket(withProperties);
+      if (encode(withProperties, 5).length <= connection.maxOutgoingPacketSize) {
+        connection.send(withProperties);
         return;
       }
     }
   }
-  link.sendPacket(packet);
+  connection.send(packet);
 }

@@ -7,18 +7,25 @@ import {
 } from '@mqtt-sessions/protocol';
 import type { ConnectionInfo } from '@mqtt-sessions/runtime-default';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
+import type {
+  ConnectionGrant,
+  ConnectionPhase,
+  ConnectionState,
+  DisconnectProperties,
+  PendingConnect,
+  SessionContext,
+} from './context.js';
 import { dispatch } from './dispatch.js';
 import { type AckType, encode, encodeAck } from './encode.js';
-import type { PendingConnect } from './handlers/connect.js';
-import { encodeOutgoing } from './outgoing.js';
-import type { Session } from './session.js';
+import { encodeForClient } from './encode-for-client.js';
+import type { OutboxLink } from './outbox.js';
 import { OutboundAliases } from './topic-alias.js';
 
 /** The transport side of a connection: how a session sends bytes and hangs up. */
 export interface SessionLink {
   /**
    * Sends bytes to the client. Returns false when the transport's buffer is full; the session then
-   * holds further messages until {@link Attachment.drained} is called.
+   * holds further messages until {@link SessionConnection.drained} is called.
    */
   send(bytes: Buffer): boolean;
   /** Closes the connection. Called once. */
@@ -26,87 +33,141 @@ export interface SessionLink {
 }
 
 /**
- * What a server-sent DISCONNECT may carry besides its reason code: a Server Reference for
- * redirection (MQTT 5 section 4.11), and a reason string and user properties, which go only to a
- * client that did not set Request Problem Information to 0.
+ * A connection attached to a session, as the transport side (a pool) drives it: packets in,
+ * buffer drained, transport closed, or a disconnect for a reason the transport found (a packet
+ * too large, malformed bytes).
  */
-export type DisconnectProperties = Pick<
-  NonNullable<IDisconnectPacket['properties']>,
-  'serverReference' | 'reasonString' | 'userProperties'
->;
+export interface SessionConnection {
+  /** True while the connection is established and not closed. */
+  readonly live: boolean;
+  /**
+   * Hands the session a packet from the client. Packets are handled one at a time, in order;
+   * when the runtime answers with a Promise, later packets wait for it.
+   */
+  receive(packet: Packet): void;
+  /** The transport's buffer has room again. */
+  drained(): void;
+  /** The transport closed (or failed) without the session asking. */
+  closed(): void;
+  /** Ends the connection for a reason; an established MQTT 5 client hears DISCONNECT first. */
+  disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): void;
+}
 
-/** Where a connection stands in its session. */
-export type AttachmentState = 'connecting' | 'authenticating' | 'connected' | 'closed';
+/** The session side of an {@link Attachment}: the handlers' context and the connection's fate. */
+export interface AttachmentOwner extends SessionContext {
+  /** The connection ended; `publishWill` is false only after a client's DISCONNECT 0x00. */
+  detached(
+    connection: Attachment,
+    reason: string,
+    reasonCode: number | undefined,
+    publishWill: boolean,
+  ): void;
+  /** The connection's transport can take bytes again. */
+  drained(connection: Attachment): void;
+  /** A connection whose CONNECT was not accepted ended. */
+  handshakeEnded(): void;
+  /** The session's own packet counts, kept across its connections. */
+  readonly counters: PacketCounters;
+}
+
+/** Packets received from and sent to one session's client. */
+export interface PacketCounters {
+  packetsReceived: number;
+  packetsSent: number;
+}
 
 /**
  * One network connection attached to a session. A session outlives its connections; the
  * attachment holds what lives and dies with one connection: protocol version, keep-alive, topic
- * aliases, the client's limits, flow-control state and the queue of packets waiting while the
- * runtime answers asynchronously.
+ * aliases, the client's limits, flow-control state and the packets that wait while the runtime
+ * answers asynchronously.
  */
-export class Attachment {
-  readonly session: Session<unknown>;
-  readonly link: SessionLink;
+export class Attachment implements ConnectionState, SessionConnection, OutboxLink {
   readonly info: ConnectionInfo;
-  state: AttachmentState = 'connecting';
-  version: ProtocolVersion = 4;
-  /** False while the transport's buffer is full. */
-  writable = true;
-  /** Outgoing QoS 1/2 window: min(client Receive Maximum, server maxInflight). */
-  sendWindow = 65535;
-  /** The largest packet the client accepts (and the server sends). */
-  maxOutgoingPacketSize = Number.MAX_SAFE_INTEGER;
-  /** Whether reason strings and user properties may go on acks [MQTT-3.1.2-29]. */
-  problemInformation = true;
-  /** The CONNECT being authenticated, until it is accepted or refused. */
+  readonly version: ProtocolVersion;
+  readonly assignedClientId: boolean;
   pendingConnect: PendingConnect | undefined = undefined;
-  /** True when the server chose the client id (the client sent an empty one). */
-  assignedClientId = false;
-  /** True between a client's AUTH 0x19 and the end of re-authentication. */
-  reauthenticating = false;
-  /** The Authentication Method of enhanced authentication, if the CONNECT named one. */
   authenticationMethod: string | undefined = undefined;
-  /** Topic aliases the client set, alias -> topic. */
-  /** Topic aliases the client set, alias -> topic (allocated on the first one). */
-  inboundAliases: Map<number, string> | undefined = undefined;
-  /** The aliases the server assigns, when the client allows them. */
-  outboundAliases: OutboundAliases | undefined = undefined;
-  usesOutboundAliases = false;
-  /** Incoming QoS 1 and 2 PUBLISH not yet acknowledged, against our Receive Maximum. */
+  reauthenticating = false;
   inboundUnacked = 0;
-  /** Milliseconds allowed without a packet before the connection is dropped; 0 = no limit. */
-  keepAliveMs = 0;
-  lastActivity = 0;
+  private state: ConnectionPhase = 'connecting';
+  private canWrite = true;
+  private window = 65535;
+  private maxPacketSize = Number.MAX_SAFE_INTEGER;
+  private problemInfo = true;
+  private aliasesIn: Map<number, string> | undefined = undefined;
+  private aliasesOut: OutboundAliases | undefined = undefined;
+  private keepAliveMs = 0;
+  private lastActivity: number;
   private keepAliveTimer: unknown = undefined;
-  private readonly timers: Timers;
   // Packets that arrived while an earlier one waits for the runtime.
   private inbox: Packet[] | undefined = undefined;
   private busy = false;
+  private readonly owner: AttachmentOwner;
+  private readonly link: SessionLink;
+  private readonly timers: Timers;
 
-  constructor(session: Session<unknown>, link: SessionLink, info: ConnectionInfo, timers: Timers) {
-    this.session = session;
+  constructor(
+    owner: AttachmentOwner,
+    link: SessionLink,
+    info: ConnectionInfo,
+    timers: Timers,
+    version: ProtocolVersion,
+    assignedClientId: boolean,
+  ) {
+    this.owner = owner;
     this.link = link;
     this.info = info;
     this.timers = timers;
+    this.version = version;
+    this.assignedClientId = assignedClientId;
     this.lastActivity = timers.now();
   }
 
-  /** True while the connection is established and not closed. */
+  get phase(): ConnectionPhase {
+    return this.state;
+  }
+
   get live(): boolean {
     return this.state === 'connected';
   }
 
-  /**
-   * Hands the attachment a packet from the client. Packets are handled one at a time, in order;
-   * when the runtime answers with a Promise, later packets wait for it.
-   */
+  get writable(): boolean {
+    return this.canWrite;
+  }
+
+  get sendWindow(): number {
+    return this.window;
+  }
+
+  get maxOutgoingPacketSize(): number {
+    return this.maxPacketSize;
+  }
+
+  get problemInformation(): boolean {
+    return this.problemInfo;
+  }
+
+  get outboundAliases(): OutboundAliases | undefined {
+    return this.aliasesOut;
+  }
+
+  inboundAlias(alias: number): string | undefined {
+    return this.aliasesIn?.get(alias);
+  }
+
+  setInboundAlias(alias: number, topic: string): void {
+    this.aliasesIn ??= new Map();
+    this.aliasesIn.set(alias, topic);
+  }
+
   receive(packet: Packet): void {
     if (this.state === 'closed') return;
     this.lastActivity = this.timers.now();
     if (this.busy) {
       this.inbox ??= [];
       const inbox = this.inbox;
-      if (inbox.length >= this.session.options.maxPendingPackets) {
+      if (inbox.length >= this.owner.options.maxPendingPackets) {
         this.disconnect(ReasonCode.ServerBusy, 'too many packets while waiting for the runtime');
         return;
       }
@@ -116,39 +177,71 @@ export class Attachment {
     this.run(packet);
   }
 
-  /** The transport's buffer has room again. */
   drained(): void {
-    if (this.state === 'closed' || this.writable) return;
-    this.writable = true;
-    this.session.drained(this);
+    if (this.state === 'closed' || this.canWrite) return;
+    this.canWrite = true;
+    this.owner.drained(this);
   }
 
-  /** The transport closed (or failed) without the session asking. */
-  transportClosed(): void {
-    if (this.state === 'closed') return;
-    this.shutDown();
-    this.session.detached(this, 'connection lost', undefined, true);
+  beginAuthentication(): void {
+    this.state = 'authenticating';
   }
 
-  /**
-   * A malformed packet or a protocol violation: tells a v5 client why with DISCONNECT (when the
-   * connection is established) and closes the connection [MQTT-4.13.1-1].
-   */
+  establish(grant: ConnectionGrant): void {
+    this.startKeepAlive(grant.keepAliveSeconds);
+    this.window = grant.sendWindow;
+    this.maxPacketSize = grant.maxOutgoingPacketSize;
+    if (grant.outboundAliases > 0) this.aliasesOut = new OutboundAliases(grant.outboundAliases);
+    this.problemInfo = grant.problemInformation;
+    this.state = 'connected';
+    this.pendingConnect = undefined;
+  }
+
+  // --- Ending the connection (see ConnectionState for the vocabulary) -------------------------
+
+  closed(): void {
+    this.end('connection lost', undefined, true);
+  }
+
   disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): void {
     if (this.state === 'closed') return;
     this.sendDisconnect(reasonCode, reason, properties);
-    this.shutDown();
-    this.session.detached(this, reason, reasonCode, true);
+    this.end(reason, reasonCode, true);
+  }
+
+  drop(reason: string): void {
+    this.end(reason, undefined, true);
+  }
+
+  clientDisconnected(reasonCode: number): void {
+    // Reason 0x00 discards the Will; any other keeps it [MQTT-3.14.4-3].
+    this.end('client disconnected', reasonCode, reasonCode !== ReasonCode.Success);
   }
 
   /**
-   * Sends a v5 client DISCONNECT and closes the connection, leaving the session's state to the
-   * caller (takeover, kill, shutdown).
+   * Ends the connection for the session itself (a takeover, a kill, a shutdown), which looks after
+   * its own state: an established MQTT 5 client hears DISCONNECT, and the session is not told.
    */
-  disconnectQuietly(reasonCode: number, reason: string, properties?: DisconnectProperties): void {
+  release(reasonCode: number, reason: string, properties?: DisconnectProperties): void {
     if (this.state === 'closed') return;
     this.sendDisconnect(reasonCode, reason, properties);
     this.shutDown();
+  }
+
+  /** Closes the connection without a word and without telling the session. Idempotent. */
+  shutDown(): void {
+    if (this.state === 'closed') return;
+    if (this.state !== 'connected') this.owner.handshakeEnded();
+    this.state = 'closed';
+    this.stopKeepAlive();
+    this.inbox = undefined;
+    this.link.close();
+  }
+
+  private end(reason: string, reasonCode: number | undefined, publishWill: boolean): void {
+    if (this.state === 'closed') return;
+    this.shutDown();
+    this.owner.detached(this, reason, reasonCode, publishWill);
   }
 
   /**
@@ -164,33 +257,28 @@ export class Attachment {
     if (this.version !== 5 || this.state !== 'connected') return;
     const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
     if (properties === undefined) {
-      if (this.problemInformation) packet.properties = { reasonString: reason };
+      if (this.problemInfo) packet.properties = { reasonString: reason };
     } else {
       const { serverReference, reasonString, userProperties } = properties;
       const out: DisconnectProperties = {};
       if (serverReference !== undefined) out.serverReference = serverReference;
-      if (this.problemInformation) {
+      if (this.problemInfo) {
         out.reasonString = reasonString ?? reason;
         if (userProperties !== undefined) out.userProperties = userProperties;
       }
       packet.properties = out;
     }
-    this.sendPacket(packet);
+    this.send(packet);
   }
 
-  /** Closes the connection without a word, for cases where the spec wants silence. */
-  close(reason: string): void {
-    if (this.state === 'closed') return;
-    this.shutDown();
-    this.session.detached(this, reason, undefined, true);
-  }
+  // --- Sending ------------------------------------------------------------------------------
 
   /**
    * Encodes and sends a control packet; to a v5 client within its limits (see
-   * {@link encodeOutgoing}). A packet that cannot be made small enough is not sent
+   * {@link encodeForClient}). A packet that cannot be made small enough is not sent
    * [MQTT-3.1.2-24], and the connection closes unless that packet was a DISCONNECT.
    */
-  sendPacket(packet: Packet): void {
+  send(packet: Packet): void {
     if (this.state === 'closed') return;
     if (this.version !== 5) {
       this.write(encode(packet, this.version));
@@ -198,62 +286,47 @@ export class Attachment {
     }
     const connecting = this.state !== 'connected';
     const requested = this.pendingConnect?.packet.properties;
-    const bytes = encodeOutgoing(packet, {
+    const bytes = encodeForClient(packet, {
       // Until the connection is accepted, what the CONNECT asked for.
       problemInformation: connecting
         ? requested?.requestProblemInformation !== false
-        : this.problemInformation,
+        : this.problemInfo,
       enhancedAuthentication: this.authenticationMethod !== undefined,
       maxPacketSize: connecting
         ? (requested?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER)
-        : this.maxOutgoingPacketSize,
+        : this.maxPacketSize,
     });
     if (bytes !== undefined) this.write(bytes);
-    else if (packet.cmd !== 'disconnect') this.close('a packet too large for the client');
+    else if (packet.cmd !== 'disconnect') this.drop('a packet too large for the client');
   }
 
-  /** Sends PUBACK, PUBREC, PUBREL or PUBCOMP without properties. */
   sendAck(type: AckType, packetId: number, reasonCode: number): void {
     if (this.state === 'closed') return;
     this.write(encodeAck(type, packetId, reasonCode, this.version));
   }
 
-  /** Sends an encoded PUBLISH. */
   sendPublishBytes(bytes: Buffer): void {
     if (this.state === 'closed') return;
-    this.session.host.metrics.publishSent++;
+    this.owner.metrics.publishSent++;
     this.write(bytes);
   }
 
-  /** Starts watching keep-alive: 1.5 times the interval without a packet ends the connection. */
-  startKeepAlive(seconds: number): void {
-    this.stopKeepAlive();
-    this.keepAliveMs = seconds * 1500; // [MQTT-3.1.2-22]
-    if (seconds === 0) return; // 0 switches the mechanism off (MQTT 5 section 3.1.2.10)
-    this.armKeepAlive(this.keepAliveMs);
-  }
-
-  /** Marks the connection closed and releases its timers and transport. Idempotent. */
-  shutDown(): void {
-    if (this.state === 'closed') return;
-    if (this.state !== 'connected') this.session.handshakes--;
-    this.state = 'closed';
-    this.stopKeepAlive();
-    this.inbox = undefined;
-    this.link.close();
-  }
-
   private write(bytes: Buffer): void {
-    const metrics = this.session.host.metrics;
+    const metrics = this.owner.metrics;
     metrics.packetsSent++;
+    this.owner.counters.packetsSent++;
     metrics.bytesSent += bytes.length;
-    if (!this.link.send(bytes)) this.writable = false;
+    if (!this.link.send(bytes)) this.canWrite = false;
   }
+
+  // --- Handling packets in order ------------------------------------------------------------
 
   private run(packet: Packet): void {
+    this.owner.metrics.packetsReceived++;
+    this.owner.counters.packetsReceived++;
     let result: MaybePromise<void>;
     try {
-      result = dispatch(this.session, this, packet);
+      result = dispatch(this.owner, this, packet);
     } catch (error) {
       this.fail(error);
       return;
@@ -278,8 +351,18 @@ export class Attachment {
   /** A bug or a failing runtime callback: this connection ends, the process and others go on. */
   private fail(error: unknown): void {
     this.busy = false;
-    this.session.reportError(error);
+    this.owner.reportError(error);
     this.disconnect(ReasonCode.UnspecifiedError, 'internal error');
+  }
+
+  // --- Keep-alive ---------------------------------------------------------------------------
+
+  /** Starts watching keep-alive: 1.5 times the interval without a packet ends the connection. */
+  private startKeepAlive(seconds: number): void {
+    this.stopKeepAlive();
+    this.keepAliveMs = seconds * 1500; // [MQTT-3.1.2-22]
+    if (seconds === 0) return; // 0 switches the mechanism off (MQTT 5 section 3.1.2.10)
+    this.armKeepAlive(this.keepAliveMs);
   }
 
   private armKeepAlive(ms: number): void {
@@ -303,11 +386,5 @@ export class Attachment {
       this.timers.clearTimeout(this.keepAliveTimer);
       this.keepAliveTimer = undefined;
     }
-  }
-
-  /** Switches outbound topic aliases on for a client that allows `max` of them. */
-  enableOutboundAliases(max: number): void {
-    this.outboundAliases = new OutboundAliases(max);
-    this.usesOutboundAliases = max > 0;
   }
 }

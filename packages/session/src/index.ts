@@ -1,9 +1,5 @@
-export {
-  Attachment,
-  type AttachmentState,
-  type DisconnectProperties,
-  type SessionLink,
-} from './attachment.js';
+export type { SessionConnection, SessionLink } from './attachment.js';
+export type { DisconnectProperties } from './context.js';
 export { EncodeError, encode } from './encode.js';
 export {
   createSessionMetrics,
@@ -13,4 +9,5 @@ export {
   type SessionMetrics,
 } from './host.js';
 export { DEFAULT_SESSION_OPTIONS, resolveSessionOptions, type SessionOptions } from './options.js';
+export { RetainedDelivery, type RetainedReceiver } from './retained.js';
 export { Session, type SessionParams, type SessionStats } from './session.js';

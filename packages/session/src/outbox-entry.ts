@@ -15,7 +15,7 @@ export const Stage = {
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
 /** One delivery to this client that is queued or in flight. */
-export class Outgoing {
+export class OutboxEntry {
   stage: Stage = Stage.Queued as Stage;
   packetId = 0;
   /** Sent on an earlier connection and not yet sent again on this one. */

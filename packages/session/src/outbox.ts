@@ -1,14 +1,37 @@
-import { isExpired, type QoS, secondsLeft, type Timers } from '@mqtt-sessions/protocol';
+import {
+  isExpired,
+  isFailure,
+  type ProtocolVersion,
+  type QoS,
+  ReasonCode,
+  secondsLeft,
+  type Timers,
+} from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
 import type { IPublishPacket } from 'mqtt-packet';
-import type { Attachment } from './attachment.js';
-import { encodePublish } from './encode.js';
+import { type AckType, encodePublish } from './encode.js';
 import type { DropReason, SessionHost } from './host.js';
-import { Outgoing, Stage } from './outbox-entry.js';
+import { OutboxEntry, Stage } from './outbox-entry.js';
+import type { OutboundAliases } from './topic-alias.js';
 import { sharedForm, withPacketId } from './wire-cache.js';
 
 /** The shared, always empty in-flight map of outboxes that have never had one. Never written. */
 const NOTHING_IN_FLIGHT: Map<number, never> = new Map<number, never>();
+
+/** The live connection an outbox sends on. */
+export interface OutboxLink {
+  readonly live: boolean;
+  /** False while the transport's buffer is full. */
+  readonly writable: boolean;
+  readonly version: ProtocolVersion;
+  /** Outgoing QoS 1/2 messages in flight at most. */
+  readonly sendWindow: number;
+  readonly maxOutgoingPacketSize: number;
+  /** The topic aliases the server assigns, when the client allows them. */
+  readonly outboundAliases: OutboundAliases | undefined;
+  sendAck(type: AckType, packetId: number, reasonCode: number): void;
+  sendPublishBytes(bytes: Buffer): void;
+}
 
 /** The session an outbox belongs to: whose messages they are, and its clock. */
 export interface OutboxOwner {
@@ -26,10 +49,10 @@ export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
  * unacknowledged messages are sent again, with DUP, when the client comes back [MQTT-4.4.0-1].
  */
 export class Outbox {
-  private readonly queue: Outgoing[] = [];
+  private readonly queue: OutboxEntry[] = [];
   private queueHead = 0;
   // Most sessions never have a QoS 1/2 message in flight: they share one empty map until then.
-  private inflight: Map<number, Outgoing> = NOTHING_IN_FLIGHT;
+  private inflight: Map<number, OutboxEntry> = NOTHING_IN_FLIGHT;
   private lastPacketId = 0;
   /** In-flight messages waiting to be resent on the current connection. */
   private held = 0;
@@ -70,7 +93,7 @@ export class Outbox {
    * connection, if any.
    */
   deliver(
-    link: Attachment | undefined,
+    link: OutboxLink | undefined,
     message: RoutedMessage,
     qos: QoS,
     retain: boolean,
@@ -87,25 +110,25 @@ export class Outbox {
         return;
       }
       if (this.inflight.size < link.sendWindow) {
-        const entry = new Outgoing(message, qos, retain, subscriptionIds, shared);
+        const entry = new OutboxEntry(message, qos, retain, subscriptionIds, shared);
         this.startFlight(link, entry);
         return;
       }
     }
-    this.enqueue(new Outgoing(message, qos, retain, subscriptionIds, shared));
+    this.enqueue(new OutboxEntry(message, qos, retain, subscriptionIds, shared));
   }
 
   /**
    * Sends what the queue holds while the link can take it: after an acknowledgement freed a slot
    * of the window, after the transport drained, and after a reconnect.
    */
-  pump(link: Attachment): void {
+  pump(link: OutboxLink): void {
     if (this.held > 0) {
       this.resendHeld(link);
       if (this.held > 0) return; // resends go first, in order
     }
     while (this.queueHead < this.queue.length && link.writable && link.live) {
-      const entry = this.queue[this.queueHead] as Outgoing;
+      const entry = this.queue[this.queueHead] as OutboxEntry;
       if (isExpired(entry.message.expiresAt, this.now())) {
         this.shift();
         this.drop('expired', 1);
@@ -128,20 +151,20 @@ export class Outbox {
    * PUBLISH resends respect the client's current Receive Maximum [MQTT-3.3.4-9]: those past the
    * window wait, and go as acknowledgements make room.
    */
-  resend(link: Attachment): void {
+  resend(link: OutboxLink): void {
     for (const entry of this.inflight.values()) entry.held = true;
     this.held = this.inflight.size;
     this.resendHeld(link);
   }
 
-  private resendHeld(link: Attachment): void {
+  private resendHeld(link: OutboxLink): void {
     for (const entry of this.inflight.values()) {
       if (this.held === 0 || !link.live || !link.writable) return;
       if (!entry.held) continue;
       if (entry.stage === Stage.AwaitPubcomp) {
         entry.held = false;
         this.held--;
-        link.sendAck('pubrel', entry.packetId, 0);
+        link.sendAck('pubrel', entry.packetId, ReasonCode.Success);
         continue;
       }
       // Messages not yet resent do not count: the client forgot them with the old connection.
@@ -167,13 +190,13 @@ export class Outbox {
    * PUBREC for a QoS 2 message: on success the next step is PUBREL; a reason code of 0x80 or
    * more ends the exchange (MQTT 5 section 4.3.3).
    */
-  pubrec(link: Attachment, packetId: number, reasonCode: number): AckOutcome {
+  pubrec(link: OutboxLink, packetId: number, reasonCode: number): AckOutcome {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.stage === Stage.AwaitPuback) {
-      link.sendAck('pubrel', packetId, 0x92);
+      link.sendAck('pubrel', packetId, ReasonCode.PacketIdentifierNotFound);
       return 'unknown';
     }
-    if (reasonCode >= 0x80) {
+    if (isFailure(reasonCode)) {
       this.finish(entry);
       return 'done';
     }
@@ -182,7 +205,7 @@ export class Outbox {
       this.held--;
     }
     entry.stage = Stage.AwaitPubcomp;
-    link.sendAck('pubrel', packetId, 0);
+    link.sendAck('pubrel', packetId, ReasonCode.Success);
     return 'pubrel-sent';
   }
 
@@ -195,7 +218,7 @@ export class Outbox {
   }
 
   /** Ends an exchange: the packet identifier is free again. */
-  private finish(entry: Outgoing): void {
+  private finish(entry: OutboxEntry): void {
     if (entry.held) {
       entry.held = false;
       this.held--;
@@ -208,7 +231,7 @@ export class Outbox {
     let kept = 0;
     const queue = this.queue;
     for (let i = this.queueHead; i < queue.length; i++) {
-      const entry = queue[i] as Outgoing;
+      const entry = queue[i] as OutboxEntry;
       if (entry.qos > 0) queue[kept++] = entry;
     }
     queue.length = kept;
@@ -224,7 +247,7 @@ export class Outbox {
     if (reroute) {
       for (const entry of this.inflight.values()) this.reroute(owner, entry);
       for (let i = this.queueHead; i < this.queue.length; i++) {
-        this.reroute(owner, this.queue[i] as Outgoing);
+        this.reroute(owner, this.queue[i] as OutboxEntry);
       }
     }
     this.inflight = NOTHING_IN_FLIGHT;
@@ -247,14 +270,14 @@ export class Outbox {
     this.unreportedDrops = 0;
   }
 
-  private reroute(owner: object, entry: Outgoing): void {
+  private reroute(owner: object, entry: OutboxEntry): void {
     if (entry.shared === undefined || entry.qos === 0 || entry.stage === Stage.AwaitPubcomp) return;
     // A QoS 2 message this client may already have received goes to no other member [MQTT-4.8.2-5].
     if (entry.qos === 2 && entry.sent) return;
     this.host.routeShared(entry.shared, entry.message, owner as never);
   }
 
-  private enqueue(entry: Outgoing): void {
+  private enqueue(entry: OutboxEntry): void {
     // Full: expired messages go first, as they can never be sent [MQTT-3.3.2-5]. The scan runs only
     // when something queued can have expired, so a full queue costs O(1) per refused message.
     if (this.queued >= this.maxQueued && this.earliestExpiry <= this.now()) this.dropExpired();
@@ -282,7 +305,7 @@ export class Outbox {
     let qos0 = 0;
     let earliest = Number.POSITIVE_INFINITY;
     for (let i = this.queueHead; i < queue.length; i++) {
-      const entry = queue[i] as Outgoing;
+      const entry = queue[i] as OutboxEntry;
       const expiresAt = entry.message.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) continue;
       queue[kept++] = entry;
@@ -299,15 +322,15 @@ export class Outbox {
 
   private oldestQoS0(): number {
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      if ((this.queue[i] as Outgoing).qos === 0) return i;
+      if ((this.queue[i] as OutboxEntry).qos === 0) return i;
     }
     return -1;
   }
 
   private shift(): void {
-    const entry = this.queue[this.queueHead] as Outgoing;
+    const entry = this.queue[this.queueHead] as OutboxEntry;
     if (entry.qos === 0) this.queuedQoS0--;
-    this.queue[this.queueHead] = undefined as unknown as Outgoing;
+    this.queue[this.queueHead] = undefined as unknown as OutboxEntry;
     this.queueHead++;
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
@@ -324,7 +347,7 @@ export class Outbox {
     this.queueHead = 0;
   }
 
-  private startFlight(link: Attachment, entry: Outgoing): void {
+  private startFlight(link: OutboxLink, entry: OutboxEntry): void {
     entry.packetId = this.allocatePacketId();
     entry.stage = entry.qos === 1 ? Stage.AwaitPuback : Stage.AwaitPubrec;
     if (!this.sendPublish(link, entry, false)) return;
@@ -343,14 +366,16 @@ export class Outbox {
   }
 
   private sendQoS0(
-    link: Attachment,
+    link: OutboxLink,
     message: RoutedMessage,
     retain: boolean,
     subscriptionIds: readonly number[] | undefined,
   ): void {
     // The common case is the same bytes for every receiver: encode once, send to all.
     const shareable =
-      subscriptionIds === undefined && message.expiresAt === undefined && !link.usesOutboundAliases;
+      subscriptionIds === undefined &&
+      message.expiresAt === undefined &&
+      link.outboundAliases === undefined;
     if (shareable) {
       const bytes = sharedForm(message, link.version, 0, retain);
       if (bytes.length > link.maxOutgoingPacketSize) {
@@ -360,7 +385,7 @@ export class Outbox {
       link.sendPublishBytes(bytes);
       return;
     }
-    const entry = new Outgoing(message, 0, retain, subscriptionIds, undefined);
+    const entry = new OutboxEntry(message, 0, retain, subscriptionIds, undefined);
     this.sendPublish(link, entry, false);
   }
 
@@ -368,13 +393,13 @@ export class Outbox {
    * Encodes and sends one PUBLISH for an entry. Returns false (and counts a drop) when the packet
    * is too large for the client, or the message expired.
    */
-  private sendPublish(link: Attachment, entry: Outgoing, dup: boolean): boolean {
+  private sendPublish(link: OutboxLink, entry: OutboxEntry, dup: boolean): boolean {
     const message = entry.message;
     if (
       entry.qos > 0 &&
       entry.subscriptionIds === undefined &&
       message.expiresAt === undefined &&
-      !link.usesOutboundAliases
+      link.outboundAliases === undefined
     ) {
       // The shared form with this receiver's packet id: one encoding per fan-out, not per client.
       const form = sharedForm(message, link.version, entry.qos, entry.retain);

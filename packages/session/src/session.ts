@@ -1,27 +1,45 @@
 import {
+  type MaybePromise,
+  type ProtocolVersion,
   type QoS,
   ReasonCode,
   SESSION_NEVER_EXPIRES,
   systemTimers,
   type Timers,
 } from '@mqtt-sessions/protocol';
+import type { RetainCursor, RetainPage } from '@mqtt-sessions/retain';
 import type {
+  PublishResult,
   RoutedMessage,
   SharedRoute,
+  SubscribeResult,
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
 import type { ConnectionInfo, Runtime } from '@mqtt-sessions/runtime-default';
 import { WillWatchdog } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
-import { Attachment, type DisconnectProperties, type SessionLink } from './attachment.js';
-import type { SessionHost } from './host.js';
+import {
+  Attachment,
+  type AttachmentOwner,
+  type PacketCounters,
+  type SessionConnection,
+  type SessionLink,
+} from './attachment.js';
+import type {
+  AcceptRequest,
+  ConnectionState,
+  DisconnectProperties,
+  SessionContext,
+} from './context.js';
+import type { AckType } from './encode.js';
+import type { SessionEvent, SessionHost, SessionMetrics } from './host.js';
 import { LazyIdSet } from './lazy-id-set.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { TokenBucket } from './rate-limit.js';
-import { RetainedDelivery } from './retained.js';
-import { WatchdogLink } from './watchdog-link.js';
+import { RetainedDelivery, type RetainedReceiver } from './retained.js';
+import { WatchdogLink, type WatchdogOwner } from './watchdog-link.js';
 
 /** What a session is created with. */
 export interface SessionParams<UC> {
@@ -67,36 +85,40 @@ export interface SessionStats {
  *
  * A session is a {@link Subscriber} of the router. It is created by a pool (or any embedder) when a
  * CONNECT arrives for an unknown client id, and ends when its expiry passes after a disconnect,
- * when a clean start replaces it, or when it is killed.
+ * when a clean start replaces it, or when it is killed. Its packet handlers see it through the
+ * narrow {@link SessionContext}; its state stays private.
  */
-export class Session<UC = unknown> implements Subscriber {
+export class Session<UC = unknown>
+  implements Subscriber, SessionContext, AttachmentOwner, RetainedReceiver, WatchdogOwner
+{
   readonly clientId: string;
   readonly routingId: string;
   readonly pool: string;
-  readonly host: SessionHost;
   readonly runtime: Runtime<UC>;
   readonly options: SessionOptions;
   readonly timers: Timers;
-  readonly outbox: Outbox;
-  watchdog: WillWatchdog<UC>;
+  readonly counters: PacketCounters = { packetsReceived: 0, packetsSent: 0 };
+  private readonly host: SessionHost;
+  private readonly outbox: Outbox;
+  private watchdog: WillWatchdog<UC>;
   /** Incoming QoS 2 packet ids waiting for PUBREL (MQTT 5 section 4.3.3). */
-  readonly awaitingRelease = new LazyIdSet();
-  /** The live connection, if any. */
-  attachment: Attachment | undefined = undefined;
+  private readonly awaitingRelease = new LazyIdSet();
+  /** The live connection, or the one whose CONNECT is being accepted. */
+  private attachment: Attachment | undefined = undefined;
   /** The protocol version of the last accepted CONNECT. */
-  protocolVersion: 4 | 5 | undefined = undefined;
-  /** True once a CONNECT was accepted: the session then exists for `session present`. */
-  everConnected = false;
+  private version: ProtocolVersion | undefined = undefined;
+  /** True once a CONNECT was accepted: the session then exists for Session Present. */
+  private everConnected = false;
   /** The Session Expiry Interval in force, in seconds. */
-  expiryInterval = 0;
-  /** The connect-time Session Expiry Interval, for the DISCONNECT rule (MQTT 5 section 3.14.2.2.2). */
-  connectExpiryInterval = 0;
-  ended = false;
-  rateLimit: TokenBucket;
+  private expiryInterval = 0;
+  /** The connect-time Session Expiry Interval, for the DISCONNECT rule (section 3.14.2.2.2). */
+  private connectExpiryInterval = 0;
+  private isEnded = false;
+  /** CONNECTs on this session still waiting for the runtime's answer. */
+  private handshakes = 0;
+  private readonly rateLimit: TokenBucket;
   /** Retained deliveries of new subscriptions that wait for room in the outbox. */
-  private retainedJobs: RetainedDelivery[] = [];
-  packetsReceived = 0;
-  packetsSent = 0;
+  private retainedJobs: RetainedDelivery[] | undefined = undefined;
   private context: UC;
   private readonly onError: ((error: unknown) => void) | undefined;
 
@@ -131,6 +153,8 @@ export class Session<UC = unknown> implements Subscriber {
     this.watchdog.start();
   }
 
+  // --- What embedders use -------------------------------------------------------------------
+
   /** The runtime's user context of this session. */
   get userContext(): UC {
     return this.context;
@@ -157,9 +181,14 @@ export class Session<UC = unknown> implements Subscriber {
     return this.connected;
   }
 
+  /** True once the session has ended for good. */
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
   /**
    * Attaches a connection whose first packet is this CONNECT, and handles it. The returned
-   * attachment takes the connection's later packets; the session answers through `link`.
+   * connection takes the later packets; the session answers through `link`.
    *
    * @param assignedClientId True when the server chose the client id because the CONNECT had an
    *   empty one; the CONNACK then tells the client its id [MQTT-3.2.2-16].
@@ -169,10 +198,16 @@ export class Session<UC = unknown> implements Subscriber {
     packet: IConnectPacket,
     connection: ConnectionInfo,
     assignedClientId = false,
-  ): Attachment {
-    const attachment = new Attachment(this as Session<unknown>, link, connection, this.timers);
-    attachment.version = packet.protocolVersion === 5 ? 5 : 4;
-    attachment.assignedClientId = assignedClientId;
+  ): SessionConnection {
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    const attachment = new Attachment(
+      this,
+      link,
+      connection,
+      this.timers,
+      version,
+      assignedClientId,
+    );
     this.handshakes++;
     attachment.receive(packet);
     return attachment;
@@ -186,7 +221,7 @@ export class Session<UC = unknown> implements Subscriber {
     subscriptionIdentifiers: readonly number[] | undefined,
     shared: SharedRoute | undefined,
   ): void {
-    if (this.ended) return;
+    if (this.isEnded) return;
     const attachment = this.attachment;
     this.outbox.deliver(
       attachment?.live === true ? attachment : undefined,
@@ -207,11 +242,8 @@ export class Session<UC = unknown> implements Subscriber {
     reason = 'killed',
     properties?: DisconnectProperties,
   ): void {
-    if (this.ended) return;
-    const attachment = this.attachment;
-    if (attachment !== undefined) {
-      attachment.disconnectQuietly(reasonCode, reason, properties);
-    }
+    if (this.isEnded) return;
+    this.attachment?.release(reasonCode, reason, properties);
     this.end(reason);
   }
 
@@ -225,7 +257,7 @@ export class Session<UC = unknown> implements Subscriber {
    */
   disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): boolean {
     const attachment = this.attachment;
-    if (this.ended || attachment === undefined || !attachment.live) return false;
+    if (this.isEnded || attachment === undefined || !attachment.live) return false;
     attachment.disconnect(reasonCode, reason, properties);
     return true;
   }
@@ -240,26 +272,220 @@ export class Session<UC = unknown> implements Subscriber {
     return {
       clientId: this.clientId,
       connected: this.connected,
-      protocolVersion: this.protocolVersion,
+      protocolVersion: this.version,
       queued: this.outbox.queued,
       inflight: this.outbox.inflightCount,
       dropped: this.outbox.dropped,
-      packetsReceived: this.packetsReceived,
-      packetsSent: this.packetsSent,
+      packetsReceived: this.counters.packetsReceived,
+      packetsSent: this.counters.packetsSent,
       awaitingRelease: this.awaitingRelease.size,
     };
   }
 
   /**
+   * Ends the session for good: its subscriptions go, messages from shared subscriptions move to
+   * another member, a kept Will is published, and the host forgets it.
+   */
+  end(reason: string): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.retainedJobs = undefined;
+    const attachment = this.attachment;
+    this.attachment = undefined;
+    attachment?.shutDown();
+    this.host.unsubscribeAll(this);
+    this.outbox.clear(this, true);
+    this.awaitingRelease.clear();
+    this.watchdog.sessionEnded();
+    this.host.sessionEnded(this);
+    this.report({ type: 'session-ended', clientId: this.clientId, reason });
+  }
+
+  // --- SessionContext: what the packet handlers use -----------------------------------------
+
+  get metrics(): SessionMetrics {
+    return this.host.metrics;
+  }
+
+  now(): number {
+    return this.timers.now();
+  }
+
+  report(event: SessionEvent): void {
+    this.host.observe?.(event);
+  }
+
+  reportError(error: unknown): void {
+    if (this.onError !== undefined) this.onError(error);
+    else console.error('mqtt-sessions session:', error);
+  }
+
+  get hasState(): boolean {
+    return this.everConnected;
+  }
+
+  get protocolVersion(): ProtocolVersion | undefined {
+    return this.version;
+  }
+
+  authenticating(): void {
+    this.watchdog.authenticating();
+  }
+
+  accept(connection: ConnectionState, request: AcceptRequest): boolean {
+    this.takeOver(connection as Attachment);
+    // Session Present is 0 after a clean start [MQTT-3.2.2-2], else whether a session existed
+    // [MQTT-3.2.2-3]. A runtime may say there is none, and then the old state goes too.
+    let present = !request.clean && this.everConnected;
+    if (present && request.runtimeSessionPresent === false) present = false;
+    // Without a session to resume, the old one (if any) ends here, with its pending Will.
+    if (!present) {
+      if (this.everConnected) this.restart();
+      else this.discardState();
+    }
+    this.version = connection.version;
+    this.expiryInterval = request.expiryInterval;
+    this.connectExpiryInterval = request.expiryInterval;
+    this.handshakes--;
+    this.everConnected = true;
+    this.host.metrics.connects++;
+    this.watchdog.connected(request.will, request.expiryInterval);
+    return present;
+  }
+
+  resume(connection: ConnectionState): void {
+    const attachment = connection as Attachment;
+    this.outbox.resend(attachment);
+    this.outbox.pump(attachment);
+  }
+
+  takePublishToken(): boolean {
+    return this.rateLimit.take(this.timers.now());
+  }
+
+  isAwaitingRelease(packetId: number): boolean {
+    return this.awaitingRelease.has(packetId);
+  }
+
+  awaitRelease(packetId: number): void {
+    this.awaitingRelease.add(packetId);
+  }
+
+  release(packetId: number): boolean {
+    return this.awaitingRelease.delete(packetId);
+  }
+
+  publish(message: RoutedMessage): MaybePromise<PublishResult> {
+    return this.host.publish(message, this.clientId);
+  }
+
+  acknowledged(
+    connection: ConnectionState,
+    type: Exclude<AckType, 'pubrel'>,
+    packetId: number,
+    reasonCode: number,
+  ): void {
+    const attachment = connection as Attachment;
+    const outbox = this.outbox;
+    const outcome =
+      type === 'puback'
+        ? outbox.puback(packetId)
+        : type === 'pubrec'
+          ? outbox.pubrec(attachment, packetId, reasonCode)
+          : outbox.pubcomp(packetId);
+    if (outcome === 'done') this.flush(attachment);
+  }
+
+  subscribe(filter: string, options: SubscriptionOptions): SubscribeResult {
+    return this.host.subscribe(this, filter, options);
+  }
+
+  unsubscribe(filter: string): boolean {
+    return this.host.unsubscribe(this, filter);
+  }
+
+  sendRetained(filter: string, options: SubscriptionOptions): void {
+    this.retainedJobs ??= [];
+    this.retainedJobs.push(
+      new RetainedDelivery(this, filter, options, this.options.retainedPageSize),
+    );
+    this.runRetainedJobs();
+  }
+
+  changeExpiryInterval(seconds: number): boolean {
+    if (this.connectExpiryInterval === 0 && seconds > 0) return false;
+    this.expiryInterval = Math.min(seconds, this.options.maxSessionExpiry);
+    return true;
+  }
+
+  // --- AttachmentOwner: what its connections tell the session -------------------------------
+
+  detached(
+    attachment: Attachment,
+    reason: string,
+    reasonCode: number | undefined,
+    publishWill: boolean,
+  ): void {
+    if (this.attachment !== attachment) {
+      // A connection that never got established: a failed CONNECT. A session that was never
+      // connected, and that no other CONNECT is still trying to use, has nothing to keep.
+      if (
+        this.attachment === undefined &&
+        !this.everConnected &&
+        !this.isEnded &&
+        this.handshakes === 0
+      ) {
+        this.end('connect refused');
+      }
+      return;
+    }
+    this.attachment = undefined;
+    this.outbox.dropQueuedQoS0();
+    // The expiry timer first: whatever a callback below does, the session must end some day.
+    // An expiry of 0 makes the watchdog end the session at once.
+    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: this.disconnectExpiry() });
+    this.report({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
+    this.outbox.reportDrops();
+  }
+
+  drained(attachment: Attachment): void {
+    if (attachment === this.attachment && attachment.live) this.flush(attachment);
+  }
+
+  handshakeEnded(): void {
+    this.handshakes--;
+  }
+
+  // --- RetainedReceiver ---------------------------------------------------------------------
+
+  hasRoomForRetained(): boolean {
+    const attachment = this.attachment;
+    if (this.isEnded || attachment === undefined || !attachment.live || !attachment.writable) {
+      return false;
+    }
+    return this.outbox.queued < this.options.maxQueued;
+  }
+
+  matchRetained(
+    filter: string,
+    cursor: RetainCursor | null,
+    limit: number,
+  ): MaybePromise<RetainPage> {
+    return this.host.matchRetained(filter, cursor, limit);
+  }
+
+  // --- Inside -------------------------------------------------------------------------------
+
+  /**
    * Makes `attachment` the session's connection after its CONNECT was accepted; a different live
    * connection is taken over: a v5 client gets DISCONNECT 0x8E and is closed [MQTT-3.1.4-3].
    */
-  takeOver(attachment: Attachment): void {
+  private takeOver(attachment: Attachment): void {
     const old = this.attachment;
     if (old !== undefined && old !== attachment) {
       this.attachment = undefined;
-      old.disconnectQuietly(ReasonCode.SessionTakenOver, 'session taken over');
-      this.host.observe?.({
+      old.release(ReasonCode.SessionTakenOver, 'session taken over');
+      this.report({
         type: 'disconnected',
         clientId: this.clientId,
         reasonCode: ReasonCode.SessionTakenOver,
@@ -286,7 +512,7 @@ export class Session<UC = unknown> implements Subscriber {
    * does [MQTT-3.1.2-4]: the state goes, and a Will still pending goes out now, because its
    * session ended [MQTT-3.1.2-8].
    */
-  restart(): void {
+  private restart(): void {
     this.discardState();
     this.watchdog.sessionEnded();
     this.watchdog = this.createWatchdog();
@@ -296,105 +522,29 @@ export class Session<UC = unknown> implements Subscriber {
    * Throws away the session state for a clean start [MQTT-3.1.2-4]: subscriptions, queued and
    * unacknowledged messages (those from shared subscriptions go to another member), QoS 2 state.
    */
-  discardState(): void {
-    this.retainedJobs = [];
+  private discardState(): void {
+    this.retainedJobs = undefined;
     this.host.unsubscribeAll(this);
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
     this.everConnected = false;
   }
 
-  /** Called by an attachment whose connection ended. */
-  detached(
-    attachment: Attachment,
-    reason: string,
-    reasonCode: number | undefined,
-    publishWill: boolean,
-  ): void {
-    if (this.attachment !== attachment) {
-      // A connection that never got established: a failed CONNECT. A session that was never
-      // connected, and that no other CONNECT is still trying to use, has nothing to keep.
-      if (
-        this.attachment === undefined &&
-        !this.everConnected &&
-        !this.ended &&
-        this.handshakes === 0
-      ) {
-        this.end('connect refused');
-      }
-      return;
-    }
-    this.attachment = undefined;
-    this.outbox.dropQueuedQoS0();
-    // The expiry timer first: whatever a callback below does, the session must end some day.
-    // An expiry of 0 makes the watchdog end the session at once.
-    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: this.disconnectExpiry() });
-    this.host.observe?.({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
-    this.outbox.reportDrops();
-  }
-
-  /** CONNECTs on this session still waiting for the runtime's answer. */
-  handshakes = 0;
-
-  /** The transport of the live connection drained. */
-  drained(attachment: Attachment): void {
-    if (attachment === this.attachment && attachment.live) this.flush(attachment);
-  }
-
   /** Sends what waits: queued messages, then more retained messages if there is room. */
-  flush(attachment: Attachment): void {
+  private flush(attachment: Attachment): void {
     if (attachment !== this.attachment || !attachment.live) return;
     this.outbox.pump(attachment);
-    if (this.retainedJobs.length > 0) this.runRetainedJobs();
-  }
-
-  /** Starts sending the retained messages that match a new subscription. */
-  sendRetained(filter: string, options: SubscriptionOptions): void {
-    this.retainedJobs.push(new RetainedDelivery(this as Session<unknown>, filter, options));
-    this.runRetainedJobs();
-  }
-
-  /** True while the outbox can take another page of retained messages without dropping any. */
-  hasRoomForRetained(): boolean {
-    return this.retainedPageRoom() > 0;
-  }
-
-  /** How many retained messages the next page may hold without overflowing the outbox. */
-  retainedPageRoom(): number {
-    const attachment = this.attachment;
-    if (this.ended || attachment === undefined || !attachment.live || !attachment.writable)
-      return 0;
-    return Math.min(this.options.retainedPageSize, this.options.maxQueued - this.outbox.queued);
+    if (this.retainedJobs !== undefined) this.runRetainedJobs();
   }
 
   private runRetainedJobs(): void {
-    for (const job of this.retainedJobs) job.run();
-    this.retainedJobs = this.retainedJobs.filter((job) => !job.done);
-  }
-
-  /**
-   * Ends the session for good: its subscriptions go, messages from shared subscriptions move to
-   * another member, a kept Will is published, and the host forgets it.
-   */
-  end(reason: string): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.retainedJobs = [];
-    const attachment = this.attachment;
-    this.attachment = undefined;
-    attachment?.shutDown();
-    this.host.unsubscribeAll(this);
-    this.outbox.clear(this, true);
-    this.awaitingRelease.clear();
-    this.watchdog.sessionEnded();
-    this.host.sessionEnded(this);
-    this.host.observe?.({ type: 'session-ended', clientId: this.clientId, reason });
-  }
-
-  /** Reports an unexpected failure. */
-  reportError(error: unknown): void {
-    if (this.onError !== undefined) this.onError(error);
-    else console.error('mqtt-sessions session:', error);
+    const jobs = this.retainedJobs;
+    if (jobs === undefined) return;
+    for (const job of jobs) job.run();
+    // A job's run may end the session or start a clean one, which drops the list.
+    if (this.retainedJobs !== jobs) return;
+    const left = jobs.filter((job) => !job.done);
+    this.retainedJobs = left.length === 0 ? undefined : left;
   }
 
   /**

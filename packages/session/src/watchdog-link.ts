@@ -1,7 +1,14 @@
 import type { Timers } from '@mqtt-sessions/protocol';
 import type { SessionEndReason, WillMessage, WillWatchdogOptions } from '@mqtt-sessions/will';
-import type { Session } from './session.js';
+import type { SessionContext } from './context.js';
 import { publishWill } from './will-publish.js';
+
+/** What a session's watchdog needs of the session. */
+export interface WatchdogOwner extends SessionContext {
+  readonly timers: Timers;
+  /** Ends the session for good. */
+  end(reason: string): void;
+}
 
 /**
  * What a session's will watchdog calls back: one small object with methods rather than an
@@ -9,33 +16,33 @@ import { publishWill } from './will-publish.js';
  * less per idle connection).
  */
 export class WatchdogLink<UC> implements WillWatchdogOptions<UC> {
-  private readonly session: Session<UC>;
+  private readonly owner: WatchdogOwner;
 
-  constructor(session: Session<UC>) {
-    this.session = session;
+  constructor(owner: WatchdogOwner) {
+    this.owner = owner;
   }
 
   get userContext(): UC {
-    return this.session.userContext;
+    return this.owner.userContext as UC;
   }
 
   get timers(): Timers {
-    return this.session.timers;
+    return this.owner.timers;
   }
 
   get connectTimeoutMs(): number {
-    return this.session.options.connectTimeoutMs;
+    return this.owner.options.connectTimeoutMs;
   }
 
   publishWill(will: WillMessage, userContext: UC): void {
-    publishWill(this.session as Session<unknown>, will, userContext);
+    publishWill(this.owner, will, userContext);
   }
 
   endSession(reason: SessionEndReason): void {
-    this.session.end(reason === 'connect-timeout' ? 'connect timeout' : 'expired');
+    this.owner.end(reason === 'connect-timeout' ? 'connect timeout' : 'expired');
   }
 
   onError(error: unknown): void {
-    this.session.reportError(error);
+    this.owner.reportError(error);
   }
 }

@@ -1,7 +1,7 @@
 import { after, expiresAt, forwardedProperties, isPromiseLike } from '@mqtt-sessions/protocol';
 import type { RoutedMessage } from '@mqtt-sessions/router';
 import type { WillMessage } from '@mqtt-sessions/will';
-import type { Session } from './session.js';
+import type { SessionContext } from './context.js';
 
 /**
  * Publishes a session's Will on the watchdog's word: checked with the runtime's ACL using the
@@ -9,7 +9,7 @@ import type { Session } from './session.js';
  * Interval counting from now.
  */
 export function publishWill(
-  session: Session<unknown>,
+  session: SessionContext,
   will: WillMessage,
   userContext: unknown,
 ): void {
@@ -19,7 +19,7 @@ export function publishWill(
     qos: will.qos,
     retain: will.retain,
     properties: forwardedProperties(will.properties),
-    expiresAt: expiresAt(will.properties.messageExpiryInterval, session.timers.now()),
+    expiresAt: expiresAt(will.properties.messageExpiryInterval, session.now()),
     sender: session,
     senderContext: userContext,
     wireCache: undefined,
@@ -30,8 +30,7 @@ export function publishWill(
       userContext,
     );
     const done = after(allowed, (ok) => {
-      if (ok === true)
-        return after(session.host.publish(message, session.clientId), () => undefined);
+      if (ok === true) return after(session.publish(message), () => undefined);
     });
     if (isPromiseLike(done)) done.catch((error: unknown) => session.reportError(error));
   } catch (error) {

@@ -1,31 +1,14 @@
 import type { IPubackPacket, IPubcompPacket, IPubrecPacket } from 'mqtt-packet';
-import type { Attachment } from '../attachment.js';
-import type { Session } from '../session.js';
+import type { ConnectionState, SessionContext } from '../context.js';
 
-/** PUBACK from the client ends a QoS 1 delivery; its slot in the window lets the next one go. */
-export function handlePuback(
-  session: Session<unknown>,
-  link: Attachment,
-  packet: IPubackPacket,
+/**
+ * PUBACK ends a QoS 1 delivery, PUBCOMP a QoS 2 one, and PUBREC moves a QoS 2 delivery on to
+ * PUBREL (or ends it on a failure code); a freed slot of the window lets the next message go.
+ */
+export function handleAck(
+  session: SessionContext,
+  connection: ConnectionState,
+  packet: IPubackPacket | IPubrecPacket | IPubcompPacket,
 ): void {
-  if (session.outbox.puback(packet.messageId as number) === 'done') session.flush(link);
-}
-
-/** PUBREC from the client: answer PUBREL, or end the delivery on a failure code. */
-export function handlePubrec(
-  session: Session<unknown>,
-  link: Attachment,
-  packet: IPubrecPacket,
-): void {
-  const outcome = session.outbox.pubrec(link, packet.messageId as number, packet.reasonCode ?? 0);
-  if (outcome === 'done') session.flush(link);
-}
-
-/** PUBCOMP from the client ends a QoS 2 delivery. */
-export function handlePubcomp(
-  session: Session<unknown>,
-  link: Attachment,
-  packet: IPubcompPacket,
-): void {
-  if (session.outbox.pubcomp(packet.messageId as number) === 'done') session.flush(link);
+  session.acknowledged(connection, packet.cmd, packet.messageId as number, packet.reasonCode ?? 0);
 }

@@ -1,9 +1,9 @@
 import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
-import type { AuthProperties, ConnectResult } from '@mqtt-sessions/runtime-default';
+import type { ConnectResult } from '@mqtt-sessions/runtime-default';
 import type { IAuthPacket } from 'mqtt-packet';
-import type { Attachment } from '../attachment.js';
-import type { Session } from '../session.js';
+import type { ConnectionState, SessionContext } from '../context.js';
 import { finishConnect } from './connect.js';
+import { sendAuth } from './send-auth.js';
 
 /**
  * AUTH: a step of enhanced authentication during CONNECT, or re-authentication on a live
@@ -12,73 +12,63 @@ import { finishConnect } from './connect.js';
  * authentication.
  */
 export function handleAuth(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   packet: IAuthPacket,
 ): MaybePromise<void> {
   const method = packet.properties?.authenticationMethod;
-  if (link.version !== 5 || link.authenticationMethod === undefined) {
-    link.disconnect(ReasonCode.ProtocolError, 'AUTH without enhanced authentication');
+  if (connection.version !== 5 || connection.authenticationMethod === undefined) {
+    connection.disconnect(ReasonCode.ProtocolError, 'AUTH without enhanced authentication');
     return;
   }
-  if (method !== link.authenticationMethod) {
-    link.disconnect(ReasonCode.ProtocolError, 'AUTH with a different Authentication Method');
+  if (method !== connection.authenticationMethod) {
+    connection.disconnect(ReasonCode.ProtocolError, 'AUTH with a different Authentication Method');
     return;
   }
   const code = packet.reasonCode ?? 0;
-  if (link.state === 'authenticating') {
+  if (connection.phase === 'authenticating') {
     if (code !== ReasonCode.ContinueAuthentication) {
-      link.close('AUTH during CONNECT must continue authentication');
+      connection.drop('AUTH during CONNECT must continue authentication');
       return;
     }
     // The client's step restarts a new session's connect timeout, as it restarts the
     // connection's handshake deadline: the runtime gets the full time to answer it.
-    session.watchdog.authenticating();
+    session.authenticating();
     const result = session.runtime.reauth(packet, 'connect', session.userContext);
-    return after(result, (answer) => finishConnect(session, link, answer));
+    return after(result, (answer) => finishConnect(session, connection, answer));
   }
-  const expected = link.reauthenticating
+  const expected = connection.reauthenticating
     ? ReasonCode.ContinueAuthentication
     : ReasonCode.ReAuthenticate;
   if (code !== expected) {
-    link.disconnect(ReasonCode.ProtocolError, 'unexpected AUTH reason code');
+    connection.disconnect(ReasonCode.ProtocolError, 'unexpected AUTH reason code');
     return;
   }
-  link.reauthenticating = true;
+  connection.reauthenticating = true;
   const result = session.runtime.reauth(packet, 'reauthenticate', session.userContext);
-  return after(result, (answer) => finishReauth(session, link, answer));
+  return after(result, (answer) => finishReauth(session, connection, answer));
 }
 
 /** Acts on the runtime's answer during re-authentication. */
 function finishReauth(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   result: ConnectResult<unknown>,
 ): void {
-  if (!link.live) return;
+  if (!connection.live) return;
   if (result.type === 'auth') {
     session.userContext = result.userContext;
-    if (result.reasonCode === ReasonCode.Success) link.reauthenticating = false;
-    sendAuth(link, result.reasonCode, result.properties);
+    if (result.reasonCode === ReasonCode.Success) connection.reauthenticating = false;
+    sendAuth(connection, result.reasonCode, result.properties);
     return;
   }
-  link.reauthenticating = false;
+  connection.reauthenticating = false;
   if (result.type === 'connack' && result.reasonCode < 0x80) {
     // A CONNACK-shaped success during re-authentication: answer with AUTH success.
     session.userContext = result.userContext;
-    sendAuth(link, ReasonCode.Success, {});
+    sendAuth(connection, ReasonCode.Success, {});
     return;
   }
   const code = result.type === 'connack' ? result.reasonCode : ReasonCode.NotAuthorized;
-  link.disconnect(code, 're-authentication failed'); //
-}
-
-/** Sends AUTH with the connection's Authentication Method. */
-export function sendAuth(link: Attachment, reasonCode: number, properties: AuthProperties): void {
-  const packet: IAuthPacket = {
-    cmd: 'auth',
-    reasonCode,
-    properties: { ...properties, authenticationMethod: link.authenticationMethod as string },
-  };
-  link.sendPacket(packet);
+  connection.disconnect(code, 're-authentication failed');
 }

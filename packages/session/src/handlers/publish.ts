@@ -16,8 +16,7 @@ import {
   refusalCode,
   sendWithProblemInformation,
 } from '../access.js';
-import type { Attachment } from '../attachment.js';
-import type { Session } from '../session.js';
+import type { ConnectionState, SessionContext } from '../context.js';
 
 /**
  * PUBLISH from a client (MQTT 5 section 3.3.4): checks QoS, retain, Receive Maximum, the topic
@@ -25,47 +24,46 @@ import type { Session } from '../session.js';
  * QoS 2 with PUBREC once routing is done. QoS 2 is routed on PUBLISH, so PUBREL only ends it.
  */
 export function handlePublish(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   packet: IPublishPacket,
 ): MaybePromise<void> {
-  session.host.metrics.publishReceived++;
+  session.metrics.publishReceived++;
   const options = session.options;
   const qos = packet.qos;
   const id = packet.messageId as number;
   if (qos > options.maximumQoS) {
-    link.disconnect(ReasonCode.QoSNotSupported, 'QoS above Maximum QoS'); // [MQTT-3.2.2-11]
+    connection.disconnect(ReasonCode.QoSNotSupported, 'QoS above Maximum QoS'); // [MQTT-3.2.2-11]
     return;
   }
   if (packet.retain && !options.retainAvailable) {
-    link.disconnect(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
+    connection.disconnect(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
     return;
   }
-  if (qos === 2 && session.awaitingRelease.has(id)) {
+  if (qos === 2 && session.isAwaitingRelease(id)) {
     // A resend of a QoS 2 PUBLISH we have: acknowledge it again, deliver it once [MQTT-4.3.3-10].
-    link.sendAck('pubrec', id, 0);
+    connection.sendAck('pubrec', id, ReasonCode.Success);
     return;
   }
-  if (qos > 0 && link.inboundUnacked >= options.receiveMaximum) {
-    link.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-7]
+  if (qos > 0 && connection.inboundUnacked >= options.receiveMaximum) {
+    connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-7]
     return;
   }
-  const topic = resolveTopic(session, link, packet);
+  const topic = resolveTopic(session, connection, packet);
   if (topic === undefined) return;
-  if (qos === 1 && session.awaitingRelease.has(id)) {
-    acknowledge(link, 1, id, ReasonCode.PacketIdentifierInUse);
+  if (qos === 1 && session.isAwaitingRelease(id)) {
+    acknowledge(connection, 1, id, ReasonCode.PacketIdentifierInUse);
     return;
   }
   const props = packet.properties;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   if (props?.payloadFormatIndicator === true && !isUtf8(payload)) {
-    acknowledge(link, qos, id, ReasonCode.PayloadFormatInvalid); // section 3.3.2.3.2
+    acknowledge(connection, qos, id, ReasonCode.PayloadFormatInvalid); // section 3.3.2.3.2
     return;
   }
-  const now = session.timers.now();
-  if (!session.rateLimit.take(now)) {
-    session.host.metrics.messagesDropped++;
-    acknowledge(link, qos, id, ReasonCode.QuotaExceeded);
+  if (!session.takePublishToken()) {
+    session.metrics.messagesDropped++;
+    acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
     return;
   }
   if (qos === 0 && isControlTopic(topic, session.clientId)) {
@@ -74,15 +72,15 @@ export function handlePublish(
       session.userContext = context;
     });
   }
-  if (qos > 0) link.inboundUnacked++;
+  if (qos > 0) connection.inboundUnacked++;
   const allowed = session.runtime.isAllowed(
     { action: 'publish', topic, message: packet },
     session.userContext,
   );
   return after(allowed, (ok) => {
     if (ok !== true) {
-      if (qos > 0) link.inboundUnacked--;
-      refuse(link, qos, id, ok);
+      if (qos > 0) connection.inboundUnacked--;
+      refusePublish(connection, qos, id, ok);
       return;
     }
     const message: RoutedMessage = {
@@ -91,35 +89,36 @@ export function handlePublish(
       qos,
       retain: packet.retain,
       properties: forwardedProperties(props),
-      expiresAt: expiresAt(props?.messageExpiryInterval, now),
+      expiresAt: expiresAt(props?.messageExpiryInterval, session.now()),
       sender: session,
       senderContext: session.userContext,
       wireCache: undefined,
     };
-    const routed = session.host.publish(message, session.clientId);
+    const routed = session.publish(message);
     if (qos === 0) return;
-    return after(routed, (result) => afterRouting(session, link, qos, id, result));
+    return after(routed, (result) => afterRouting(session, connection, qos, id, result));
   });
 }
 
 /** Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload. */
 function afterRouting(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   qos: 1 | 2,
   id: number,
   result: PublishResult,
 ): void {
   let code: number;
   if (!result.ok) code = ReasonCode.QuotaExceeded;
-  else if (result.deliveries === 0 && link.version === 5) code = ReasonCode.NoMatchingSubscribers;
+  else if (result.deliveries === 0 && connection.version === 5)
+    code = ReasonCode.NoMatchingSubscribers;
   else code = ReasonCode.Success;
   if (qos === 2 && code < 0x80) {
-    session.awaitingRelease.add(id); // counted against Receive Maximum until PUBREL
+    session.awaitRelease(id); // counted against Receive Maximum until PUBREL
   } else {
-    link.inboundUnacked--;
+    connection.inboundUnacked--;
   }
-  acknowledge(link, qos, id, code);
+  acknowledge(connection, qos, id, code);
 }
 
 /**
@@ -127,21 +126,21 @@ function afterRouting(
  * client broke a rule and was disconnected.
  */
 function resolveTopic(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   packet: IPublishPacket,
 ): string | undefined {
   const topic = packet.topic;
-  const alias = link.version === 5 ? packet.properties?.topicAlias : undefined;
+  const alias = connection.version === 5 ? packet.properties?.topicAlias : undefined;
   if (alias !== undefined) {
     if (alias === 0 || alias > session.options.topicAliasMaximum) {
-      link.disconnect(ReasonCode.TopicAliasInvalid, 'Topic Alias out of range'); // [MQTT-3.3.2-9] [MQTT-3.3.2-10]
+      connection.disconnect(ReasonCode.TopicAliasInvalid, 'Topic Alias out of range'); // [MQTT-3.3.2-9] [MQTT-3.3.2-10]
       return undefined;
     }
     if (topic.length === 0) {
-      const known = link.inboundAliases?.get(alias);
+      const known = connection.inboundAlias(alias);
       if (known === undefined) {
-        link.disconnect(ReasonCode.ProtocolError, 'unknown Topic Alias');
+        connection.disconnect(ReasonCode.ProtocolError, 'unknown Topic Alias');
         return undefined;
       }
       return known;
@@ -149,13 +148,12 @@ function resolveTopic(
   }
   const valid = validateTopicName(topic, { maxLevels: session.options.maxTopicLevels });
   if (!valid.ok) {
-    if (link.version === 5) link.disconnect(ReasonCode.TopicNameInvalid, valid.message);
-    else link.close(valid.message);
+    if (connection.version === 5) connection.disconnect(ReasonCode.TopicNameInvalid, valid.message);
+    else connection.drop(valid.message);
     return undefined;
   }
   if (alias !== undefined) {
-    link.inboundAliases ??= new Map();
-    link.inboundAliases.set(alias, topic);
+    connection.setInboundAlias(alias, topic);
   }
   return topic;
 }
@@ -164,19 +162,29 @@ function resolveTopic(
  * Answers a PUBLISH the runtime refused: the runtime's reason code, and for a v5 client that
  * allows it its reason string and user properties (see `AccessDenied`). QoS 0 gets no answer.
  */
-function refuse(link: Attachment, qos: 0 | 1 | 2, id: number, decision: AccessDecision): void {
+function refusePublish(
+  connection: ConnectionState,
+  qos: 0 | 1 | 2,
+  id: number,
+  decision: AccessDecision,
+): void {
   if (qos === 0) return;
   const reasonCode = refusalCode(decision, 'publish');
   const denial = denialOf(decision);
-  const problem = denial === undefined ? undefined : problemInformation(link, [denial]);
+  const problem = denial === undefined ? undefined : problemInformation(connection, [denial]);
   const cmd = qos === 1 ? 'puback' : 'pubrec';
-  sendWithProblemInformation(link, { cmd, messageId: id, reasonCode }, problem);
+  sendWithProblemInformation(connection, { cmd, messageId: id, reasonCode }, problem);
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */
-function acknowledge(link: Attachment, qos: 0 | 1 | 2, id: number, reasonCode: number): void {
-  if (qos === 1) link.sendAck('puback', id, reasonCode);
-  else if (qos === 2) link.sendAck('pubrec', id, reasonCode);
+function acknowledge(
+  connection: ConnectionState,
+  qos: 0 | 1 | 2,
+  id: number,
+  reasonCode: number,
+): void {
+  if (qos === 1) connection.sendAck('puback', id, reasonCode);
+  else if (qos === 2) connection.sendAck('pubrec', id, reasonCode);
 }
 
 /** `$client/{own client id}/...`: a message for the server itself (see Runtime.controlMessage). */

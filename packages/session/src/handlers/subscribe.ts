@@ -16,8 +16,7 @@ import {
   refusalCode,
   sendWithProblemInformation,
 } from '../access.js';
-import type { Attachment } from '../attachment.js';
-import type { Session } from '../session.js';
+import type { ConnectionState, SessionContext } from '../context.js';
 
 /** A subscription that was granted and wants retained messages sent. */
 interface RetainedRequest {
@@ -31,22 +30,22 @@ interface RetainedRequest {
  * messages of the new subscriptions follow, per Retain Handling.
  */
 export function handleSubscribe(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   packet: ISubscribePacket,
 ): MaybePromise<void> {
   const subscriptionIdentifier =
-    link.version === 5 ? packet.properties?.subscriptionIdentifier : undefined;
+    connection.version === 5 ? packet.properties?.subscriptionIdentifier : undefined;
   if (subscriptionIdentifier !== undefined) {
     if (!session.options.subscriptionIdentifiersAvailable) {
-      link.disconnect(
+      connection.disconnect(
         ReasonCode.SubscriptionIdentifiersNotSupported,
         'Subscription Identifiers are not supported',
       );
       return;
     }
     if (subscriptionIdentifier < 1 || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) {
-      link.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier out of range');
+      connection.disconnect(ReasonCode.ProtocolError, 'Subscription Identifier out of range');
       return;
     }
   }
@@ -58,7 +57,14 @@ export function handleSubscribe(
   const next = (): MaybePromise<void> => {
     while (index < entries.length) {
       const entry = entries[index++] as ISubscription;
-      const outcome = subscribeOne(session, link, entry, subscriptionIdentifier, retained, denials);
+      const outcome = subscribeOne(
+        session,
+        connection,
+        entry,
+        subscriptionIdentifier,
+        retained,
+        denials,
+      );
       if (outcome === 'disconnected') return;
       if (typeof outcome !== 'number') {
         return after(outcome, (code) => {
@@ -69,7 +75,7 @@ export function handleSubscribe(
       }
       codes.push(outcome);
     }
-    finish(session, link, packet.messageId as number, codes, retained, denials);
+    finish(session, connection, packet.messageId as number, codes, retained, denials);
   };
   return next();
 }
@@ -79,8 +85,8 @@ export function handleSubscribe(
  * runtime that says why goes into `denials`, for the SUBACK's properties.
  */
 function subscribeOne(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   entry: ISubscription,
   subscriptionIdentifier: number | undefined,
   retained: RetainedRequest[],
@@ -94,7 +100,7 @@ function subscribeOne(
   if (shared !== null) {
     if (!options.sharedSubscriptionAvailable) return ReasonCode.SharedSubscriptionsNotSupported;
     if (entry.nl === true) {
-      link.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
+      connection.disconnect(ReasonCode.ProtocolError, 'No Local on a shared subscription'); // [MQTT-3.8.3-4]
       return 'disconnected';
     }
   }
@@ -109,7 +115,7 @@ function subscribeOne(
   return after(allowed, (ok) => {
     // An answer that came after the connection or the session ended subscribes nothing: the
     // subscription would belong to a session that is gone, or to a newer clean one.
-    if (!link.live || session.ended) return 'disconnected' as const;
+    if (!connection.live || session.ended) return 'disconnected' as const;
     if (ok !== true) {
       const denial = denialOf(ok);
       if (denial !== undefined) denials.push(denial);
@@ -123,7 +129,7 @@ function subscribeOne(
       retainHandling: (entry.rh ?? 0) as 0 | 1 | 2,
       subscriptionIdentifier,
     };
-    const result = session.host.subscribe(session, filter, subscription);
+    const result = session.subscribe(filter, subscription);
     if (!result.ok) {
       return result.reason === 'shared-no-local'
         ? ReasonCode.ProtocolError
@@ -139,19 +145,21 @@ function subscribeOne(
 }
 
 function finish(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   messageId: number,
   codes: number[],
   retained: RetainedRequest[],
   denials: readonly AccessDenied[],
 ): void {
-  if (!link.live) return;
+  if (!connection.live) return;
   const granted =
-    link.version === 5 ? codes : codes.map((code) => (code < 0x80 ? code : SUBACK_FAILURE_V3));
+    connection.version === 5
+      ? codes
+      : codes.map((code) => (code < 0x80 ? code : SUBACK_FAILURE_V3));
   const suback: ISubackPacket = { cmd: 'suback', messageId, granted };
   // One SUBACK answers every filter, so it carries what all the refusals said.
-  const problem = denials.length === 0 ? undefined : problemInformation(link, denials);
-  sendWithProblemInformation(link, suback, problem);
+  const problem = denials.length === 0 ? undefined : problemInformation(connection, denials);
+  sendWithProblemInformation(connection, suback, problem);
   for (const request of retained) session.sendRetained(request.filter, request.options);
 }

@@ -1,7 +1,6 @@
 import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
-import type { Attachment } from '../attachment.js';
-import type { Session } from '../session.js';
+import type { ConnectionState, SessionContext } from '../context.js';
 
 /**
  * UNSUBSCRIBE: each filter is removed if the session has it; v5 clients learn per filter whether
@@ -9,13 +8,13 @@ import type { Session } from '../session.js';
  * [MQTT-3.10.4-5].
  */
 export function handleUnsubscribe(
-  session: Session<unknown>,
-  link: Attachment,
+  session: SessionContext,
+  connection: ConnectionState,
   packet: IUnsubscribePacket,
 ): void {
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
-    const found = session.host.unsubscribe(session, filter);
+    const found = session.unsubscribe(filter);
     codes.push(found ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
   const unsuback: IUnsubackPacket = {
@@ -23,6 +22,6 @@ export function handleUnsubscribe(
     messageId: packet.messageId as number,
     granted: [],
   };
-  if (link.version === 5) unsuback.granted = codes;
-  link.sendPacket(unsuback);
+  if (connection.version === 5) unsuback.granted = codes;
+  connection.send(unsuback);
 }

@@ -13,8 +13,8 @@ const AUTH_REFUSALS: ReadonlySet<number> = new Set([
   ReasonCode.BadAuthenticationMethod,
 ]);
 
-/** What {@link encodeOutgoing} needs to know about the connection. */
-export interface OutgoingLimits {
+/** What {@link encodeForClient} needs to know about the connection. */
+export interface ClientLimits {
   /** False when the client set Request Problem Information to 0. */
   readonly problemInformation: boolean;
   /** True when the CONNECT named an Authentication Method. */
@@ -35,7 +35,7 @@ export interface OutgoingLimits {
  *
  * @returns the bytes, or undefined when even the packet without them is too large [MQTT-3.1.2-24].
  */
-export function encodeOutgoing(packet: Packet, limits: OutgoingLimits): Buffer | undefined {
+export function encodeForClient(packet: Packet, limits: ClientLimits): Buffer | undefined {
   if (packet.cmd === 'publish') return encode(packet, 5);
   let out: Packet = packet;
   if (packet.cmd === 'connack') out = checkConnack(packet, limits.enhancedAuthentication);
