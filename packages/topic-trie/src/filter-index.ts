@@ -1,5 +1,6 @@
+import { isDollarTopic } from './dollar-topics.js';
 import { EdgeTable } from './edge-table.js';
-import { isDollarTopic, isLevel, LevelScan, scanLevels } from './levels.js';
+import { isLevel, LevelScan, scanLevels } from './levels.js';
 import { mix32, SlotTable } from './slot-table.js';
 import { HAS_CHILDREN, HAS_HASH_VALUES, HAS_VALUES, TrieNodes } from './trie-nodes.js';
 import { isWildcardFilter } from './validate.js';

@@ -1,3 +1,4 @@
+export { isDollarTopic, isSysTopic } from './dollar-topics.js';
 export {
   FilterIndex,
   type FilterIndexInfo,

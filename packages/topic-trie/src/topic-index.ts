@@ -1,3 +1,4 @@
+import { isDollarTopic } from './dollar-topics.js';
 import { isWildcardFilter } from './validate.js';
 
 /**
@@ -198,7 +199,7 @@ export class TopicIndex<V> {
   }
 
   private mapFor(topic: string): Map<string, TopicNode<V>> {
-    return isDollarLevel(topic) ? this.dollarTopics : this.byTopic;
+    return isDollarTopic(topic) ? this.dollarTopics : this.byTopic;
   }
 
   private childFor(node: TopicNode<V>, level: string): TopicNode<V> {
@@ -254,19 +255,15 @@ function pushChildren<V>(
   atRoot: boolean,
 ): void {
   if (node.child !== undefined) {
-    if (atRoot && isDollarLevel(node.child.level)) return; // [MQTT-4.7.2-1]
+    if (atRoot && isDollarTopic(node.child.level)) return; // [MQTT-4.7.2-1]
     nodes.push(node.child);
     depths.push(depth);
     return;
   }
   if (node.children === undefined) return;
   for (const child of node.children.values()) {
-    if (atRoot && isDollarLevel(child.level)) continue; // [MQTT-4.7.2-1]
+    if (atRoot && isDollarTopic(child.level)) continue; // [MQTT-4.7.2-1]
     nodes.push(child);
     depths.push(depth);
   }
-}
-
-function isDollarLevel(level: string): boolean {
-  return level.charCodeAt(0) === 0x24;
 }
