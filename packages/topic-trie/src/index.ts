@@ -1,3 +1,4 @@
+export { filterCovers, filterCoversLevels } from './covers.js';
 export { isDollarTopic, isSysTopic } from './dollar-topics.js';
 export {
   FilterIndex,
@@ -9,6 +10,7 @@ export {
   parseSharedSubscription,
   type SharedSubscription,
   type SharedSubscriptionParse,
+  unsharedFilter,
 } from './shared.js';
 export { type TopicEntry, TopicIndex, type TopicIndexInfo } from './topic-index.js';
 export {
