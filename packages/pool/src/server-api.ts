@@ -1,6 +1,5 @@
 import type { RetainCursor, RetainedMessage, RetainPage } from '@mqtt-sessions/retain';
 import {
-  bindingsOf,
   type MessageProperties,
   type QoS,
   type RoutedMessage,
@@ -11,6 +10,7 @@ import {
 import type { AccessDecision, MaybePromise } from '@mqtt-sessions/runtime-default';
 import { after, isPromiseLike } from '@mqtt-sessions/session';
 import {
+  bindingsOf,
   type TopicBindings,
   validateTopicFilter,
   validateTopicName,

@@ -1,10 +1,7 @@
+export { bindingsOf, type TopicBindings } from './bindings.js';
 export { filterCovers, filterCoversLevels } from './covers.js';
 export { isDollarTopic, isSysTopic } from './dollar-topics.js';
-export {
-  FilterIndex,
-  type FilterIndexInfo,
-  type TopicBindings,
-} from './filter-index.js';
+export { FilterIndex, type FilterIndexInfo } from './filter-index.js';
 export {
   isSharedFilter,
   parseSharedSubscription,
