@@ -227,6 +227,14 @@ describe('publish: the pattern must match the topic', () => {
     expect(allowedBy(`allow publish ${pattern}`, 'publish', topic)).toBe(expected);
   });
 
+  it('leaves the level cap to the session: a 200-level topic is judged by the rules alone', () => {
+    const deep = Array.from({ length: 200 }, (_, i) => `l${i}`).join('/');
+    expect(allowedBy('allow both l0/#', 'publish', deep)).toBe(true);
+    expect(allowedBy('allow both l0/#', 'subscribe', `$share/g/${deep}`)).toBe(true);
+    expect(allowedBy(`allow publish ${deep}`, 'publish', deep)).toBe(true);
+    expect(allowedBy('allow both other/#', 'publish', deep)).toBe(false);
+  });
+
   it('refuses a topic with wildcards, which no publish may have', () => {
     expect(allowedBy('allow publish #', 'publish', 'a/+')).toBe(false);
     expect(allowedBy('allow publish #', 'publish', '#')).toBe(false);

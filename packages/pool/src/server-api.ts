@@ -9,7 +9,6 @@ import {
 } from '@mqtt-sessions/protocol';
 import type { RetainCursor, RetainedMessage, RetainPage } from '@mqtt-sessions/retain';
 import {
-  bindingsOf,
   type RoutedMessage,
   type SharedRoute,
   type Subscriber,
@@ -17,6 +16,7 @@ import {
 } from '@mqtt-sessions/router';
 import type { AccessDecision } from '@mqtt-sessions/runtime-default';
 import {
+  bindingsOf,
   type TopicBindings,
   validateTopicFilter,
   validateTopicName,

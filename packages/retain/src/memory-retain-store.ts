@@ -145,9 +145,10 @@ export class MemoryRetainStore implements RetainStore {
     }
     const messages: RetainedMessage[] = [];
     while (next !== undefined) {
-      // The walk may have been paused across sets and deletes: return only what is stored now.
-      const entry = next.value;
-      if (entry !== undefined && this.index.get(next.topic) === entry) {
+      // The walk may have been paused across sets and deletes, and its entries are snapshots:
+      // return what is stored under the topic now, if anything.
+      const entry = this.index.get(next.topic);
+      if (entry !== undefined) {
         if (messages.length === limit) break; // a live match after a full page: there is more
         messages.push(entry.toMessage(now));
       }

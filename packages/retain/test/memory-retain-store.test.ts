@@ -233,6 +233,16 @@ describe('MemoryRetainStore stats, options and cursors', () => {
     expect(() => store.match('t/+', { cursor })).toThrow(TypeError);
   });
 
+  it('a cursor returns the current message of a topic replaced while the walk was paused', () => {
+    const store = createMemoryRetainStore();
+    for (let i = 0; i < 3; i++) store.set(retained(`t/${i}`, 'old'));
+    const first = store.match('t/+', { limit: 2 });
+    for (let i = 0; i < 3; i++) store.set(retained(`t/${i}`, 'new'));
+    const second = store.match('t/+', { cursor: first.cursor, limit: 2 });
+    expect(second.messages.map((message) => message.payload.toString())).toEqual(['new']);
+    expect(second.cursor).toBeNull();
+  });
+
   it('a cursor taken before clear returns nothing stale after it', () => {
     const store = createMemoryRetainStore();
     for (let i = 0; i < 10; i++) store.set(retained(`t/${i}`, 'old'));

@@ -1,4 +1,3 @@
-export { bindingsOf } from './bindings.js';
 export {
   type PublishResult,
   Router,

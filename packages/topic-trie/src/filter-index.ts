@@ -1,17 +1,10 @@
+import { isDollarTopic } from './dollar-topics.js';
 import { EdgeTable } from './edge-table.js';
-import { isDollarTopic, isLevel, LevelScan, scanLevels } from './levels.js';
+import { isLevel, LevelScan, scanLevels } from './levels.js';
 import { mix32, SlotTable } from './slot-table.js';
 import { HAS_CHILDREN, HAS_HASH_VALUES, HAS_VALUES, TrieNodes } from './trie-nodes.js';
 import { isWildcardFilter } from './validate.js';
 import { ValueBag, visitBag } from './value-bag.js';
-
-/** What each wildcard of a filter captured from a concrete topic. */
-export interface TopicBindings {
-  /** The level each `+` matched, in filter order (an empty string for an empty level). */
-  readonly plus: readonly string[];
-  /** The levels `#` matched (possibly none), or `undefined` when the filter has no `#`. */
-  readonly hash: readonly string[] | undefined;
-}
 
 /** Node and value counts of a {@link FilterIndex}. */
 export interface FilterIndexInfo {
@@ -183,55 +176,6 @@ export class FilterIndex<V> {
         if (bag !== undefined) visitBag(bag, visit);
       }
       if (this.wildcardFilters > 0) this.walk(topic, state, visit);
-    } finally {
-      this.active--;
-    }
-  }
-
-  /**
-   * Like {@link match}, and also tells each visit what the filter's wildcards captured. Allocates
-   * the bindings per visited value, so use it only where a subscriber needs them.
-   */
-  matchWithBindings(topic: string, visit: (value: V, bindings: TopicBindings) => void): void {
-    const state = this.states[this.active] ?? this.newState();
-    this.active++;
-    try {
-      const scan = state.scan;
-      scanLevels(topic, scan);
-      const count = scan.count;
-      const exact = this.exactBags[this.findExact(topic, scan.full)];
-      if (exact !== undefined) {
-        const bindings: TopicBindings = { plus: NONE, hash: undefined };
-        for (const value of exact.items()) visit(value, bindings);
-      }
-      if (this.wildcardFilters === 0) return;
-      const trie = this.trie;
-      const dollar = isDollarTopic(topic);
-      scan.levelIds.fill(-1, 0, count);
-      const stack: [number, number][] = [[0, 0]];
-      while (stack.length > 0) {
-        const [node, depth] = stack.pop() as [number, number];
-        const wildcardsAllowed = depth > 0 || !dollar;
-        const hashValues = trie.hashValues[node];
-        if (hashValues !== undefined && wildcardsAllowed) {
-          const hash: string[] = [];
-          for (let d = depth; d < count; d++) hash.push(levelAt(topic, scan, d));
-          const bindings = { plus: this.plusBindings(node, topic, scan), hash };
-          for (const value of hashValues.items()) visit(value, bindings);
-        }
-        if (depth === count) {
-          const values = trie.values[node];
-          if (values !== undefined) {
-            const bindings = { plus: this.plusBindings(node, topic, scan), hash: undefined };
-            for (const value of values.items()) visit(value, bindings);
-          }
-          continue;
-        }
-        const child = this.childAt(node, topic, scan, depth);
-        if (child !== 0) stack.push([child, depth + 1]);
-        const plus = trie.plus[node] as number;
-        if (plus !== 0 && wildcardsAllowed) stack.push([plus, depth + 1]);
-      }
     } finally {
       this.active--;
     }
@@ -453,24 +397,10 @@ export class FilterIndex<V> {
       node = parent;
     }
   }
-
-  /** The levels captured by the `+` nodes on the path from the root to `node`, in filter order. */
-  private plusBindings(node: number, topic: string, scan: LevelScan): string[] {
-    const trie = this.trie;
-    const captured: string[] = [];
-    for (let n = node; n !== 0; n = trie.parent[n] as number) {
-      if (trie.level[n] === 0) captured.push(levelAt(topic, scan, (trie.depth[n] as number) - 1));
-    }
-    return captured.reverse();
-  }
 }
 
 function endsWithHash(filter: string, scan: LevelScan): boolean {
   const last = scan.count - 1;
   const start = scan.starts[last] as number;
   return scan.ends[last] === start + 1 && filter.charCodeAt(start) === HASH;
-}
-
-function levelAt(topic: string, scan: LevelScan, depth: number): string {
-  return topic.slice(scan.starts[depth], scan.ends[depth]);
 }

@@ -1,13 +1,13 @@
-export {
-  FilterIndex,
-  type FilterIndexInfo,
-  type TopicBindings,
-} from './filter-index.js';
+export { bindingsOf, type TopicBindings } from './bindings.js';
+export { filterCovers, filterCoversLevels } from './covers.js';
+export { isDollarTopic, isSysTopic } from './dollar-topics.js';
+export { FilterIndex, type FilterIndexInfo } from './filter-index.js';
 export {
   isSharedFilter,
   parseSharedSubscription,
   type SharedSubscription,
   type SharedSubscriptionParse,
+  unsharedFilter,
 } from './shared.js';
 export { type TopicEntry, TopicIndex, type TopicIndexInfo } from './topic-index.js';
 export {

@@ -81,8 +81,3 @@ export function isLevel(level: string, topic: string, start: number, end: number
   }
   return true;
 }
-
-/** True when the first level of a topic starts with `$` (such as `$SYS/...`). */
-export function isDollarTopic(topic: string): boolean {
-  return topic.charCodeAt(0) === 0x24;
-}

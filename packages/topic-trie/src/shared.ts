@@ -49,3 +49,22 @@ export function parseSharedSubscription(
   if (!valid.ok) return valid;
   return { ok: true, shared: { group, filter: inner } };
 }
+
+/**
+ * The filter a subscription matches topics with: the inner filter of `$share/{ShareName}/{filter}`,
+ * or the filter itself when it is not shared. `undefined` for a malformed shared subscription (see
+ * {@link parseSharedSubscription}), whose inner filter is validated with `limits`; a filter that is
+ * not shared is returned as it is, unvalidated.
+ *
+ * @example
+ * ```ts
+ * unsharedFilter('$share/workers/jobs/+'); // 'jobs/+'
+ * unsharedFilter('jobs/+'); // 'jobs/+'
+ * unsharedFilter('$share/w+/jobs'); // undefined: a share name cannot hold a wildcard
+ * ```
+ */
+export function unsharedFilter(filter: string, limits: TopicLimits = {}): string | undefined {
+  if (!isSharedFilter(filter)) return filter;
+  const parsed = parseSharedSubscription(filter, limits);
+  return parsed.ok ? parsed.shared?.filter : undefined;
+}

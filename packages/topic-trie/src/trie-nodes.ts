@@ -19,8 +19,6 @@ export class TrieNodes<V> {
   parent = new Int32Array(16);
   /** Interned level id; 0 for the root and for `+` nodes. */
   level = new Int32Array(16);
-  /** How many topic levels lead from the root to the node. */
-  depth = new Int32Array(16);
   /** How many literal children the edge table holds for the node. */
   children = new Int32Array(16);
   /** Values of filters that end at the node. */
@@ -40,7 +38,6 @@ export class TrieNodes<V> {
     }
     this.parent[id] = parent;
     this.level[id] = level;
-    this.depth[id] = (this.depth[parent] as number) + 1;
     this.count++;
     return id;
   }
@@ -70,7 +67,6 @@ export class TrieNodes<V> {
     this.plus = grown(this.plus, (n) => new Int32Array(n));
     this.parent = grown(this.parent, (n) => new Int32Array(n));
     this.level = grown(this.level, (n) => new Int32Array(n));
-    this.depth = grown(this.depth, (n) => new Int32Array(n));
     this.children = grown(this.children, (n) => new Int32Array(n));
   }
 }

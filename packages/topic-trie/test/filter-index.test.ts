@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FilterIndex, type TopicBindings } from '../src/index.js';
+import { bindingsOf, FilterIndex, type TopicBindings } from '../src/index.js';
 import { referenceMatch } from './reference.js';
 
 function matches(index: FilterIndex<string>, topic: string): string[] {
@@ -55,15 +55,21 @@ describe('FilterIndex matching rules', () => {
     expect(index.collect('a/b')).toEqual(['client', 'client', 'client']);
   });
 
-  it('reports wildcard bindings for + and #', () => {
-    const index = new FilterIndex<string>();
-    index.add('test4/+/+/x/#', 'w');
-    index.add('test3/#', 'h');
-    index.add('plain', 'p');
+  it('reports wildcard bindings for + and # through bindingsOf on the matched filter', () => {
+    // The index stores what the caller gives it; a subscriber that needs the bindings keeps its
+    // filter in the value.
+    const index = new FilterIndex<{ name: string; filter: string }>();
+    for (const [filter, name] of [
+      ['test4/+/+/x/#', 'w'],
+      ['test3/#', 'h'],
+      ['plain', 'p'],
+    ] as const) {
+      index.add(filter, { name, filter });
+    }
     const seen: [string, TopicBindings][] = [];
-    index.matchWithBindings('test4/a/b/x/c/d', (v, b) => seen.push([v, b]));
-    index.matchWithBindings('test3', (v, b) => seen.push([v, b]));
-    index.matchWithBindings('plain', (v, b) => seen.push([v, b]));
+    for (const topic of ['test4/a/b/x/c/d', 'test3', 'plain']) {
+      index.match(topic, ({ name, filter }) => seen.push([name, bindingsOf(filter, topic)]));
+    }
     expect(seen).toEqual([
       ['w', { plus: ['a', 'b'], hash: ['c', 'd'] }],
       ['h', { plus: [], hash: [] }],

@@ -54,6 +54,24 @@ describe('TopicIndex', () => {
     iterator.return(undefined);
   });
 
+  it('yields plain { topic, value } entries that later changes leave alone', () => {
+    const index = indexOf(['a/b', 'a/c', '$SYS/x']);
+    const wildcard = [...index.match('a/+')];
+    const exact = [...index.match('a/b')];
+    const everything = [...index.match('#')];
+    const all = [...index.entries()];
+    for (const entry of [...wildcard, ...exact, ...everything, ...all]) {
+      expect(Object.keys(entry).sort()).toEqual(['topic', 'value']);
+    }
+    expect(exact).toEqual([{ topic: 'a/b', value: 'v:a/b' }]);
+    expect(all.map((entry) => entry.topic).sort()).toEqual(['$SYS/x', 'a/b', 'a/c']);
+    index.set('a/b', 'changed');
+    index.delete('a/c');
+    expect(exact[0]).toEqual({ topic: 'a/b', value: 'v:a/b' });
+    expect(wildcard.map((entry) => entry.value).sort()).toEqual(['v:a/b', 'v:a/c']);
+    expect([...index.match('a/+')]).toEqual([{ topic: 'a/b', value: 'changed' }]);
+  });
+
   it('walks a 10,000-level topic without recursion', () => {
     const deep = Array.from({ length: 10_000 }, () => 'x').join('/');
     const index = indexOf([deep]);

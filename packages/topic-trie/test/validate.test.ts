@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_TOPIC_LEVELS,
   isWildcardFilter,
   parseSharedSubscription,
+  unsharedFilter,
   validateTopicFilter,
   validateTopicName,
 } from '../src/index.js';
@@ -124,5 +125,35 @@ describe('parseSharedSubscription', () => {
       ok: false,
       reason: 'hash-not-last',
     });
+  });
+});
+
+describe('unsharedFilter', () => {
+  it('gives the inner filter of a shared subscription and a plain filter as it is', () => {
+    expect(unsharedFilter('$share/workers/jobs/+')).toBe('jobs/+');
+    expect(unsharedFilter('$share/g/$SYS/#')).toBe('$SYS/#');
+    expect(unsharedFilter('$share/g/$share/h/x')).toBe('$share/h/x');
+    expect(unsharedFilter('jobs/+')).toBe('jobs/+');
+    expect(unsharedFilter('$SYS/#')).toBe('$SYS/#');
+    expect(unsharedFilter('$sharex/a')).toBe('$sharex/a');
+  });
+
+  it('gives undefined for a malformed shared subscription', () => {
+    for (const filter of [
+      '$share/workers',
+      '$share/workers/',
+      '$share//chat/x',
+      '$share/w+/chat/x',
+      '$share/w#/chat/x',
+      '$share/w/chat/#/x',
+      '$share/w/a+',
+    ]) {
+      expect(unsharedFilter(filter), filter).toBeUndefined();
+    }
+  });
+
+  it('checks the inner filter against the level cap it is given', () => {
+    expect(unsharedFilter('$share/g/a/b/c', { maxLevels: 2 })).toBeUndefined();
+    expect(unsharedFilter('$share/g/a/b', { maxLevels: 2 })).toBe('a/b');
   });
 });

@@ -1,5 +1,20 @@
+import {
+  filterCoversLevels,
+  isDollarTopic,
+  type TopicLimits,
+  unsharedFilter,
+  validateTopicFilter,
+  validateTopicName,
+} from '@mqtt-sessions/topic-trie';
 import type { AclLevel, AclRule, AclRules } from './acl-rules.js';
-import { covers, isTopicFilter, isTopicName, subscriptionFilter } from './topic-match.js';
+
+/**
+ * The ACL checks topics for their syntax, not their size: the session has already applied its
+ * own level cap (`maxTopicLevels`), which may be above topic-trie's default of 128.
+ */
+export const ACL_TOPIC_LIMITS: TopicLimits = Object.freeze({
+  maxLevels: Number.POSITIVE_INFINITY,
+});
 
 /** Who is asking: the session's authenticated username (if any) and its client id. */
 export interface AclSubject {
@@ -22,12 +37,16 @@ export function isAllowedByAcl(
   who: AclSubject,
 ): boolean {
   if (action === 'publish') {
-    return isTopicName(topicOrFilter) && allowedOn(rules, 'publish', topicOrFilter.split('/'), who);
+    return (
+      validateTopicName(topicOrFilter, ACL_TOPIC_LIMITS).ok &&
+      allowedOn(rules, 'publish', topicOrFilter.split('/'), who)
+    );
   }
-  const filter = subscriptionFilter(topicOrFilter);
+  // unsharedFilter validates the inner filter of a shared subscription, not a plain filter.
+  const filter = unsharedFilter(topicOrFilter, ACL_TOPIC_LIMITS);
   return (
     filter !== undefined &&
-    isTopicFilter(filter) &&
+    validateTopicFilter(filter, ACL_TOPIC_LIMITS).ok &&
     allowedOn(rules, 'subscribe', filter.split('/'), who)
   );
 }
@@ -56,9 +75,9 @@ export function allowedOn(
 
 function ruleCovers(rule: AclRule, levels: readonly string[], who: AclSubject): boolean {
   // Without variables every level is a literal string (see AclRule.hasVariables).
-  if (!rule.hasVariables) return covers(rule.levels as readonly string[], levels);
+  if (!rule.hasVariables) return filterCoversLevels(rule.levels as readonly string[], levels);
   const pattern = fillIn(rule.levels, who);
-  return pattern !== undefined && covers(pattern, levels);
+  return pattern !== undefined && filterCoversLevels(pattern, levels);
 }
 
 /**
@@ -82,7 +101,7 @@ function fillIn(levels: readonly AclLevel[], who: AclSubject): string[] | undefi
       }
       const value = part.variable === 'u' ? who.username : who.clientId;
       if (value === undefined || value === '' || /[/+#]/.test(value)) return undefined;
-      if (filled.length === 0 && text === '' && value.startsWith('$')) return undefined;
+      if (filled.length === 0 && text === '' && isDollarTopic(value)) return undefined;
       text += value;
     }
     filled.push(text);

@@ -1,7 +1,8 @@
+import { isSharedFilter, validateTopicFilter } from '@mqtt-sessions/topic-trie';
+import { ACL_TOPIC_LIMITS } from './acl-check.js';
 import type { AclLevel, AclRule, AclRules, AclVariable } from './acl-rules.js';
 import { AuthFileError } from './errors.js';
 import { numberedLines } from './lines.js';
-import { isTopicFilter } from './topic-match.js';
 import { usernameProblem } from './users-file.js';
 
 /*
@@ -156,12 +157,12 @@ function listIn(map: Map<string, AclRule[]>, key: string): AclRule[] {
 }
 
 function compilePattern(pattern: string, fail: (problem: string) => never): AclLevel[] {
-  if (!isTopicFilter(pattern)) {
+  if (!validateTopicFilter(pattern, ACL_TOPIC_LIMITS).ok) {
     fail(`invalid topic pattern "${pattern}" (+ and # must be whole levels, # only the last)`);
   }
   // Subscriptions are checked on the filter inside $share/{group}/, so such a pattern would
   // never apply; better to say so than to let it silently allow nothing.
-  if (pattern.startsWith('$share/')) {
+  if (isSharedFilter(pattern)) {
     fail(
       'write the pattern without $share/{group}/: shared subscriptions are checked on their filter',
     );

@@ -5,12 +5,12 @@ import {
   createDefaultRuntime,
   type Runtime,
 } from '@mqtt-sessions/runtime-default';
-import { allowedOn, isAllowedByAcl } from './acl-check.js';
+import { validateTopicName } from '@mqtt-sessions/topic-trie';
+import { ACL_TOPIC_LIMITS, allowedOn, isAllowedByAcl } from './acl-check.js';
 import { parseAcl } from './acl-parse.js';
 import type { AclRules } from './acl-rules.js';
 import { decideAuthConnect } from './connect.js';
 import { decodeScryptHash, hashPassword } from './scrypt.js';
-import { isTopicName } from './topic-match.js';
 import { type AuthUserContext, isServerContext } from './user-context.js';
 import { parseUsersFile } from './users-file.js';
 
@@ -91,7 +91,8 @@ function isAllowedByRules(
       // A retained message's topic is a topic name, never a `$share/` subscription, so it is
       // checked directly rather than through isAllowedByAcl's `$share/` unwrapping.
       return (
-        isTopicName(request.topic) && allowedOn(acl, 'subscribe', request.topic.split('/'), who)
+        validateTopicName(request.topic, ACL_TOPIC_LIMITS).ok &&
+        allowedOn(acl, 'subscribe', request.topic.split('/'), who)
       );
   }
 }
