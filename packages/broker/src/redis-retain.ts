@@ -3,9 +3,10 @@ import type * as RetainRedis from '@mqtt-sessions/retain-redis';
 import { ConfigError } from './config.js';
 
 /**
- * The package that keeps retained messages in Redis. It is an optional peer dependency of the
- * broker, loaded only when a Redis URL is given, so that a broker that keeps its retained
- * messages in memory installs no Redis client.
+ * The package that keeps retained messages in Redis. It is an optional dependency of the broker,
+ * loaded only when a Redis URL is given: a broker that keeps its retained messages in memory never
+ * loads a Redis client, and one installed without optional dependencies (`npm install
+ * --omit=optional`) has none.
  */
 export const RETAIN_REDIS_PACKAGE = '@mqtt-sessions/retain-redis';
 
@@ -29,9 +30,10 @@ export async function createRedisRetain(
   } catch (error) {
     if (isMissingPackage(error, RETAIN_REDIS_PACKAGE)) {
       throw new ConfigError(
-        `a Redis URL (--redis-url) needs the package ${RETAIN_REDIS_PACKAGE}, which is not ` +
-          `installed: install it next to @mqtt-sessions/broker (npm install ` +
-          `${RETAIN_REDIS_PACKAGE}), or leave the Redis URL out to keep retained messages in memory`,
+        `a Redis URL (--redis-url) needs the package ${RETAIN_REDIS_PACKAGE}, an optional ` +
+          `dependency of @mqtt-sessions/broker that is not installed: install it next to the ` +
+          `broker (npm install ${RETAIN_REDIS_PACKAGE}), or leave the Redis URL out to keep ` +
+          'retained messages in memory',
       );
     }
     throw error;

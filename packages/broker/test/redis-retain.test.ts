@@ -12,7 +12,7 @@ import { connectClient, endClient, nextMessage, startBroker } from './helpers.js
 const brokerDir = fileURLToPath(new URL('..', import.meta.url));
 const source = pathToFileURL(fileURLToPath(new URL('../src/redis-retain.ts', import.meta.url)));
 
-describe('@mqtt-sessions/retain-redis is an optional peer, loaded only for a Redis URL', () => {
+describe('@mqtt-sessions/retain-redis is an optional dependency, loaded only for a Redis URL', () => {
   it('says what to install when Node cannot find the package', async () => {
     // A script outside the workspace, where Node's own resolver cannot find the package.
     const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-no-redis-'));
