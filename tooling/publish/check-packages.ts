@@ -16,7 +16,8 @@
  *   repository's LICENSE;
  * - every package that the published declarations (`dist/**\/*.d.ts`) import is a dependency or
  *   a required peer, and one whose types come from DefinitelyTyped has its `@types/` package
- *   there too (Node's built-in modules aside).
+ *   there too (Node's built-in modules aside);
+ * - every source file that a source map or declaration map names is in the tarball.
  *
  * The packages must be built first (`pnpm build`). Run it with
  * `node --import tsx tooling/publish/check-packages.ts [package-dir...]`; the exit code is 1 when
@@ -33,7 +34,7 @@ import {
   statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE_CONDITION = '@mqtt-sessions/source';
@@ -83,6 +84,7 @@ function checkPackage(dir: string, scratch: string): string[] {
   problems.push(...checkManifest(workspace, packed));
   problems.push(...checkLicense(dir, unpacked));
   problems.push(...checkDeclarationImports(dir, unpacked, packed));
+  problems.push(...checkSourceMaps(unpacked));
   return problems;
 }
 
@@ -189,6 +191,30 @@ function checkDeclarationImports(dir: string, unpacked: string, packed: Manifest
   return problems;
 }
 
+/**
+ * The source maps and declaration maps point into `src/`: the package ships its sources so that
+ * "go to definition" lands on them and stack traces name their lines. A map whose source is not
+ * in the tarball points nowhere.
+ */
+function checkSourceMaps(unpacked: string): string[] {
+  const problems: string[] = [];
+  for (const file of walk(unpacked)) {
+    if (!file.endsWith('.map')) continue;
+    const map = JSON.parse(readFileSync(file, 'utf8')) as {
+      sourceRoot?: string;
+      sources?: string[];
+    };
+    for (const source of map.sources ?? []) {
+      const path = resolve(dirname(file), map.sourceRoot ?? '', source);
+      if (!existsSync(path))
+        problems.push(
+          `${relative(unpacked, file)} points at ${source}, which is not in the tarball`,
+        );
+    }
+  }
+  return problems.slice(0, 5);
+}
+
 /** Whether the installed package `name` (as the package at `dir` sees it) has its own types. */
 function shipsTypes(dir: string, name: string): boolean {
   const installed = join(dir, 'node_modules', name);
@@ -232,7 +258,7 @@ function main(args: readonly string[]): number {
       const problems = checkPackage(dir, scratch);
       if (problems.length === 0) {
         console.log(
-          `ok   ${name}: publint, attw (esm-only), manifest, LICENSE, declaration imports`,
+          `ok   ${name}: publint, attw (esm-only), manifest, LICENSE, types, source maps`,
         );
       } else {
         failed++;
