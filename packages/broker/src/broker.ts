@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { createSessions, type Sessions } from '@mqtt-sessions/pool';
 import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
-import { createRedisRetainStore } from '@mqtt-sessions/retain-redis';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
 import { createAuthRuntime } from './auth/index.js';
@@ -9,6 +8,7 @@ import { type Listener, SocketSet, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
 import { type BrokerOptions, resolveBrokerOptions } from './options.js';
+import { createRedisRetain } from './redis-retain.js';
 import { type BrokerStats, collectStats } from './stats.js';
 import { SysTopics } from './sys-topics.js';
 
@@ -117,7 +117,7 @@ export class Broker {
 export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
   const runtime = await chooseRuntime(resolved);
-  const retain = chooseRetainStore(resolved);
+  const retain = await chooseRetainStore(resolved);
   return new Broker(resolved, runtime, retain);
 }
 
@@ -138,12 +138,9 @@ async function chooseRuntime(options: BrokerOptions): Promise<Runtime<unknown>> 
   return runtime as Runtime<unknown>;
 }
 
-function chooseRetainStore(options: BrokerOptions): RetainStore {
+async function chooseRetainStore(options: BrokerOptions): Promise<RetainStore> {
   if (options.redisUrl !== undefined) {
-    return createRedisRetainStore({
-      url: options.redisUrl,
-      ...(options.redisPrefix === undefined ? {} : { keyPrefix: options.redisPrefix }),
-    });
+    return createRedisRetain({ url: options.redisUrl, keyPrefix: options.redisPrefix });
   }
   return createMemoryRetainStore({
     ...(options.maxRetainedBytes === undefined ? {} : { maxBytes: options.maxRetainedBytes }),

@@ -62,9 +62,9 @@ describe('review findings: broker transports', () => {
     await waitFor(() => got >= 9, 2000); // CONNACK + SUBACK
     client.pause(); // stops reading
     const payload = Buffer.alloc(1024 * 1024, 1);
-    for (let i = 0; i < 60; i++) pool.serverPublish('big', payload);
+    for (let i = 0; i < 60; i++) void pool.serverPublish('big', payload);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    pool.killSession('sink');
+    void pool.killSession('sink');
     const gone = await waitFor(() => sockets.size === 0, 1500);
     const [lingering] = [...(sockets as unknown as { sockets: Set<Socket> }).sockets];
     const state = lingering && { ended: lingering.writableEnded, destroyed: lingering.destroyed };

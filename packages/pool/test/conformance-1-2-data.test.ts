@@ -138,7 +138,7 @@ describe('1.5 data representation', () => {
     // Payload sizes around each boundary of the encoding: 127/128 and 16383/16384.
     for (const size of [0, 120, 121, 122, 16_375, 16_376, 16_377, 70_000]) {
       const from = client.bytes.length;
-      pool.serverPublish('v', Buffer.alloc(size, 0x61));
+      void pool.serverPublish('v', Buffer.alloc(size, 0x61));
       const packet = client.bytes[from] as Buffer;
       const length = remainingLength(packet);
       expect(length.value).toBe(packet.length - 1 - length.size);
@@ -147,7 +147,7 @@ describe('1.5 data representation', () => {
     // A Subscription Identifier of 200 takes two bytes: 0xC8 0x01.
     client.drain();
     const from = client.bytes.length;
-    pool.serverPublish('w', 'x');
+    void pool.serverPublish('w', 'x');
     const packet = client.bytes[from] as Buffer;
     expect(packet.includes(Buffer.from([0x0b, 0xc8, 0x01]))).toBe(true);
     expect(client.next('publish').properties?.subscriptionIdentifier).toBe(200);
@@ -163,7 +163,7 @@ describe('2 control packet format', () => {
     client.send(publishPacket('f', 'one', 1, { messageId: 1 })); // PUBLISH to itself, PUBACK
     client.send(publishPacket('g', 'two', 2, { messageId: 2 })); // PUBREC
     client.send({ cmd: 'pubrel', messageId: 2 }); // PUBCOMP
-    pool.serverPublish('f', 'three', { qos: 2 });
+    void pool.serverPublish('f', 'three', { qos: 2 });
     const sent = client.drain().filter((p) => p.cmd === 'publish') as IPublishPacket[];
     client.send({ cmd: 'pubrec', messageId: sent[1]?.messageId as number }); // PUBREL
     client.send({ cmd: 'unsubscribe', messageId: 3, unsubscriptions: ['f'] }); // UNSUBACK
@@ -217,7 +217,8 @@ describe('2 control packet format', () => {
     const { pool } = setup();
     const client = connected(pool, 'ids', { properties: { receiveMaximum: 100 } });
     subscribe(client, 'ids', 2);
-    for (let i = 0; i < 10; i++) pool.serverPublish('ids', `m${i}`, { qos: i % 2 === 0 ? 1 : 2 });
+    for (let i = 0; i < 10; i++)
+      void pool.serverPublish('ids', `m${i}`, { qos: i % 2 === 0 ? 1 : 2 });
     const first = client.drain() as IPublishPacket[];
     const ids = first.map((p) => p.messageId as number);
     expect(ids.every((id) => id > 0)).toBe(true);
@@ -226,7 +227,7 @@ describe('2 control packet format', () => {
     for (const p of first.filter((_, i) => i % 2 === 0)) {
       client.send({ cmd: 'puback', messageId: p.messageId as number });
     }
-    for (let i = 0; i < 10; i++) pool.serverPublish('ids', `n${i}`, { qos: 1 });
+    for (let i = 0; i < 10; i++) void pool.serverPublish('ids', `n${i}`, { qos: 1 });
     const next = (client.drain() as IPublishPacket[]).map((p) => p.messageId as number);
     const stillInFlight = first.filter((_, i) => i % 2 === 1).map((p) => p.messageId);
     expect(next.every((id) => id > 0 && !stillInFlight.includes(id))).toBe(true);
@@ -243,7 +244,7 @@ describe('2 control packet format', () => {
     client.send({ cmd: 'pubrel', messageId: 0xfffe });
     expect(client.next('pubcomp').messageId).toBe(0xfffe);
     subscribe(client, 'down', 2);
-    pool.serverPublish('down', 'x', { qos: 2 });
+    void pool.serverPublish('down', 'x', { qos: 2 });
     const id = client.next('publish').messageId as number;
     client.send({ cmd: 'pubrec', messageId: id });
     expect(client.next('pubrel').messageId).toBe(id);

@@ -129,7 +129,7 @@ describe('3.1 CONNECT: Clean Start and the session', () => {
     const first = connected(env.pool, 'keep', { properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'news', 1);
     first.drop();
-    env.pool.serverPublish('news', 'while away', { qos: 1 });
+    void env.pool.serverPublish('news', 'while away', { qos: 1 });
     return env;
   }
 
@@ -139,7 +139,7 @@ describe('3.1 CONNECT: Clean Start and the session', () => {
     const connack = client.connect({ clientId: 'keep', clean: true });
     expect(connack).toMatchObject({ reasonCode: 0, sessionPresent: false });
     expect(client.received).toEqual([]);
-    pool.serverPublish('news', 'after', { qos: 1 });
+    void pool.serverPublish('news', 'after', { qos: 1 });
     expect(client.received).toEqual([]);
   });
 
@@ -151,7 +151,7 @@ describe('3.1 CONNECT: Clean Start and the session', () => {
       sessionPresent: true,
     });
     expect(client.next('publish').payload.toString()).toBe('while away');
-    pool.serverPublish('news', 'after', { qos: 1 });
+    void pool.serverPublish('news', 'after', { qos: 1 });
     expect(client.next('publish').payload.toString()).toBe('after');
     // Another client id does not see this session.
     const other = new TestClient(pool);
@@ -223,7 +223,7 @@ describe('3.1 CONNECT: the Will', () => {
   it('the Will goes after the Will Delay Interval, or when the session ends if that is sooner [MQTT-3.1.2-8]', () => {
     const { pool, timers } = setup();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('lwt/#', (message) => seen.push(message));
+    void pool.serverSubscribe('lwt/#', (message) => seen.push(message));
     const delayed = connected(pool, 'delayed', {
       will: will('lwt/delayed', { properties: { willDelayInterval: 10 } }),
       properties: { sessionExpiryInterval: 60 },
@@ -245,7 +245,7 @@ describe('3.1 CONNECT: the Will', () => {
   it('the Will is removed once published, and on DISCONNECT 0x00 without being published [MQTT-3.1.2-10] [MQTT-3.14.4-3]', () => {
     const { pool, timers } = setup();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('lwt/#', (message) => seen.push(message));
+    void pool.serverSubscribe('lwt/#', (message) => seen.push(message));
     const once = connected(pool, 'once', {
       will: will('lwt/once'),
       properties: { sessionExpiryInterval: 60 },
@@ -302,8 +302,8 @@ describe('3.1 CONNECT: Keep Alive, limits, aliases and requests in CONNECT', () 
     });
     subscribe(client, 'big', 1);
     const from = client.bytes.length;
-    pool.serverPublish('big', Buffer.alloc(100, 0x61), { qos: 1 });
-    pool.serverPublish('big', Buffer.from('fits'), { qos: 1 });
+    void pool.serverPublish('big', Buffer.alloc(100, 0x61), { qos: 1 });
+    void pool.serverPublish('big', Buffer.from('fits'), { qos: 1 });
     expect(client.bytes.slice(from).every((chunk) => chunk.length <= 64)).toBe(true);
     const [fits] = client.drain() as IPublishPacket[];
     expect(fits?.payload.toString()).toBe('fits');
@@ -318,7 +318,8 @@ describe('3.1 CONNECT: Keep Alive, limits, aliases and requests in CONNECT', () 
     const { pool } = setup();
     const client = connected(pool, 'aliases', { properties: { topicAliasMaximum: 2 } });
     subscribe(client, 'a/+');
-    for (const topic of ['a/1', 'a/2', 'a/3', 'a/1', 'a/4', 'a/2']) pool.serverPublish(topic, 'x');
+    for (const topic of ['a/1', 'a/2', 'a/3', 'a/1', 'a/4', 'a/2'])
+      void pool.serverPublish(topic, 'x');
     const aliases = (client.drain() as IPublishPacket[]).map((p) => p.properties?.topicAlias);
     expect(aliases.every((alias) => alias !== undefined && alias >= 1 && alias <= 2)).toBe(true);
   });
@@ -328,7 +329,7 @@ describe('3.1 CONNECT: Keep Alive, limits, aliases and requests in CONNECT', () 
     const absent = connected(pool, 'absent');
     const zero = connected(pool, 'zero', { properties: { topicAliasMaximum: 0 } });
     for (const client of [absent, zero]) subscribe(client, 'a/+');
-    for (const topic of ['a/1', 'a/1', 'a/2']) pool.serverPublish(topic, 'x');
+    for (const topic of ['a/1', 'a/1', 'a/2']) void pool.serverPublish(topic, 'x');
     for (const client of [absent, zero]) {
       const got = client.drain() as IPublishPacket[];
       expect(got).toHaveLength(3);
@@ -520,7 +521,7 @@ describe('3.1.4 and 3.2 CONNECT actions and CONNACK', () => {
     first.next('connack');
     subscribe(first, 'q', 1);
     first.drop();
-    pool.serverPublish('q', 'stored', { qos: 1 });
+    void pool.serverPublish('q', 'stored', { qos: 1 });
     const client = new TestClient(pool);
     client.sendBytes(
       Buffer.concat([

@@ -198,7 +198,7 @@ describe('3.14 DISCONNECT', () => {
     client.sendBytes([0x82, 0x03, 0x00, 0x02, 0x00]); // SUBSCRIBE without a filter
     disconnectedWith(client, 0x82);
     const sent = client.bytes.length;
-    pool.serverPublish('more', 'queued for later', { qos: 1 });
+    void pool.serverPublish('more', 'queued for later', { qos: 1 });
     client.send({ cmd: 'pingreq' }); // ignored: the connection is closed
     expect(client.bytes.length).toBe(sent);
     expect(sessionOf(pool, 'done').stats().queued).toBe(1);

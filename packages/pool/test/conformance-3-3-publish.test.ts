@@ -109,7 +109,7 @@ describe('3.3.1 PUBLISH fixed header', () => {
 
   it('Retain Handling 0 sends the retained messages on every subscribe, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]', () => {
     const { pool } = setup();
-    pool.serverPublish('r/a', 'A', { retain: true });
+    void pool.serverPublish('r/a', 'A', { retain: true });
     const client = connected(pool, 'rh');
     const steps: [string, 0 | 1 | 2, string[]][] = [
       ['r/+', 0, ['A']], // new subscription, Retain Handling 0
@@ -300,7 +300,7 @@ describe('3.3.4 PUBLISH actions', () => {
     subscribe(client, 'o/+', 1);
     subscribe(client, 'o/#', 2, {}, 2);
     subscribe(client, 'o/x', 0, {}, 3);
-    pool.serverPublish('o/x', 'x', { qos: 2 });
+    void pool.serverPublish('o/x', 'x', { qos: 2 });
     const got = client.drain() as IPublishPacket[];
     expect(got.map((p) => p.qos)).toEqual([2]);
   });
@@ -321,7 +321,7 @@ describe('3.3.4 PUBLISH actions', () => {
       client.next('suback');
     }
     subscribe(client, 's/x', 0, {}, 6); // no identifier
-    pool.serverPublish('s/x', 'x');
+    void pool.serverPublish('s/x', 'x');
     const ids = (client.drain() as IPublishPacket[]).map(
       (p) => p.properties?.subscriptionIdentifier,
     );
@@ -348,8 +348,8 @@ describe('3.3.4 PUBLISH actions', () => {
     const { pool } = setup();
     const client = connected(pool, 'full', { properties: { receiveMaximum: 1 } });
     subscribe(client, 'q', 1);
-    pool.serverPublish('q', 'a', { qos: 1 });
-    pool.serverPublish('q', 'b', { qos: 1 });
+    void pool.serverPublish('q', 'a', { qos: 1 });
+    void pool.serverPublish('q', 'b', { qos: 1 });
     const [a] = client.drain() as IPublishPacket[];
     expect(texts([a])).toEqual(['a']);
     client.send({ cmd: 'pingreq' });
@@ -435,7 +435,7 @@ describe('3.4 to 3.7 the acknowledgements', () => {
     const { pool } = setup();
     const client = connected(pool, 'rel');
     subscribe(client, 'q', 2);
-    pool.serverPublish('q', 'x', { qos: 2 });
+    void pool.serverPublish('q', 'x', { qos: 2 });
     const id = client.next('publish').messageId as number;
     const from = client.bytes.length;
     client.send({ cmd: 'pubrec', messageId: id });
@@ -455,7 +455,7 @@ describe('3.4 to 3.7 the acknowledgements', () => {
     client.send({ cmd: 'pubrel', messageId: 41 });
     client.send(publishPacket('t', 'x', 2, { messageId: 42 }));
     client.send({ cmd: 'pubrel', messageId: 42 });
-    pool.serverPublish('q', 'x', { qos: 2 });
+    void pool.serverPublish('q', 'x', { qos: 2 });
     const id = (client.received.at(-1) as IPublishPacket).messageId as number;
     client.send({ cmd: 'pubrec', messageId: id });
     const acks = client.drain().filter((p) => p.cmd !== 'publish') as {
@@ -476,7 +476,7 @@ describe('3.4 to 3.7 the acknowledgements', () => {
     const { pool } = setup();
     const client = connected(pool, 'tiny', { properties: { maximumPacketSize: 24 } });
     subscribe(client, 'q', 2);
-    pool.serverPublish('q', 'x', { qos: 2 });
+    void pool.serverPublish('q', 'x', { qos: 2 });
     const id = client.next('publish').messageId as number;
     const from = client.bytes.length;
     client.send({ cmd: 'pubrec', messageId: id });

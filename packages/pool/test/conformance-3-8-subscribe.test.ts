@@ -65,7 +65,7 @@ describe('3.8 SUBSCRIBE', () => {
     const client = connected(pool, 'replace');
     subscribe(client, 'r/#', 0);
     subscribe(client, 'r/#', 2, { rap: true }, 2);
-    pool.serverPublish('r/x', 'x', { qos: 2, retain: true });
+    void pool.serverPublish('r/x', 'x', { qos: 2, retain: true });
     const got = client.drain() as IPublishPacket[];
     expect(got.map((p) => [p.qos, p.retain])).toEqual([[2, true]]);
     expect(pool.routerInfo().subscriptions).toBe(1);
@@ -73,15 +73,15 @@ describe('3.8 SUBSCRIBE', () => {
 
   it('replacing a subscription with Retain Handling 0 re-sends the retained messages and loses no message in flight [MQTT-3.8.4-4]', () => {
     const { pool } = setup();
-    pool.serverPublish('c', 'stored', { retain: true });
+    void pool.serverPublish('c', 'stored', { retain: true });
     const client = connected(pool, 'resub');
     subscribe(client, 'c', 1);
     expect(texts(client.drain())).toEqual(['stored']);
-    pool.serverPublish('c', 'in flight', { qos: 1 });
+    void pool.serverPublish('c', 'in flight', { qos: 1 });
     const inFlight = client.next('publish');
     subscribe(client, 'c', 1, { rh: 0 }, 2);
     expect(texts(client.drain())).toEqual(['stored']);
-    pool.serverPublish('c', 'after', { qos: 1 });
+    void pool.serverPublish('c', 'after', { qos: 1 });
     expect(texts(client.drain())).toEqual(['after']);
     client.send({ cmd: 'puback', messageId: inFlight.messageId as number });
     client.drop();
@@ -93,8 +93,8 @@ describe('3.8 SUBSCRIBE', () => {
       isAllowed: (request) => !(request.action === 'subscribe' && request.topic.startsWith('no/')),
     });
     const { pool } = setup({ runtime, session: { maximumQoS: 1 } });
-    pool.serverPublish('s/1', 'one', { retain: true });
-    pool.serverPublish('t/1', 'two', { retain: true });
+    void pool.serverPublish('s/1', 'one', { retain: true });
+    void pool.serverPublish('t/1', 'two', { retain: true });
     const client = connected(pool, 'multi');
     client.send({
       cmd: 'subscribe',
@@ -124,7 +124,7 @@ describe('3.8 SUBSCRIBE', () => {
       subscribe(client, 'm', granted);
       return client;
     });
-    for (const qos of [0, 1, 2] as const) pool.serverPublish('m', `q${qos}`, { qos });
+    for (const qos of [0, 1, 2] as const) void pool.serverPublish('m', `q${qos}`, { qos });
     expect(clients.map((c) => (c.drain() as IPublishPacket[]).map((p) => p.qos))).toEqual([
       [0, 0, 0],
       [0, 1, 1],
@@ -215,8 +215,8 @@ describe('3.10 UNSUBSCRIBE and 3.11 UNSUBACK', () => {
       unsubscriptions: ['a/b', 'a/#', 'A/+', 'a/c', '$share/h/a/c'],
     });
     expect(client.next('unsuback').granted).toEqual([0x00, 0x11, 0x11, 0x11, 0x11]);
-    pool.serverPublish('a/b', 'b');
-    pool.serverPublish('a/c', 'c');
+    void pool.serverPublish('a/b', 'b');
+    void pool.serverPublish('a/c', 'c');
     expect(texts(client.drain())).toEqual(['b', 'c', 'c']);
   });
 
@@ -224,12 +224,12 @@ describe('3.10 UNSUBSCRIBE and 3.11 UNSUBACK', () => {
     const { pool } = setup();
     const client = connected(pool, 'leaving');
     subscribe(client, 'u', 2);
-    pool.serverPublish('u', 'one', { qos: 1 });
-    pool.serverPublish('u', 'two', { qos: 2 });
+    void pool.serverPublish('u', 'one', { qos: 1 });
+    void pool.serverPublish('u', 'two', { qos: 2 });
     const [one, two] = client.drain() as IPublishPacket[];
     client.send({ cmd: 'unsubscribe', messageId: 5, unsubscriptions: ['u'] });
     client.next('unsuback');
-    pool.serverPublish('u', 'three', { qos: 1 });
+    void pool.serverPublish('u', 'three', { qos: 1 });
     expect(client.received).toEqual([]);
     client.send({ cmd: 'pubrec', messageId: two?.messageId as number });
     expect(client.next('pubrel').messageId).toBe(two?.messageId);

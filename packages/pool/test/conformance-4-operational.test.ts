@@ -29,7 +29,7 @@ describe('4.1 session state', () => {
     subscribe(zero, 'z', 1);
     subscribe(ten, 'z', 1);
     timers.advance(7 * 24 * 3600 * 1000);
-    pool.serverPublish('z', 'still subscribed', { qos: 1 });
+    void pool.serverPublish('z', 'still subscribed', { qos: 1 });
     expect(texts(zero.drain())).toEqual(['still subscribed']);
     expect(texts(ten.drain())).toEqual(['still subscribed']);
     ten.drop();
@@ -47,8 +47,8 @@ describe('4.3 QoS 1 and 2, server as sender', () => {
     const { pool, timers } = setup();
     const first = connected(pool, 'q1', { properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'q', 1);
-    pool.serverPublish('q', 'acked', { qos: 1 });
-    pool.serverPublish('q', 'unacked', { qos: 1 });
+    void pool.serverPublish('q', 'acked', { qos: 1 });
+    void pool.serverPublish('q', 'unacked', { qos: 1 });
     const [acked, unacked] = first.drain() as IPublishPacket[];
     expect([acked?.dup, unacked?.dup]).toEqual([false, false]);
     expect(acked?.messageId).not.toBe(unacked?.messageId);
@@ -68,8 +68,8 @@ describe('4.3 QoS 1 and 2, server as sender', () => {
     const { pool } = setup();
     const first = connected(pool, 'q2', { properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'q', 2);
-    pool.serverPublish('q', 'a', { qos: 2 });
-    pool.serverPublish('q', 'b', { qos: 2 });
+    void pool.serverPublish('q', 'a', { qos: 2 });
+    void pool.serverPublish('q', 'b', { qos: 2 });
     const [a, b] = first.drain() as IPublishPacket[];
     expect([a?.dup, b?.dup, a?.qos]).toEqual([false, false, 2]);
     first.send({ cmd: 'pubrec', messageId: b?.messageId as number });
@@ -91,8 +91,8 @@ describe('4.3 QoS 1 and 2, server as sender', () => {
     const { pool, timers } = setup();
     const first = connected(pool, 'slow', { properties: { sessionExpiryInterval: 600 } });
     subscribe(first, 'e', 2);
-    pool.serverPublish('e', 'two', { qos: 2, properties: { messageExpiryInterval: 5 } });
-    pool.serverPublish('e', 'one', { qos: 1, properties: { messageExpiryInterval: 5 } });
+    void pool.serverPublish('e', 'two', { qos: 2, properties: { messageExpiryInterval: 5 } });
+    void pool.serverPublish('e', 'one', { qos: 1, properties: { messageExpiryInterval: 5 } });
     const sent = first.drain() as IPublishPacket[];
     expect(texts(sent)).toEqual(['two', 'one']);
     first.drop();
@@ -114,8 +114,8 @@ describe('4.3 QoS 1 and 2, server as sender', () => {
     const { pool } = setup();
     const first = connected(pool, 'refuser', { properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'f', 2);
-    pool.serverPublish('f', 'one', { qos: 1 });
-    pool.serverPublish('f', 'two', { qos: 2 });
+    void pool.serverPublish('f', 'one', { qos: 1 });
+    void pool.serverPublish('f', 'two', { qos: 2 });
     const [one, two] = first.drain() as IPublishPacket[];
     first.send({ cmd: 'puback', messageId: one?.messageId as number, reasonCode: 0x80 });
     first.send({ cmd: 'pubrec', messageId: two?.messageId as number, reasonCode: 0x97 });
@@ -259,7 +259,7 @@ describe('4.7 topic names and topic filters', () => {
     const plus = connected(pool, 'plus');
     subscribe(plus, 'a/+/c');
     for (const topic of ['a', 'a/b', 'a/b/c', 'a//c', 'a/b/c/d', 'b/a'])
-      pool.serverPublish(topic, topic);
+      void pool.serverPublish(topic, topic);
     expect(texts(hash.drain())).toEqual(['a', 'a/b', 'a/b/c', 'a//c', 'a/b/c/d']);
     expect(texts(plus.drain())).toEqual(['a/b/c', 'a//c']);
   });
@@ -272,7 +272,7 @@ describe('4.7 topic names and topic filters', () => {
     const dollar = connected(pool, 'dollar');
     subscribe(dollar, '$SYS/#');
     subscribe(dollar, '$app/+', 0, {}, 2);
-    for (const topic of ['$SYS/info', '$app/info', 'x/info']) pool.serverPublish(topic, topic);
+    for (const topic of ['$SYS/info', '$app/info', 'x/info']) void pool.serverPublish(topic, topic);
     expect(texts(wild.drain())).toEqual(['x/info']);
     expect(texts(dollar.drain())).toEqual(['$SYS/info', '$app/info']);
   });
@@ -323,7 +323,7 @@ describe('4.7 topic names and topic filters', () => {
       'caf\u00e9 /4',
       'caf\u00e9/5',
     ]) {
-      pool.serverPublish(topic, topic);
+      void pool.serverPublish(topic, topic);
     }
     expect(texts(client.drain())).toEqual(['caf\u00e9/1', 'caf\u00e9/5']);
   });
@@ -364,7 +364,7 @@ describe('4.8 shared subscriptions', () => {
     subscribe(low, '$share/g/jobs', 0);
     const high = connected(pool, 'high');
     subscribe(high, '$share/g/jobs', 2);
-    for (let i = 0; i < 4; i++) pool.serverPublish('jobs', `j${i}`, { qos: 2 });
+    for (let i = 0; i < 4; i++) void pool.serverPublish('jobs', `j${i}`, { qos: 2 });
     const a = low.drain() as IPublishPacket[];
     const b = high.drain() as IPublishPacket[];
     expect(a.length + b.length).toBe(4);
@@ -375,7 +375,7 @@ describe('4.8 shared subscriptions', () => {
   it('a QoS 2 message in flight to a member that drops is completed with it when it reconnects [MQTT-4.8.2-4]', () => {
     const { pool } = setup();
     const [m1, m2] = group(pool);
-    pool.serverPublish('jobs', 'job', { qos: 2 });
+    void pool.serverPublish('jobs', 'job', { qos: 2 });
     const job = m1.next('publish');
     m1.drop();
     expect(m2.received).toEqual([]);
@@ -386,9 +386,9 @@ describe('4.8 shared subscriptions', () => {
   it('a QoS 2 message sent to a member whose session ends goes to no other member; a QoS 1 message does [MQTT-4.8.2-5]', () => {
     const { pool } = setup();
     const [m1, m2] = group(pool);
-    pool.serverPublish('jobs', 'exactly once', { qos: 2 });
-    pool.serverPublish('jobs', 'for m2', { qos: 2 });
-    pool.serverPublish('jobs', 'at least once', { qos: 1 });
+    void pool.serverPublish('jobs', 'exactly once', { qos: 2 });
+    void pool.serverPublish('jobs', 'for m2', { qos: 2 });
+    void pool.serverPublish('jobs', 'at least once', { qos: 1 });
     expect(texts(m1.drain())).toEqual(['exactly once', 'at least once']);
     expect(texts(m2.drain())).toEqual(['for m2']);
     m1.drop();
@@ -399,9 +399,9 @@ describe('4.8 shared subscriptions', () => {
   it('a member that refuses a message with PUBACK or PUBREC 0x80 or more: it goes to no other member [MQTT-4.8.2-6]', () => {
     const { pool } = setup();
     const [m1, m2] = group(pool);
-    pool.serverPublish('jobs', 'one', { qos: 1 });
-    pool.serverPublish('jobs', 'two', { qos: 1 });
-    pool.serverPublish('jobs', 'three', { qos: 2 });
+    void pool.serverPublish('jobs', 'one', { qos: 1 });
+    void pool.serverPublish('jobs', 'two', { qos: 1 });
+    void pool.serverPublish('jobs', 'three', { qos: 2 });
     const [one, three] = m1.drain() as IPublishPacket[];
     m1.send({ cmd: 'puback', messageId: one?.messageId as number, reasonCode: 0x80 });
     m1.send({ cmd: 'pubrec', messageId: three?.messageId as number, reasonCode: 0x83 });
@@ -417,8 +417,8 @@ describe('4.9 flow control', () => {
     const three = connected(pool, 'three', { properties: { receiveMaximum: 3 } });
     const capped = connected(pool, 'capped', { properties: { receiveMaximum: 100 } });
     for (const client of [three, capped]) subscribe(client, 'f', 1);
-    for (let i = 0; i < 10; i++) pool.serverPublish('f', `m${i}`, { qos: 1 });
-    pool.serverPublish('f', 'qos 0 waits its turn', { qos: 0 });
+    for (let i = 0; i < 10; i++) void pool.serverPublish('f', `m${i}`, { qos: 1 });
+    void pool.serverPublish('f', 'qos 0 waits its turn', { qos: 0 });
     expect(texts(three.drain())).toEqual(['m0', 'm1', 'm2']);
     expect(texts(capped.drain())).toEqual(['m0', 'm1', 'm2', 'm3']);
   });

@@ -223,7 +223,7 @@ describe('defects of the original, fixed', () => {
     expect(errors).toEqual([]);
     const again = new TestClient(pool);
     expect(again.connect({ clientId: 'twice', clean: false }).sessionPresent).toBe(true);
-    pool.serverPublish('keep', 'still here', { qos: 1 });
+    void pool.serverPublish('keep', 'still here', { qos: 1 });
     expect(again.next('publish').payload.toString()).toBe('still here');
   });
 
@@ -283,7 +283,7 @@ describe('defects of the original, fixed', () => {
     const first = new TestClient(pool);
     first.connect({ clientId: 'q2', properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'q2', 2);
-    pool.serverPublish('q2', 'exactly once', { qos: 2 });
+    void pool.serverPublish('q2', 'exactly once', { qos: 2 });
     const message = first.next('publish');
     first.send({ cmd: 'pubrec', messageId: message.messageId as number, reasonCode: 0 });
     expect(first.next('pubrel').messageId).toBe(message.messageId);
@@ -352,11 +352,11 @@ describe('defects of the original, fixed', () => {
     first.connect({ clientId: 'small', properties: { sessionExpiryInterval: 60 } });
     subscribe(first, 'big', 1);
     // One message in flight when the connection drops, one queued while it is away.
-    pool.serverPublish('big', 'x'.repeat(200), { qos: 1 });
+    void pool.serverPublish('big', 'x'.repeat(200), { qos: 1 });
     expect(first.next('publish').payload.length).toBe(200);
     first.drop();
-    pool.serverPublish('big', 'y'.repeat(200), { qos: 1 });
-    pool.serverPublish('big', 'fits', { qos: 1 });
+    void pool.serverPublish('big', 'y'.repeat(200), { qos: 1 });
+    void pool.serverPublish('big', 'fits', { qos: 1 });
 
     // The client comes back with a limit both large messages break [MQTT-3.1.2-25].
     for (let round = 0; round < 2; round++) {
@@ -473,7 +473,7 @@ describe('defects of the original, fixed', () => {
     expect(alice.received).toEqual([]);
     expect(alice.closed).toBe(false);
     expect(session(pool, 'desk').connected).toBe(true);
-    pool.serverPublish('mail', 'for alice', { qos: 1 });
+    void pool.serverPublish('mail', 'for alice', { qos: 1 });
     expect(alice.next('publish').payload.toString()).toBe('for alice');
   });
 
@@ -561,7 +561,7 @@ describe('defects of the original, fixed', () => {
     subscribe(late, 'status');
     expect(late.received).toEqual([]);
     const server: DeliveredMessage[] = [];
-    pool.serverSubscribe('status', (message) => server.push(message));
+    void pool.serverSubscribe('status', (message) => server.push(message));
     expect(server).toEqual([]);
   });
 
@@ -571,14 +571,14 @@ describe('defects of the original, fixed', () => {
     first.connect({ clientId: 'q', properties: { sessionExpiryInterval: 600 } });
     subscribe(first, 'q', 1);
     first.drop();
-    pool.serverPublish('q', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
-    pool.serverPublish('q', 'zero-a', { qos: 0 });
-    pool.serverPublish('q', 'one-a', { qos: 1 });
+    void pool.serverPublish('q', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    void pool.serverPublish('q', 'zero-a', { qos: 0 });
+    void pool.serverPublish('q', 'one-a', { qos: 1 });
     timers.advance(2000); // 'short' has expired
-    pool.serverPublish('q', 'one-b', { qos: 1 }); // room made by dropping 'short'
-    pool.serverPublish('q', 'one-c', { qos: 1 }); // full: the oldest QoS 0 goes
-    pool.serverPublish('q', 'zero-b', { qos: 0 }); // full of QoS 1: this QoS 0 is dropped
-    pool.serverPublish('q', 'one-d', { qos: 1 }); // full of QoS 1: refused
+    void pool.serverPublish('q', 'one-b', { qos: 1 }); // room made by dropping 'short'
+    void pool.serverPublish('q', 'one-c', { qos: 1 }); // full: the oldest QoS 0 goes
+    void pool.serverPublish('q', 'zero-b', { qos: 0 }); // full of QoS 1: this QoS 0 is dropped
+    void pool.serverPublish('q', 'one-d', { qos: 1 }); // full of QoS 1: refused
     const again = new TestClient(pool);
     again.connect({ clientId: 'q', clean: false });
     expect(payloads(again.drain() as IPublishPacket[])).toEqual(['one-a', 'one-b', 'one-c']);
@@ -613,13 +613,13 @@ describe('defects of the original, fixed', () => {
     };
     const { pool } = setup({ runtime });
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('wills/#', (message) => seen.push(message));
+    void pool.serverSubscribe('wills/#', (message) => seen.push(message));
     const client = new TestClient(pool);
     client.connect({
       clientId: 'x',
       will: { topic: 'wills/x', payload: Buffer.from('bye'), qos: 0, retain: false },
     });
-    pool.updateUserContext('x', (context) => ({ ...context, user: 'promoted' }));
+    void pool.updateUserContext('x', (context) => ({ ...context, user: 'promoted' }));
     client.drop();
     expect(checked.map((context) => context.user)).toEqual(['promoted']);
     expect(seen).toHaveLength(1);
@@ -642,14 +642,14 @@ describe('defects of the original, fixed', () => {
     subscribe(first, 'local', 0, {}, 2);
     // $SYS lives in the default pool, shared by every pool.
     expect(sessions.defaultPool.routerInfo().subscriptions).toBe(1);
-    sessions.defaultPool.serverPublish('$SYS/broker/uptime', '1');
+    void sessions.defaultPool.serverPublish('$SYS/broker/uptime', '1');
     expect(first.next('publish').payload.toString()).toBe('1');
 
     const again = new TestClient(sessions);
     again.connect({ clientId: 'sys', clean: true, ...credentials });
     expect(sessions.defaultPool.routerInfo().subscriptions).toBe(0);
     expect(second.routerInfo().subscriptions).toBe(0);
-    sessions.defaultPool.serverPublish('$SYS/broker/uptime', '2');
+    void sessions.defaultPool.serverPublish('$SYS/broker/uptime', '2');
     expect(again.received).toEqual([]);
   });
 
@@ -686,7 +686,7 @@ describe('defects of the original, fixed', () => {
     const held = memory.find('raced') as Session<UC>;
     expect(held.connected).toBe(true);
     subscribe(b, 'race', 1);
-    pool.serverPublish('race', 'one session', { qos: 1 });
+    void pool.serverPublish('race', 'one session', { qos: 1 });
     expect(b.next('publish').payload.toString()).toBe('one session');
     expect(errors).toEqual([]);
   });
@@ -697,9 +697,12 @@ describe('defects of the original, fixed', () => {
     first.connect({ clientId: 'patient', properties: { sessionExpiryInterval: 7200 } });
     subscribe(first, 'slow', 1);
     first.drop();
-    pool.serverPublish('slow', 'no expiry', { qos: 1 });
-    pool.serverPublish('slow', 'one hour', { qos: 1, properties: { messageExpiryInterval: 3600 } });
-    pool.serverPublish('slow', 'five minutes', {
+    void pool.serverPublish('slow', 'no expiry', { qos: 1 });
+    void pool.serverPublish('slow', 'one hour', {
+      qos: 1,
+      properties: { messageExpiryInterval: 3600 },
+    });
+    void pool.serverPublish('slow', 'five minutes', {
       qos: 1,
       properties: { messageExpiryInterval: 300 },
     });
@@ -721,13 +724,13 @@ describe('defects of the original, fixed', () => {
     publisher.send(
       publishPacket('cfg', JSON.stringify({ a: 1 }), 0, { retain: true, properties: json }),
     );
-    pool.serverPublish('cfg2', { b: 2 }, { retain: true });
+    void pool.serverPublish('cfg2', { b: 2 }, { retain: true });
     expect(retain.count()).toBe(2);
     publisher.send(publishPacket('cfg', '', 0, { retain: true, properties: json }));
-    pool.serverPublish('cfg2', null, { retain: true, properties: json });
+    void pool.serverPublish('cfg2', null, { retain: true, properties: json });
     expect(retain.count()).toBe(0);
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('#', (message) => seen.push(message));
+    void pool.serverSubscribe('#', (message) => seen.push(message));
     expect(seen).toEqual([]);
     // Live, the empty JSON message decodes to undefined, not {}.
     publisher.send(publishPacket('cfg', '', 0, { properties: json }));
@@ -737,7 +740,7 @@ describe('defects of the original, fixed', () => {
   it('defect 23: invalid JSON is routed, and decode() gives an error value', () => {
     const { pool, errors } = setup();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('data/#', (message) => seen.push(message));
+    void pool.serverSubscribe('data/#', (message) => seen.push(message));
     const reader = new TestClient(pool);
     reader.connect({ clientId: 'reader' });
     subscribe(reader, 'data/#');

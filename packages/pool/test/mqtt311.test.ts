@@ -183,8 +183,8 @@ describe('MQTT 3.1.1: Clean Session', () => {
     expect(first.closed).toBe(true);
     expect(pool.sessionCount()).toBe(1);
 
-    pool.serverPublish('news/a', 'while away', { qos: 1 });
-    pool.serverPublish('news/b', 'best effort', { qos: 0 });
+    void pool.serverPublish('news/a', 'while away', { qos: 1 });
+    void pool.serverPublish('news/b', 'best effort', { qos: 0 });
     const second = client311(pool);
     expect(second.connect({ clientId: 'keep', clean: false }).sessionPresent).toBe(true);
     const [one, zero] = second.drain() as IPublishPacket[];
@@ -202,7 +202,7 @@ describe('MQTT 3.1.1: Clean Session', () => {
     client.drop();
     expect(sessionOf(pool, 'forever').remainingExpiryMs()).toBe(Number.POSITIVE_INFINITY);
     timers.advance(400 * 24 * 3600 * 1000);
-    pool.serverPublish('later', 'a year on', { qos: 1 });
+    void pool.serverPublish('later', 'a year on', { qos: 1 });
     const back = client311(pool);
     expect(back.connect({ clientId: 'forever', clean: false }).sessionPresent).toBe(true);
     expect(back.next('publish').payload.toString()).toBe('a year on');
@@ -214,12 +214,12 @@ describe('MQTT 3.1.1: Clean Session', () => {
     first.connect({ clientId: 'clean', clean: false });
     subscribe(first, 'gone', 1);
     first.drop();
-    pool.serverPublish('gone', 'queued', { qos: 1 });
+    void pool.serverPublish('gone', 'queued', { qos: 1 });
 
     const second = client311(pool);
     expect(second.connect({ clientId: 'clean', clean: true }).sessionPresent).toBe(false);
     expect(second.received).toEqual([]);
-    pool.serverPublish('gone', 'after', { qos: 1 });
+    void pool.serverPublish('gone', 'after', { qos: 1 });
     expect(second.received).toEqual([]);
     second.drop();
     expect(pool.sessionCount()).toBe(0);
@@ -290,12 +290,12 @@ describe('MQTT 3.1.1: QoS both ways', () => {
     const client = client311(pool);
     client.connect({ clientId: 'down' });
     subscribe(client, 'down/#', 2);
-    pool.serverPublish('down/1', 'one', { qos: 1 });
+    void pool.serverPublish('down/1', 'one', { qos: 1 });
     const one = client.next('publish');
     expect(one).toMatchObject({ qos: 1, dup: false });
     client.send({ cmd: 'puback', messageId: one.messageId as number });
 
-    pool.serverPublish('down/2', 'two', { qos: 2 });
+    void pool.serverPublish('down/2', 'two', { qos: 2 });
     const two = client.next('publish');
     expect(two.qos).toBe(2);
     const from = client.bytes.length;
@@ -310,7 +310,7 @@ describe('MQTT 3.1.1: QoS both ways', () => {
     const client = client311(pool);
     client.connect({ clientId: 'low' });
     expect(subscribe(client, 'mix', 0)).toEqual([0]);
-    pool.serverPublish('mix', 'high', { qos: 2 });
+    void pool.serverPublish('mix', 'high', { qos: 2 });
     expect(client.next('publish')).toMatchObject({ qos: 0 });
     expect(client.received).toEqual([]);
   });
@@ -320,7 +320,7 @@ describe('MQTT 3.1.1: QoS both ways', () => {
     const first = client311(pool);
     first.connect({ clientId: 'again', clean: false });
     subscribe(first, 'again', 1);
-    pool.serverPublish('again', 'unacked', { qos: 1 });
+    void pool.serverPublish('again', 'unacked', { qos: 1 });
     const sent = first.next('publish');
     first.drop();
     const second = client311(pool);
@@ -389,7 +389,7 @@ describe('MQTT 3.1.1: retained messages, the Will, the wire', () => {
   it('no Will after DISCONNECT [MQTT-3.1.2-10]; a keep-alive timeout publishes it and closes without a packet [MQTT-3.1.2-24] (3.1.1)', () => {
     const { pool, timers } = setup();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('lwt/#', (message) => seen.push(message));
+    void pool.serverSubscribe('lwt/#', (message) => seen.push(message));
     const polite = client311(pool);
     polite.connect({
       clientId: 'polite',
@@ -479,7 +479,7 @@ describe('MQTT 3.1.1: retained messages, the Will, the wire', () => {
     client.send({ cmd: 'unsubscribe', messageId: 5, unsubscriptions: ['a', 'never'] });
     client.send({ cmd: 'pingreq' });
     expect(wire(client, from)).toEqual([0xb0, 0x02, 0x00, 0x05, 0xd0, 0x00]);
-    pool.serverPublish('a', 'gone');
+    void pool.serverPublish('a', 'gone');
     expect(client.received.filter((p) => p.cmd === 'publish')).toEqual([]);
   });
 

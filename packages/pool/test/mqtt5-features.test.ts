@@ -22,7 +22,8 @@ describe('MQTT 5 flow control', () => {
     const client = new TestClient(pool);
     client.connect({ clientId: 'slow', properties: { receiveMaximum: 2 } });
     subscribe(client, 'flow', 2);
-    for (let i = 1; i <= 5; i++) pool.serverPublish('flow', `m${i}`, { qos: i % 2 === 0 ? 2 : 1 });
+    for (let i = 1; i <= 5; i++)
+      void pool.serverPublish('flow', `m${i}`, { qos: i % 2 === 0 ? 2 : 1 });
     const first = client.drain() as IPublishPacket[];
     expect(texts(first)).toEqual(['m1', 'm2']);
     expect(sessionOf(pool, 'slow').stats()).toMatchObject({ inflight: 2, queued: 3 });
@@ -43,7 +44,7 @@ describe('MQTT 5 flow control', () => {
       properties: { receiveMaximum: 10, sessionExpiryInterval: 60 },
     });
     subscribe(first, 'flow', 1);
-    for (let i = 1; i <= 5; i++) pool.serverPublish('flow', `m${i}`, { qos: 1 });
+    for (let i = 1; i <= 5; i++) void pool.serverPublish('flow', `m${i}`, { qos: 1 });
     expect(texts(first.drain())).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     first.drop(); // none acknowledged
 
@@ -56,7 +57,7 @@ describe('MQTT 5 flow control', () => {
     const resent = second.drain() as IPublishPacket[];
     expect(texts(resent)).toEqual(['m1', 'm2']);
     expect(resent.every((p) => p.dup)).toBe(true);
-    pool.serverPublish('flow', 'm6', { qos: 1 }); // waits behind the resends
+    void pool.serverPublish('flow', 'm6', { qos: 1 }); // waits behind the resends
     second.send({ cmd: 'puback', messageId: resent[0]?.messageId as number });
     const next = second.drain() as IPublishPacket[];
     expect(texts(next)).toEqual(['m3']);
@@ -71,9 +72,9 @@ describe('MQTT 5 flow control', () => {
     const client = new TestClient(pool);
     client.connect({ clientId: 'mixed', properties: { receiveMaximum: 1 } });
     subscribe(client, 'flow', 1);
-    pool.serverPublish('flow', 'a', { qos: 1 });
-    pool.serverPublish('flow', 'b', { qos: 1 });
-    pool.serverPublish('flow', 'c', { qos: 0 });
+    void pool.serverPublish('flow', 'a', { qos: 1 });
+    void pool.serverPublish('flow', 'b', { qos: 1 });
+    void pool.serverPublish('flow', 'c', { qos: 0 });
     // `c` waits behind `b`, so that the client sees the messages in publish order.
     const [a] = client.drain() as IPublishPacket[];
     expect(texts([a])).toEqual(['a']);
@@ -87,9 +88,9 @@ describe('MQTT 5 flow control', () => {
     client.connect({ clientId: 'full' });
     subscribe(client, 'bp', 0);
     client.writable = false;
-    pool.serverPublish('bp', 'first'); // sent: this write reports the buffer full
-    pool.serverPublish('bp', 'second');
-    pool.serverPublish('bp', 'third');
+    void pool.serverPublish('bp', 'first'); // sent: this write reports the buffer full
+    void pool.serverPublish('bp', 'second');
+    void pool.serverPublish('bp', 'third');
     expect(texts(client.drain())).toEqual(['first']);
     expect(sessionOf(pool, 'full').stats().queued).toBe(2);
     client.writable = true;
@@ -140,10 +141,10 @@ describe('MQTT 5 topic aliases', () => {
     const client = new TestClient(pool);
     client.connect({ clientId: 'short', properties: { topicAliasMaximum: 1 } });
     subscribe(client, 'long/topic/+', 1);
-    pool.serverPublish('long/topic/a', '1');
-    pool.serverPublish('long/topic/a', '2', { qos: 1 });
-    pool.serverPublish('long/topic/b', '3');
-    pool.serverPublish('long/topic/a', '4');
+    void pool.serverPublish('long/topic/a', '1');
+    void pool.serverPublish('long/topic/a', '2', { qos: 1 });
+    void pool.serverPublish('long/topic/b', '3');
+    void pool.serverPublish('long/topic/a', '4');
     const got = client.drain() as IPublishPacket[];
     expect(got.map((p) => [p.topic, p.properties?.topicAlias, p.payload.toString()])).toEqual([
       ['long/topic/a', 1, '1'],
@@ -173,7 +174,7 @@ describe('MQTT 5 subscriptions', () => {
       subscriptions: [{ topic: 'a/#', qos: 0 }],
     });
     client.next('suback');
-    pool.serverPublish('a/b', 'x', { qos: 1 });
+    void pool.serverPublish('a/b', 'x', { qos: 1 });
     const got = client.drain() as IPublishPacket[];
     expect(got).toHaveLength(1);
     expect(got[0]?.qos).toBe(1);
@@ -202,13 +203,13 @@ describe('MQTT 5 subscriptions', () => {
       return member;
     });
     const [m1, m2] = members as [TestClient, TestClient];
-    for (let i = 1; i <= 4; i++) pool.serverPublish('jobs', `job${i}`, { qos: 1 });
+    for (let i = 1; i <= 4; i++) void pool.serverPublish('jobs', `job${i}`, { qos: 1 });
     expect(texts(m1.drain())).toEqual(['job1', 'job3']);
     expect(texts(m2.drain())).toEqual(['job2', 'job4']);
     // m2 goes offline: the online member gets everything.
     m2.drop();
-    pool.serverPublish('jobs', 'job5', { qos: 1 });
-    pool.serverPublish('jobs', 'job6', { qos: 1 });
+    void pool.serverPublish('jobs', 'job5', { qos: 1 });
+    void pool.serverPublish('jobs', 'job6', { qos: 1 });
     expect(texts(m1.drain())).toEqual(['job5', 'job6']);
     // m2's session ends with job2 and job4 unacknowledged: they go to m1.
     sessionOf(pool, 'm2').kill();
@@ -229,7 +230,7 @@ describe('MQTT 5 subscriptions', () => {
 
   it('Retain Handling 1 sends retained messages for a new subscription only [MQTT-3.3.1-10]', () => {
     const { pool } = setup();
-    pool.serverPublish('cfg', 'v1', { retain: true });
+    void pool.serverPublish('cfg', 'v1', { retain: true });
     const client = new TestClient(pool);
     client.connect({ clientId: 'rh1' });
     subscribe(client, 'cfg', 0, { rh: 1 });
@@ -267,7 +268,7 @@ describe('MQTT 5 limits and server-sent DISCONNECT', () => {
   it('DISCONNECT 0x04 keeps the Will; a kill sends 0x98 and publishes it; a closing pool sends 0x8B', async () => {
     const { pool } = setup();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('lwt/#', (message) => seen.push(message));
+    void pool.serverSubscribe('lwt/#', (message) => seen.push(message));
     const will = (topic: string) => ({
       topic,
       payload: Buffer.from('x'),

@@ -57,7 +57,7 @@ describe('original API suite, ported', () => {
       userContext: subctx,
     });
     expect(outcome).toMatchObject({ ok: true });
-    pool.serverPublish('test2', 'hello', { userContext: pubctx });
+    void pool.serverPublish('test2', 'hello', { userContext: pubctx });
     expect(mailbox).toHaveLength(1);
     const [received] = mailbox;
     expect(received?.tag).toBe('yeah');
@@ -71,9 +71,9 @@ describe('original API suite, ported', () => {
   it('subscribe_self_wildcard: `#` binds the levels below, and none for its parent level', () => {
     const { pool } = setup();
     const got = collect(pool, 'test3/#');
-    pool.serverPublish('test3/a/b', 'hello', { userContext: pubctx });
+    void pool.serverPublish('test3/a/b', 'hello', { userContext: pubctx });
     // `#` also matches the parent level (MQTT 5 section 4.7.1.2).
-    pool.serverPublish('test3', 'hello', { userContext: pubctx });
+    void pool.serverPublish('test3', 'hello', { userContext: pubctx });
     expect(got.map((m) => [m.topic, m.bindings])).toEqual([
       ['test3/a/b', { plus: [], hash: ['a', 'b'] }],
       ['test3', { plus: [], hash: [] }],
@@ -84,12 +84,12 @@ describe('original API suite, ported', () => {
   it('subscribe_self_wildcard2: each `+` binds its level and `#` the rest', () => {
     const { pool } = setup();
     const got = collect(pool, 'test4/+/+/x/#');
-    pool.serverPublish('test4/a/b/x/c/d', 'hello', { userContext: pubctx });
+    void pool.serverPublish('test4/a/b/x/c/d', 'hello', { userContext: pubctx });
     expect(got).toHaveLength(1);
     expect(got[0]?.topic).toBe('test4/a/b/x/c/d');
     expect(got[0]?.bindings).toEqual({ plus: ['a', 'b'], hash: ['c', 'd'] });
     // A topic that differs in the literal level does not match.
-    pool.serverPublish('test4/a/b/y/c', 'nope', { userContext: pubctx });
+    void pool.serverPublish('test4/a/b/y/c', 'nope', { userContext: pubctx });
     expect(got).toHaveLength(1);
   });
 
@@ -100,7 +100,7 @@ describe('original API suite, ported', () => {
     if (!('ok' in first) || !first.ok) throw new Error('no response topic');
     // The original numbered the topics of one caller from 1.
     expect(first.topic).toMatch(/^reply\/call-[a-zA-Z0-9]{20}\/1$/);
-    pool.serverPublish(first.topic, 'hello', { userContext: pubctx });
+    void pool.serverPublish(first.topic, 'hello', { userContext: pubctx });
     const response = await pool.awaitResponse(first.topic);
     expect(response.publisherContext).toBe(pubctx);
     expect(response.payload.toString()).toBe('hello');
@@ -126,7 +126,7 @@ describe('original API suite, ported', () => {
     expect(second.topic).toBe(made.topic.replace(/\/1$/, '/2'));
 
     const waiting = pool.awaitResponse(second.topic);
-    pool.serverPublish('service/echo', 'ping', {
+    void pool.serverPublish('service/echo', 'ping', {
       qos: 1,
       properties: { responseTopic: second.topic, correlationData: Buffer.from('c1') },
     });

@@ -60,7 +60,7 @@ describe('original protocol suite, ported', () => {
       subscriptions: [{ topic: 'reconnect_v5_test', qos: 0 }],
     });
     expect(first.next('suback').granted).toEqual([0]);
-    pool.serverPublish('reconnect_v5_test', 'hello1');
+    void pool.serverPublish('reconnect_v5_test', 'hello1');
     expect(first.next('publish').payload.toString()).toBe('hello1');
     const session = pool.findSession('test2');
 
@@ -80,7 +80,7 @@ describe('original protocol suite, ported', () => {
     expect(first.next('disconnect').reasonCode).toBe(0x8e); // [MQTT-3.1.4-3]
     expect(first.closed).toBe(true);
     expect(pool.findSession('test2')).toBe(session);
-    pool.serverPublish('reconnect_v5_test', 'hello2');
+    void pool.serverPublish('reconnect_v5_test', 'hello2');
     expect(second.next('publish').payload.toString()).toBe('hello2');
   });
 
@@ -107,7 +107,7 @@ describe('original protocol suite, ported', () => {
       sessionPresent: false,
       reasonCode: 0,
     });
-    pool.serverPublish('reconnect_v5_test', 'hello2');
+    void pool.serverPublish('reconnect_v5_test', 'hello2');
     expect(second.received).toEqual([]);
   });
 
@@ -125,9 +125,9 @@ describe('original protocol suite, ported', () => {
     expect(first.closed).toBe(true);
     expect(pool.sessionCount()).toBe(1);
 
-    pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-0', { qos: 0 });
-    pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-1', { qos: 1 });
-    pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-2', { qos: 2 });
+    void pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-0', { qos: 0 });
+    void pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-1', { qos: 1 });
+    void pool.serverPublish('reconnect_v5_test', 'hello-offline-qos-2', { qos: 2 });
 
     const second = new TestClient(pool);
     expect(second.connect({ clientId: 'test4', clean: false })).toMatchObject({
@@ -216,10 +216,10 @@ describe('original protocol suite, ported', () => {
     client.next('suback');
     // The original disconnected here and kept the message, so every reconnect failed again
     // (defect 10). MQTT 5 says discard it for this client [MQTT-3.1.2-24] [MQTT-3.1.2-25].
-    pool.serverPublish('test-outgoing-packet-too-large', 'x'.repeat(200), { qos: 1 });
+    void pool.serverPublish('test-outgoing-packet-too-large', 'x'.repeat(200), { qos: 1 });
     expect(client.received).toEqual([]);
     expect(client.closed).toBe(false);
-    pool.serverPublish('test-outgoing-packet-too-large', 'small', { qos: 1 });
+    void pool.serverPublish('test-outgoing-packet-too-large', 'small', { qos: 1 });
     expect(client.next('publish').payload.toString()).toBe('small');
     expect(sessionOf(pool, 'big2').stats().dropped).toBe(1);
   });
@@ -311,17 +311,17 @@ describe('original API suite, ported (retained memory limit)', () => {
     const retain = new MemoryRetainStore();
     const { pool } = setup({ retain });
     const payload = 'x'.repeat(64 * 1024);
-    pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
+    void pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
     const one = retain.bytes();
-    pool.serverPublish('retained-memory-limit-2', '', { retain: true });
+    void pool.serverPublish('retained-memory-limit-2', '', { retain: true });
     expect(retain.count()).toBe(0);
-    pool.serverPublish('retained-memory-limit-1', payload, { retain: true });
-    pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
+    void pool.serverPublish('retained-memory-limit-1', payload, { retain: true });
+    void pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
     const two = retain.bytes();
     retain.clear();
     retain.setLimits({ maxBytes: Math.floor((one + two) / 2) });
-    pool.serverPublish('retained-memory-limit-1', payload, { retain: true });
-    pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
+    void pool.serverPublish('retained-memory-limit-1', payload, { retain: true });
+    void pool.serverPublish('retained-memory-limit-2', payload, { retain: true });
     expect(retain.get('retained-memory-limit-1')).toBeUndefined();
     expect(retain.get('retained-memory-limit-2')?.payload.length).toBe(64 * 1024);
     expect(retain.bytes()).toBeLessThanOrEqual((one + two) / 2);

@@ -223,8 +223,8 @@ describe('only true allows', () => {
         ? { allowed: false, reasonString: 'not for you' }
         : true,
     );
-    pool.serverPublish('open/private', 'p', { retain: true });
-    pool.serverPublish('open/public', 'q', { retain: true });
+    void pool.serverPublish('open/private', 'p', { retain: true });
+    void pool.serverPublish('open/public', 'q', { retain: true });
     const client = new TestClient(pool);
     client.connect({ clientId: 'reader' });
     expect(subscribe(client, 'open/#', 0)).toEqual([0]);

@@ -31,7 +31,7 @@ describe('pool.redirect', () => {
     expect(pool.connectedCount()).toBe(0);
 
     // The session waits: a message queues, and a client that comes back resumes it.
-    pool.serverPublish('news', 'while away', { qos: 1 });
+    void pool.serverPublish('news', 'while away', { qos: 1 });
     const back = new TestClient(pool);
     expect(
       back.connect({ clientId: 'mover', clean: false, properties: { sessionExpiryInterval: 60 } })
@@ -63,7 +63,7 @@ describe('pool.redirect', () => {
     const { pool } = setup();
     const client = new TestClient(pool);
     client.connect({ clientId: 'quiet', properties: { requestProblemInformation: false } });
-    pool.redirect('quiet', 'other.example', { reasonString: 'go' });
+    void pool.redirect('quiet', 'other.example', { reasonString: 'go' });
     expect(client.next('disconnect').properties).toEqual({ serverReference: 'other.example' });
   });
 
@@ -77,7 +77,7 @@ describe('pool.redirect', () => {
       clientId: 'with-will',
       will: { topic: 'status/with-will', payload: Buffer.from('gone'), qos: 0, retain: false },
     });
-    pool.redirect('with-will', 'other.example');
+    void pool.redirect('with-will', 'other.example');
     expect(watcher.next('publish').payload.toString()).toBe('gone');
   });
 
@@ -85,7 +85,7 @@ describe('pool.redirect', () => {
     const { pool } = setup();
     const client = new TestClient(pool);
     client.connect({ clientId: 'short' });
-    pool.redirect('short', 'other.example');
+    void pool.redirect('short', 'other.example');
     expect(pool.sessionCount()).toBe(0);
   });
 

@@ -26,7 +26,7 @@ describe('robustness', () => {
   it('a clean-start reconnect ends the old session, so its pending delayed Will is published [MQTT-3.1.2-4] [MQTT-3.1.2-8]', () => {
     const { pool, timers, errors } = testPool<UC>();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('wills/#', (message) => seen.push(message));
+    void pool.serverSubscribe('wills/#', (message) => seen.push(message));
     const first = new TestClient(pool);
     first.connect({ clientId: 'a', will, properties: { sessionExpiryInterval: 300 } });
     first.drop(); // Will pending for 30 s
@@ -42,7 +42,7 @@ describe('robustness', () => {
   it('a clean-start takeover ends the old session, so its delayed Will is published [MQTT-3.1.2-4] [MQTT-3.1.2-8]', () => {
     const { pool, timers } = testPool<UC>();
     const seen: DeliveredMessage[] = [];
-    pool.serverSubscribe('wills/#', (message) => seen.push(message));
+    void pool.serverSubscribe('wills/#', (message) => seen.push(message));
     const first = new TestClient(pool);
     first.connect({ clientId: 'a', will, properties: { sessionExpiryInterval: 300 } });
     const again = new TestClient(pool);
@@ -86,7 +86,7 @@ describe('robustness', () => {
     const fresh = new TestClient(pool);
     fresh.connect({ clientId: 'c', clean: true, properties: { sessionExpiryInterval: 60 } });
     await settle();
-    pool.serverPublish('secret/1', 'not for you');
+    void pool.serverPublish('secret/1', 'not for you');
     await settle();
     expect(fresh.drain().filter((p) => p.cmd === 'publish')).toEqual([]);
   });
@@ -117,7 +117,7 @@ describe('robustness', () => {
       },
     };
     const { pool } = testPool<UC>({ runtime });
-    pool.serverPublish('r/1', 'kept', { retain: true });
+    void pool.serverPublish('r/1', 'kept', { retain: true });
     const client = new TestClient(pool);
     client.connect({ clientId: 'slow' });
     client.writable = false; // the SUBACK fills the transport
@@ -130,7 +130,7 @@ describe('robustness', () => {
 
   it('with maxQueued below retainedPageSize, retained messages are still delivered [MQTT-3.3.1-9]', () => {
     const { pool } = testPool<UC>({ session: { maxQueued: 100 } });
-    pool.serverPublish('r/1', 'kept', { retain: true });
+    void pool.serverPublish('r/1', 'kept', { retain: true });
     const client = new TestClient(pool);
     client.connect({ clientId: 'small' });
     subscribe(client, 'r/#');
@@ -147,13 +147,13 @@ describe('robustness', () => {
     pub.connect({ clientId: 'pub' });
     // Keep ~10 messages waiting; ack one, publish one, for a long time.
     for (let i = 0; i < 10; i++) pub.send(publishPacket('t', `m${i}`, 0, {}));
-    for (let i = 0; i < 10; i++) pool.serverPublish('t', `q${i}`, { qos: 1 });
+    for (let i = 0; i < 10; i++) void pool.serverPublish('t', `q${i}`, { qos: 1 });
     for (let i = 0; i < 5000; i++) {
       const got = sub.drain().filter((p) => p.cmd === 'publish');
       for (const p of got) {
         if (p.qos > 0) sub.send({ cmd: 'puback', messageId: p.messageId as number, reasonCode: 0 });
       }
-      pool.serverPublish('t', `n${i}`, { qos: 1 });
+      void pool.serverPublish('t', `n${i}`, { qos: 1 });
     }
     const session = sessionOf(pool, 'sub') as Session<UC>;
     // White-box: the outbox's array itself must not keep what was sent.

@@ -391,7 +391,7 @@ describe('SCRAM-SHA-256 re-authentication (MQTT 5 section 4.12.1)', () => {
     expect(challenge.reasonCode).toBe(0x18);
     expect(challenge.properties?.authenticationMethod).toBe(METHOD);
     // Other packets flow during re-authentication, under the earlier authentication.
-    pool.serverPublish('news', 'during');
+    void pool.serverPublish('news', 'during');
     expect(client.next('publish').payload.toString()).toBe('during');
 
     client.send(auth(0x18, scram.final(challenge.properties?.authenticationData)));

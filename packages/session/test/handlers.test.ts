@@ -1,4 +1,4 @@
-import { ReasonCode } from '@mqtt-sessions/protocol';
+import { isPromiseLike, ReasonCode } from '@mqtt-sessions/protocol';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type {
   IConnackPacket,
@@ -7,10 +7,20 @@ import type {
   IPublishPacket,
   ISubackPacket,
   IUnsubackPacket,
+  Packet,
 } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { dispatch } from '../src/dispatch.js';
 import { FakeConnection, FakeSession } from './fake-context.js';
+
+/**
+ * Hands a packet to the handlers and checks that an answer that needs no waiting came at once:
+ * with synchronous runtime and router answers, the handlers must allocate no Promise.
+ */
+function handle(session: FakeSession, connection: FakeConnection, packet: Packet): void {
+  const result = dispatch(session, connection, packet);
+  expect(isPromiseLike(result)).toBe(false);
+}
 
 function publish(overrides: Partial<IPublishPacket> = {}): IPublishPacket {
   return {
@@ -42,7 +52,7 @@ describe('the packet handlers against a fake session context', () => {
     it('accepts, establishes the connection with what was granted, sends CONNACK, then resumes', () => {
       const session = new FakeSession({ maxInflight: 10 });
       const connection = new FakeConnection(5, 'connecting');
-      dispatch(
+      handle(
         session,
         connection,
         connect({
@@ -72,7 +82,7 @@ describe('the packet handlers against a fake session context', () => {
       session.hasState = true;
       session.protocolVersion = 4;
       const connection = new FakeConnection(5, 'connecting');
-      dispatch(session, connection, connect({ clean: false }));
+      handle(session, connection, connect({ clean: false }));
       expect(connection.sent).toEqual([
         { cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.NotAuthorized },
       ]);
@@ -93,7 +103,7 @@ describe('the packet handlers against a fake session context', () => {
       };
       const session = new FakeSession({}, runtime);
       const connection = new FakeConnection(4, 'connecting');
-      dispatch(session, connection, connect({ protocolVersion: 4 }));
+      handle(session, connection, connect({ protocolVersion: 4 }));
       expect(connection.sent).toEqual([{ cmd: 'connack', sessionPresent: false, returnCode: 4 }]);
       expect(connection.ending?.how).toBe('drop');
     });
@@ -101,14 +111,14 @@ describe('the packet handlers against a fake session context', () => {
     it('refuses a Receive Maximum of 0 as a protocol error', () => {
       const session = new FakeSession();
       const connection = new FakeConnection(5, 'connecting');
-      dispatch(session, connection, connect({ properties: { receiveMaximum: 0 } }));
+      handle(session, connection, connect({ properties: { receiveMaximum: 0 } }));
       expect((connection.sent[0] as IConnackPacket).reasonCode).toBe(ReasonCode.ProtocolError);
     });
 
     it('refuses a Will QoS above the Maximum QoS with 0x9B', () => {
       const session = new FakeSession({ maximumQoS: 1 });
       const connection = new FakeConnection(5, 'connecting');
-      dispatch(
+      handle(
         session,
         connection,
         connect({ will: { topic: 'w', payload: Buffer.from('bye'), qos: 2, retain: false } }),
@@ -119,7 +129,7 @@ describe('the packet handlers against a fake session context', () => {
     it('drops a connection whose first packet is not CONNECT', () => {
       const session = new FakeSession();
       const connection = new FakeConnection(5, 'connecting');
-      dispatch(session, connection, { cmd: 'pingreq' });
+      handle(session, connection, { cmd: 'pingreq' });
       expect(connection.sent).toEqual([]);
       expect(connection.ending).toEqual({
         how: 'drop',
@@ -132,7 +142,7 @@ describe('the packet handlers against a fake session context', () => {
     it('routes a QoS 1 message, then acknowledges it', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(
+      handle(
         session,
         connection,
         publish({ properties: { contentType: 'text/plain', messageExpiryInterval: 10 } }),
@@ -149,10 +159,10 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession();
       session.publishResult = { ok: true, deliveries: 0 };
       const v5 = new FakeConnection(5);
-      dispatch(session, v5, publish());
+      handle(session, v5, publish());
       expect(v5.sent[0]).toMatchObject({ reasonCode: ReasonCode.NoMatchingSubscribers });
       const v4 = new FakeConnection(4);
-      dispatch(session, v4, publish({ messageId: 8 }));
+      handle(session, v4, publish({ messageId: 8 }));
       expect(v4.sent[0]).toMatchObject({ reasonCode: 0 });
     });
 
@@ -174,15 +184,15 @@ describe('the packet handlers against a fake session context', () => {
     it('keeps a QoS 2 id until PUBREL and answers a resend with PUBREC without routing it again', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, publish({ qos: 2, messageId: 9 }));
-      dispatch(session, connection, publish({ qos: 2, messageId: 9, dup: true }));
+      handle(session, connection, publish({ qos: 2, messageId: 9 }));
+      handle(session, connection, publish({ qos: 2, messageId: 9, dup: true }));
       expect(session.published).toHaveLength(1);
       expect(connection.commands()).toEqual(['pubrec', 'pubrec']);
       expect(connection.inboundUnacked).toBe(1);
-      dispatch(session, connection, { cmd: 'pubrel', messageId: 9 });
+      handle(session, connection, { cmd: 'pubrel', messageId: 9 });
       expect(connection.sent[2]).toEqual({ cmd: 'pubcomp', messageId: 9, reasonCode: 0 });
       expect(connection.inboundUnacked).toBe(0);
-      dispatch(session, connection, { cmd: 'pubrel', messageId: 9 });
+      handle(session, connection, { cmd: 'pubrel', messageId: 9 });
       expect(connection.sent[3]).toEqual({
         cmd: 'pubcomp',
         messageId: 9,
@@ -193,7 +203,7 @@ describe('the packet handlers against a fake session context', () => {
     it('disconnects a QoS above the Maximum QoS with 0x9B', () => {
       const session = new FakeSession({ maximumQoS: 1 });
       const connection = new FakeConnection();
-      dispatch(session, connection, publish({ qos: 2 }));
+      handle(session, connection, publish({ qos: 2 }));
       expect(connection.ending).toMatchObject({ how: 'disconnect', reasonCode: 0x9b });
       expect(session.published).toEqual([]);
     });
@@ -201,17 +211,17 @@ describe('the packet handlers against a fake session context', () => {
     it('resolves Topic Aliases and refuses an unknown one', () => {
       const session = new FakeSession({ topicAliasMaximum: 2 });
       const connection = new FakeConnection();
-      dispatch(session, connection, publish({ qos: 0, properties: { topicAlias: 1 } }));
-      dispatch(session, connection, publish({ qos: 0, topic: '', properties: { topicAlias: 1 } }));
+      handle(session, connection, publish({ qos: 0, properties: { topicAlias: 1 } }));
+      handle(session, connection, publish({ qos: 0, topic: '', properties: { topicAlias: 1 } }));
       expect(session.published.map((message) => message.topic)).toEqual(['a/b', 'a/b']);
-      dispatch(session, connection, publish({ qos: 0, topic: '', properties: { topicAlias: 2 } }));
+      handle(session, connection, publish({ qos: 0, topic: '', properties: { topicAlias: 2 } }));
       expect(connection.ending).toMatchObject({ reasonCode: ReasonCode.ProtocolError });
     });
 
     it('refuses an alias above the maximum with 0x94', () => {
       const session = new FakeSession({ topicAliasMaximum: 2 });
       const connection = new FakeConnection();
-      dispatch(session, connection, publish({ qos: 0, properties: { topicAlias: 3 } }));
+      handle(session, connection, publish({ qos: 0, properties: { topicAlias: 3 } }));
       expect(connection.ending).toMatchObject({ reasonCode: ReasonCode.TopicAliasInvalid });
     });
 
@@ -219,7 +229,7 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession();
       session.tokens = 0;
       const connection = new FakeConnection();
-      dispatch(session, connection, publish());
+      handle(session, connection, publish());
       expect(connection.sent).toEqual([
         { cmd: 'puback', messageId: 7, reasonCode: ReasonCode.QuotaExceeded },
       ]);
@@ -234,7 +244,7 @@ describe('the packet handlers against a fake session context', () => {
       };
       const session = new FakeSession({}, runtime);
       const connection = new FakeConnection();
-      dispatch(session, connection, publish());
+      handle(session, connection, publish());
       expect(connection.sent).toEqual([
         {
           cmd: 'puback',
@@ -250,7 +260,7 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession({ receiveMaximum: 1 });
       const connection = new FakeConnection();
       connection.inboundUnacked = 1;
-      dispatch(session, connection, publish());
+      handle(session, connection, publish());
       expect(connection.ending).toMatchObject({ reasonCode: ReasonCode.ReceiveMaximumExceeded });
     });
   });
@@ -259,7 +269,7 @@ describe('the packet handlers against a fake session context', () => {
     it('grants each filter at most the Maximum QoS, then asks for retained messages', () => {
       const session = new FakeSession({ maximumQoS: 1 });
       const connection = new FakeConnection();
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'subscribe',
         messageId: 3,
         subscriptions: [
@@ -284,7 +294,7 @@ describe('the packet handlers against a fake session context', () => {
         session.steps.push(packet.cmd);
         originalSend(packet);
       };
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'subscribe',
         messageId: 4,
         subscriptions: [{ topic: 'x', qos: 0 }],
@@ -296,7 +306,7 @@ describe('the packet handlers against a fake session context', () => {
     it('disconnects No Local on a shared subscription with 0x82 [MQTT-3.8.3-4]', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'subscribe',
         messageId: 5,
         subscriptions: [{ topic: '$share/g/t', qos: 0, nl: true }],
@@ -308,7 +318,7 @@ describe('the packet handlers against a fake session context', () => {
     it('gives MQTT 3.1.1 clients 0x80 for a refused filter', () => {
       const session = new FakeSession({ wildcardSubscriptionAvailable: false });
       const connection = new FakeConnection(4);
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'subscribe',
         messageId: 6,
         subscriptions: [{ topic: 'a/#', qos: 1 }],
@@ -320,7 +330,7 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession();
       session.known.add('a');
       const connection = new FakeConnection();
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'unsubscribe',
         messageId: 8,
         unsubscriptions: ['a', 'b'],
@@ -336,9 +346,9 @@ describe('the packet handlers against a fake session context', () => {
     it('hands PUBACK, PUBREC and PUBCOMP to the session with their reason codes', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, { cmd: 'puback', messageId: 1 });
-      dispatch(session, connection, { cmd: 'pubrec', messageId: 2, reasonCode: 0x80 });
-      dispatch(session, connection, { cmd: 'pubcomp', messageId: 3 });
+      handle(session, connection, { cmd: 'puback', messageId: 1 });
+      handle(session, connection, { cmd: 'pubrec', messageId: 2, reasonCode: 0x80 });
+      handle(session, connection, { cmd: 'pubcomp', messageId: 3 });
       expect(session.acks).toEqual([
         { type: 'puback', packetId: 1, reasonCode: 0 },
         { type: 'pubrec', packetId: 2, reasonCode: 0x80 },
@@ -349,14 +359,14 @@ describe('the packet handlers against a fake session context', () => {
     it('answers PINGREQ with PINGRESP', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, { cmd: 'pingreq' });
+      handle(session, connection, { cmd: 'pingreq' });
       expect(connection.commands()).toEqual(['pingresp']);
     });
 
     it('lets a DISCONNECT with 0x04 keep the Will, and end the connection', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, { cmd: 'disconnect', reasonCode: 0x04 });
+      handle(session, connection, { cmd: 'disconnect', reasonCode: 0x04 });
       expect(connection.ending).toEqual({ how: 'client', reasonCode: 0x04 });
     });
 
@@ -368,7 +378,7 @@ describe('the packet handlers against a fake session context', () => {
         reasonCode: 0,
         properties: { sessionExpiryInterval: 60 },
       };
-      dispatch(session, connection, packet);
+      handle(session, connection, packet);
       expect(connection.ending).toMatchObject({
         how: 'disconnect',
         reasonCode: ReasonCode.ProtocolError,
@@ -378,7 +388,7 @@ describe('the packet handlers against a fake session context', () => {
     it('disconnects a second CONNECT with 0x82 [MQTT-3.1.0-2]', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
-      dispatch(session, connection, connect());
+      handle(session, connection, connect());
       expect(connection.ending).toMatchObject({ reasonCode: ReasonCode.ProtocolError });
     });
 
@@ -386,7 +396,7 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession();
       const connection = new FakeConnection(5, 'authenticating');
       connection.authenticationMethod = 'SCRAM-SHA-256';
-      dispatch(session, connection, publish());
+      handle(session, connection, publish());
       expect(connection.ending).toEqual({
         how: 'drop',
         reason: 'only AUTH may follow CONNECT until authentication ends',
@@ -397,7 +407,7 @@ describe('the packet handlers against a fake session context', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();
       connection.authenticationMethod = 'SCRAM-SHA-256';
-      dispatch(session, connection, {
+      handle(session, connection, {
         cmd: 'auth',
         reasonCode: ReasonCode.ReAuthenticate,
         properties: { authenticationMethod: 'PLAIN' },

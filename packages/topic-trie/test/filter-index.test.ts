@@ -240,8 +240,8 @@ describe('FilterIndex at scale', () => {
     };
     check(all);
     const kept = all.filter((_, i) => i % 3 !== 0);
-    for (let i = 0; i < all.length; i += 3)
-      expect(index.remove(all[i] as string, all[i])).toBe(true);
+    for (const [i, filter] of all.entries())
+      if (i % 3 === 0) expect(index.remove(filter, filter)).toBe(true);
     check(kept);
     for (const filter of kept) index.remove(filter, filter);
     expect(index.info()).toEqual({

@@ -1,0 +1,54 @@
+import type { RetainStore } from '@mqtt-sessions/retain';
+import type * as RetainRedis from '@mqtt-sessions/retain-redis';
+import { ConfigError } from './config.js';
+
+/**
+ * The package that keeps retained messages in Redis. It is an optional dependency of the broker,
+ * loaded only when a Redis URL is given: a broker that keeps its retained messages in memory never
+ * loads a Redis client, and one installed without optional dependencies (`npm install
+ * --omit=optional`) has none.
+ */
+export const RETAIN_REDIS_PACKAGE = '@mqtt-sessions/retain-redis';
+
+/** Where the broker keeps retained messages in Redis. */
+export interface RedisRetainOptions {
+  readonly url: string;
+  readonly keyPrefix?: string | undefined;
+}
+
+/**
+ * Loads `@mqtt-sessions/retain-redis` and creates its store. When the package is not installed,
+ * rejects with a {@link ConfigError} that says what to install. `load` is for tests.
+ */
+export async function createRedisRetain(
+  options: RedisRetainOptions,
+  load: () => Promise<unknown> = () => import('@mqtt-sessions/retain-redis'),
+): Promise<RetainStore> {
+  let retainRedis: typeof RetainRedis;
+  try {
+    retainRedis = (await load()) as typeof RetainRedis;
+  } catch (error) {
+    if (isMissingPackage(error, RETAIN_REDIS_PACKAGE)) {
+      throw new ConfigError(
+        `a Redis URL (--redis-url) needs the package ${RETAIN_REDIS_PACKAGE}, an optional ` +
+          `dependency of @mqtt-sessions/broker that is not installed: install it next to the ` +
+          `broker (npm install ${RETAIN_REDIS_PACKAGE}), or leave the Redis URL out to keep ` +
+          'retained messages in memory',
+      );
+    }
+    throw error;
+  }
+  return retainRedis.createRedisRetainStore({
+    url: options.url,
+    ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+  });
+}
+
+/** Whether `error` is Node's "Cannot find package 'name'" from an import. */
+function isMissingPackage(error: unknown, name: string): boolean {
+  return (
+    error instanceof Error &&
+    (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+    error.message.includes(`'${name}'`)
+  );
+}
