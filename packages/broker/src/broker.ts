@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createSessions, type Sessions } from '@mqtt-sessions/pool';
+import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
 import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
@@ -28,7 +28,7 @@ export interface BrokerAddresses {
 export class Broker {
   readonly options: BrokerOptions;
   readonly logger: Logger;
-  readonly sessions: Sessions;
+  readonly pools: PoolSet;
   private readonly startedAt = Date.now();
   private readonly sockets = new SocketSet();
   private listeners: Listener[] = [];
@@ -40,7 +40,7 @@ export class Broker {
     this.options = options;
     this.logger = options.logger ?? createLogger(options.logLevel);
     const logger = this.logger;
-    this.sessions = createSessions<unknown>({
+    this.pools = createPoolSet<unknown>({
       runtime,
       retain,
       session: options.session,
@@ -52,17 +52,17 @@ export class Broker {
   /** Opens the listeners, the metrics endpoint and the `$SYS` updates. */
   async start(): Promise<BrokerAddresses> {
     const options = this.options;
-    this.listeners = await startListeners(this.sessions, options, this.sockets);
+    this.listeners = await startListeners(this.pools, options, this.sockets);
     if (options.metricsPort !== false) {
-      const registry = createMetricsRegistry(this.sessions, this.startedAt);
+      const registry = createMetricsRegistry(this.pools, this.startedAt);
       this.metricsServer = await startMetricsServer(
         registry,
-        this.sessions,
+        this.pools,
         options.host,
         options.metricsPort,
       );
     }
-    this.sys = new SysTopics(this.sessions, this.startedAt, this.logger);
+    this.sys = new SysTopics(this.pools, this.startedAt, this.logger);
     await this.sys.start(options.sysInterval);
     const addresses = this.addresses();
     this.logger.info({ ...addresses, host: options.host }, 'mqtt-sessions broker listening');
@@ -83,7 +83,7 @@ export class Broker {
 
   /** The broker's figures now. */
   stats(): Promise<BrokerStats> {
-    return collectStats(this.sessions, this.startedAt);
+    return collectStats(this.pools, this.startedAt);
   }
 
   /**
@@ -100,7 +100,7 @@ export class Broker {
     this.logger.info('mqtt-sessions broker shutting down');
     this.sys?.stop();
     const stopped = Promise.all(this.listeners.map((listener) => listener.close()));
-    await this.sessions.close();
+    await this.pools.close();
     await waitFor(() => this.sockets.size === 0, graceMs);
     this.sockets.destroyAll();
     await stopped;

@@ -21,4 +21,3 @@ export {
 } from './options.js';
 export { type BrokerStats, VERSION } from './stats.js';
 export { SYS_TOP_REQUEST } from './sys-topics.js';
-export { attachSocket, attachWebSocket } from './transport.js';

@@ -11,10 +11,10 @@ import {
   type Socket,
 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { attachSocket, attachWebSocket, type Connectable } from '@mqtt-sessions/pool';
 import { DEFAULT_SESSION_OPTIONS } from '@mqtt-sessions/session';
 import { WebSocketServer } from 'ws';
 import type { BrokerOptions } from './options.js';
-import { attachSocket, attachWebSocket, type ConnectTarget } from './transport.js';
 
 /** A listen backlog that absorbs connection storms (the kernel caps it at somaxconn). */
 const LISTEN_BACKLOG = 4096;
@@ -49,7 +49,7 @@ export class SocketSet {
 
 /** Starts the listeners the options switch on. */
 export async function startListeners(
-  target: ConnectTarget,
+  target: Connectable,
   options: BrokerOptions,
   sockets: SocketSet,
 ): Promise<Listener[]> {
@@ -58,14 +58,14 @@ export async function startListeners(
     if (options.port !== false) {
       const server = createNetServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
-        attachSocket(target, socket, 'tcp');
+        attachSocket(target, socket);
       });
       listeners.push(await listen('tcp', server, options.host, options.port));
     }
     if (options.tlsPort !== false && options.tls !== undefined) {
       const server = createTlsServer({ ...options.tls, noDelay: true }, (socket) => {
         sockets.add(socket);
-        attachSocket(target, socket, 'tls');
+        attachSocket(target, socket);
       });
       // Count raw sockets too: a TLS handshake that never completes still holds one.
       server.on('connection', (socket: Socket) => sockets.add(socket));
@@ -92,7 +92,7 @@ export async function startListeners(
 
 /** MQTT over WebSocket at `path`, subprotocol `mqtt` (MQTT 5 section 6). */
 function serveWebSocket(
-  target: ConnectTarget,
+  target: Connectable,
   server: HttpServer,
   path: string,
   origin: 'websocket' | 'websocket-tls',
@@ -109,7 +109,10 @@ function serveWebSocket(
     maxPayload: maxPacketSize + 64 * 1024,
   });
   wss.on('connection', (ws, request: IncomingMessage) => {
-    attachWebSocket(target, ws, request.socket.remoteAddress, origin);
+    attachWebSocket(target, ws, {
+      peerIp: request.socket.remoteAddress,
+      secure: origin === 'websocket-tls',
+    });
   });
 }
 

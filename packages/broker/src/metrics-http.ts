@@ -1,17 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Sessions } from '@mqtt-sessions/pool';
+import type { PoolSet } from '@mqtt-sessions/pool';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type BrokerStats, collectStats, topSessions } from './stats.js';
 
 /** The Prometheus metrics of a broker, read from the pools at scrape time. */
-export function createMetricsRegistry(sessions: Sessions, startedAt: number): Registry {
+export function createMetricsRegistry(pools: PoolSet, startedAt: number): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let reading: Promise<BrokerStats> | undefined;
   // One scrape reads the pools once, however many metrics it collects.
   const read = () => {
-    reading ??= collectStats(sessions, startedAt).finally(() => {
+    reading ??= collectStats(pools, startedAt).finally(() => {
       setImmediate(() => {
         reading = undefined;
       });
@@ -62,12 +62,12 @@ export function createMetricsRegistry(sessions: Sessions, startedAt: number): Re
 /** Serves `/metrics` (Prometheus text), `/healthz` and `/top?by=queued|packets` (JSON). */
 export function startMetricsServer(
   registry: Registry,
-  sessions: Sessions,
+  pools: PoolSet,
   host: string,
   port: number,
 ): Promise<{ server: Server; port: () => number }> {
   const server = createServer((request, response) => {
-    handle(request, response, registry, sessions).catch((error: unknown) => {
+    handle(request, response, registry, pools).catch((error: unknown) => {
       response.writeHead(500, { 'content-type': 'text/plain' });
       response.end(`${(error as Error).message}\n`);
     });
@@ -85,7 +85,7 @@ async function handle(
   request: IncomingMessage,
   response: ServerResponse,
   registry: Registry,
-  sessions: Sessions,
+  pools: PoolSet,
 ) {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (url.pathname === '/metrics') {
@@ -102,7 +102,7 @@ async function handle(
   if (url.pathname === '/top') {
     const by = url.searchParams.get('by') === 'packets' ? 'packets' : 'queued';
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(topSessions(sessions.allPools(), by)));
+    response.end(JSON.stringify(topSessions(pools.allPools(), by)));
     return;
   }
   response.writeHead(404, { 'content-type': 'text/plain' });

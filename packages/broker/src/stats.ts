@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Pool, Sessions } from '@mqtt-sessions/pool';
+import type { Pool, PoolSet } from '@mqtt-sessions/pool';
 import type { SessionStats } from '@mqtt-sessions/session';
 
 /** The broker's package version. */
@@ -28,7 +28,7 @@ export interface BrokerStats {
 }
 
 /** Reads the figures of every pool; retained sizes may come from a remote store. */
-export async function collectStats(sessions: Sessions, startedAt: number): Promise<BrokerStats> {
+export async function collectStats(pools: PoolSet, startedAt: number): Promise<BrokerStats> {
   const totals = {
     sessions: 0,
     connected: 0,
@@ -45,7 +45,7 @@ export async function collectStats(sessions: Sessions, startedAt: number): Promi
     retainedCount: 0,
     retainedBytes: 0,
   };
-  for (const pool of sessions.allPools()) {
+  for (const pool of pools.allPools()) {
     const stats = await pool.stats();
     totals.sessions += stats.sessions;
     totals.connected += stats.connected;

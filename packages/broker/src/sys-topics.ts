@@ -1,4 +1,4 @@
-import type { Sessions } from '@mqtt-sessions/pool';
+import type { PoolSet } from '@mqtt-sessions/pool';
 import type { Logger } from 'pino';
 import { type BrokerStats, collectStats, topSessions } from './stats.js';
 
@@ -13,13 +13,13 @@ export class SysTopics {
   private timer: NodeJS.Timeout | undefined = undefined;
   private lastConnects = 0;
   private lastAt = Date.now();
-  private readonly sessions: Sessions;
+  private readonly pools: PoolSet;
   private readonly startedAt: number;
   private readonly logger: Logger;
   private unsubscribe: (() => boolean) | undefined = undefined;
 
-  constructor(sessions: Sessions, startedAt: number, logger: Logger) {
-    this.sessions = sessions;
+  constructor(pools: PoolSet, startedAt: number, logger: Logger) {
+    this.pools = pools;
     this.startedAt = startedAt;
     this.logger = logger;
   }
@@ -29,7 +29,7 @@ export class SysTopics {
    * the first time at once.
    */
   async start(intervalSeconds: number): Promise<void> {
-    const pool = this.sessions.defaultPool;
+    const pool = this.pools.defaultPool;
     const subscribed = await pool.serverSubscribe(SYS_TOP_REQUEST, () => this.publishTop(), {
       retained: false,
     });
@@ -52,7 +52,7 @@ export class SysTopics {
 
   /** Publishes one round of figures. */
   async publishStats(): Promise<BrokerStats> {
-    const stats = await collectStats(this.sessions, this.startedAt);
+    const stats = await collectStats(this.pools, this.startedAt);
     const now = Date.now();
     const seconds = Math.max(1, (now - this.lastAt) / 1000);
     const connectRate = (stats.connects - this.lastConnects) / seconds;
@@ -77,7 +77,7 @@ export class SysTopics {
       ['retained/count', stats.retainedCount],
       ['retained/bytes', stats.retainedBytes],
     ];
-    const pool = this.sessions.defaultPool;
+    const pool = this.pools.defaultPool;
     for (const [name, value] of values) {
       await pool.serverPublish(`$SYS/broker/${name}`, String(value), { retain: true });
     }
@@ -85,10 +85,10 @@ export class SysTopics {
   }
 
   private publishTop(): void {
-    const pools = this.sessions.allPools();
-    const pool = this.sessions.defaultPool;
+    const all = this.pools.allPools();
+    const pool = this.pools.defaultPool;
     const publish = (name: string, by: 'queued' | 'packets') =>
-      pool.serverPublish(`$SYS/broker/top/${name}`, topSessions(pools, by), {
+      pool.serverPublish(`$SYS/broker/top/${name}`, topSessions(all, by), {
         properties: { contentType: 'application/json' },
       });
     Promise.all([publish('queues', 'queued'), publish('packets', 'packets')]).catch(

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OPTION_SPECS } from '../src/index.js';
+import { OPTION_SPECS, type OptionSpec, parseCommandLine } from '../src/index.js';
+import { envName } from '../src/options.js';
 import { connectClient, startBroker } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -65,6 +66,14 @@ describe('the mqtt-sessions command', () => {
     for (const spec of OPTION_SPECS) expect(stdout).toContain(spec.flag);
     expect(stdout).toContain('MQTT_SESSIONS_WS_PORT');
     expect(stdout).toContain('passwd');
+  });
+
+  it('names every flag explicitly, in lower-case words: --maximum-qos, not --maximum-qo-s', async () => {
+    for (const spec of OPTION_SPECS) expect(spec.flag).toMatch(/^--[a-z]{2,}(-[a-z]{2,})*$/);
+    expect(parseCommandLine(['--maximum-qos', '1']).values.get('session.maximumQoS')).toBe('1');
+    expect(envName(OPTION_SPECS.find((spec) => spec.flag === '--maximum-qos') as OptionSpec)).toBe(
+      'MQTT_SESSIONS_MAXIMUM_QOS',
+    );
   });
 
   it('ignores a bare -- (as `pnpm start -- --help` passes it on)', async () => {

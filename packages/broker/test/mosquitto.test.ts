@@ -41,7 +41,7 @@ describe.skipIf(!installed && !required)(
           '-q',
           '1',
         ]);
-        const pool = broker.sessions.defaultPool;
+        const pool = broker.pools.defaultPool;
         const before = pool.routerInfo().subscriptions;
         const sub = spawn('mosquitto_sub', [
           ...common,

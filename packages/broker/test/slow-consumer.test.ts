@@ -61,7 +61,7 @@ it('a subscriber that never reads does not grow broker memory without bound', as
     await publisher.publishAsync('flood/x', payload, { qos: 1 }); // a round trip paces the loop
   }
   const after = process.memoryUsage();
-  const session = await broker.sessions.defaultPool.findSession('slow');
+  const session = await broker.pools.defaultPool.findSession('slow');
   const stats = session?.stats();
   expect(stats?.queued).toBeLessThanOrEqual(maxQueued);
   expect(stats?.dropped).toBeGreaterThan(total / 2);

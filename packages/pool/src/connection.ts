@@ -33,6 +33,9 @@ export interface ConnectionOptions {
   readonly contextPrefs?: ContextPrefs;
 }
 
+/** Where a CONNECT was placed: a session's connection, or a refusal with a CONNACK reason code. */
+export type Placement = SessionConnection | { refuse: number; reason: string };
+
 /** Where a CONNECT goes: the pool side of a connection, supplied by a pool or a set of pools. */
 export interface ConnectTarget {
   /** The largest packet accepted before the pool is known. */
@@ -49,10 +52,7 @@ export interface ConnectTarget {
    * Finds or creates the session for a CONNECT and attaches the connection, or refuses it with a
    * CONNACK reason code.
    */
-  attach(
-    connection: Connection,
-    packet: IConnectPacket,
-  ): MaybePromise<SessionConnection | { refuse: number; reason: string }>;
+  attach(connection: Connection, packet: IConnectPacket): MaybePromise<Placement>;
 }
 
 /**
@@ -216,7 +216,7 @@ export class Connection implements PacketSink {
     }
   }
 
-  private placed(result: SessionConnection | { refuse: number; reason: string }): void {
+  private placed(result: Placement): void {
     const early = this.early ?? [];
     this.early = undefined;
     if ('refuse' in result) {
@@ -236,7 +236,7 @@ export class Connection implements PacketSink {
   }
 
   private placeFailed(error: unknown): void {
-    console.error('mqtt-sessions pool: placing a CONNECT failed', error);
+    this.target.reportError(error);
     this.sendConnack(ReasonCode.ServerUnavailable);
     this.close('internal error');
   }

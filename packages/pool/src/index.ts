@@ -2,6 +2,7 @@ export {
   Connection,
   type ConnectionOptions,
   type ConnectTarget,
+  type Placement,
   type Transport,
 } from './connection.js';
 export {
@@ -11,7 +12,10 @@ export {
   type EncodedPayload,
   encodePayload,
 } from './payload.js';
-export { createPool, Pool, type PoolOptions, type PoolStats, vhostOf } from './pool.js';
+export { vhostOf } from './placement.js';
+export { createPool, Pool, type PoolOptions, type PoolStats } from './pool.js';
+export { PoolHost, type Topics } from './pool-host.js';
+export { createPoolSet, PoolSet, type PoolSetOptions } from './pool-set.js';
 export {
   CallbackSubscriber,
   type DeliveredMessage,
@@ -21,4 +25,10 @@ export {
   type SubscribeOptions,
   type SubscribeOutcome,
 } from './server-api.js';
-export { createSessions, Sessions, type SessionsOptions } from './sessions.js';
+export {
+  attachSocket,
+  attachWebSocket,
+  type Connectable,
+  type WebSocketLike,
+  type WebSocketOptions,
+} from './transports.js';

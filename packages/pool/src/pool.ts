@@ -1,68 +1,49 @@
+import type { Socket } from 'node:net';
 import {
   after,
-  isPromiseLike,
   type MaybePromise,
-  type MessageProperties,
   ReasonCode,
-  secondsLeft,
   systemTimers,
   type Timers,
 } from '@mqtt-sessions/protocol';
 import {
-  createClientId,
   createMemoryRegistry,
   createRoutingId,
   type SessionRegistry,
-  validateClientId,
 } from '@mqtt-sessions/registry';
-import {
-  createMemoryRetainStore,
-  type RetainCursor,
-  type RetainPage,
-  type RetainStore,
-} from '@mqtt-sessions/retain';
-import {
-  type PublishResult,
-  type RoutedMessage,
-  Router,
-  type RouterOptions,
-  type RouterStats,
-  type SharedRoute,
-  type SubscribeResult,
-  type Subscriber,
-  type SubscriptionOptions,
-} from '@mqtt-sessions/router';
+import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
+import { Router, type RouterOptions, type RouterStats } from '@mqtt-sessions/router';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import {
-  createSessionMetrics,
   resolveSessionOptions,
   Session,
-  type SessionConnection,
   type SessionEvent,
-  type SessionHost,
   type SessionMetrics,
   type SessionOptions,
   type SessionStats,
 } from '@mqtt-sessions/session';
-import { isSharedFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
   type ConnectionOptions,
   type ConnectTarget,
+  type Placement,
   type Transport,
 } from './connection.js';
+import { type PlacementSite, placeByVhost, placeConnect } from './placement.js';
+import { PoolHost, type Topics } from './pool-host.js';
 import { ResponseTopics } from './response-topics.js';
 import {
   type DeliveredMessage,
   type PublishOptions,
   type PublishOutcome,
   publishFromServer,
-  type ServerSubscription,
+  type ServerSide,
   type SubscribeOptions,
   type SubscribeOutcome,
   subscribeFromServer,
 } from './server-api.js';
+import { attachSocket } from './transports.js';
 
 /** Options of {@link createPool}. */
 export interface PoolOptions<UC> {
@@ -97,18 +78,19 @@ export interface PoolStats extends SessionMetrics {
 
 /**
  * A pool of MQTT sessions: one namespace of client ids, subscriptions and retained messages. It
- * wires the topic trie, router, retain store, registry, will watchdogs and runtime together,
- * connects transports to sessions, and gives server code its own publish/subscribe API.
+ * wires the router, retain store, registry, will watchdogs and runtime together behind the port
+ * its sessions use ({@link PoolHost}), places CONNECTs ({@link placeConnect}), connects transports,
+ * and gives server code its own publish/subscribe API (`server-api.ts`).
  *
  * @example
  * ```ts
  * const pool = createPool();
- * const connection = pool.connect({ send: (bytes) => socket.write(bytes), close: () => socket.end() });
- * socket.on('data', (chunk) => connection.receive(chunk));
- * socket.on('close', () => connection.end());
+ * net.createServer(pool.handle).listen(1883);
  * ```
  */
-export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
+export class Pool<UC = unknown>
+  implements ConnectTarget, PlacementSite<UC>, ServerSide<UC>, Topics
+{
   readonly name: string;
   readonly runtime: Runtime<UC>;
   readonly router: Router;
@@ -116,14 +98,18 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
   readonly registry: SessionRegistry<Session<UC>>;
   readonly sessionOptions: SessionOptions;
   readonly timers: Timers;
-  readonly metrics: SessionMetrics = createSessionMetrics();
-  readonly observe: ((event: SessionEvent) => void) | undefined;
-  /** The pool that owns `$SYS` topics: the default pool of a set, or this one. */
-  sysPool: Pool<UC> = this;
+  /** The port the pool's sessions (and server code) publish and subscribe through. */
+  readonly host: PoolHost<UC>;
   private readonly sessions = new Set<Session<UC>>();
   private readonly responses: ResponseTopics<UC>;
   private readonly onError: ((error: unknown) => void) | undefined;
-  private closing = false;
+  private isClosing = false;
+
+  /**
+   * Connects a TCP or TLS socket: hand it to `net.createServer` or `tls.createServer` as it is.
+   * Writes are corked per event-loop turn, and a full socket buffer holds messages in the session.
+   */
+  readonly handle = (socket: Socket): Connection => attachSocket(this, socket);
 
   constructor(options: PoolOptions<UC> = {}) {
     this.runtime = options.runtime ?? (createDefaultRuntime() as unknown as Runtime<UC>);
@@ -136,18 +122,46 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     this.sessionOptions = resolveSessionOptions(options.session);
     this.onError = options.onError;
     const observe = options.observe;
-    this.observe =
-      observe === undefined
-        ? undefined
-        : (event) => {
-            // A throwing log callback must not break the session that reports.
-            try {
-              observe({ ...event, pool: this.name });
-            } catch (error) {
-              this.reportError(error);
-            }
-          };
+    this.host = new PoolHost<UC>({
+      router: this.router,
+      retain: this.retain,
+      registry: this.registry,
+      sessions: this.sessions,
+      timers: this.timers,
+      observe:
+        observe === undefined
+          ? undefined
+          : (event) => {
+              // A throwing log callback must not break the session that reports.
+              try {
+                observe({ ...event, pool: this.name });
+              } catch (error) {
+                this.reportError(error);
+              }
+            },
+      reportError: (error) => this.reportError(error),
+    });
     this.responses = new ResponseTopics(this);
+  }
+
+  // --- Connections -------------------------------------------------------------------------
+
+  /**
+   * Connects a transport. Feed the returned connection the bytes the transport receives; it
+   * answers through `transport.send`.
+   */
+  connect(transport: Transport, options: ConnectionOptions = {}): Connection {
+    return new Connection(transport, this, options);
+  }
+
+  /** Places a CONNECT that names this pool, or no pool (see {@link placeByVhost}). */
+  attach(connection: Connection, packet: IConnectPacket): MaybePromise<Placement> {
+    return placeByVhost(
+      this.runtime as Runtime<unknown>,
+      packet,
+      () => placeConnect(this, connection, packet),
+      (pool) => (pool === this.name ? placeConnect(this, connection, packet) : undefined),
+    );
   }
 
   get maxIncomingPacketSize(): number {
@@ -162,156 +176,44 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
     return this.sessionOptions.maxPendingPackets;
   }
 
-  // --- Connections -------------------------------------------------------------------------
-
-  /**
-   * Connects a transport. Feed the returned connection the bytes the transport receives; it
-   * answers through `transport.send`.
-   */
-  connect(transport: Transport, options: ConnectionOptions = {}): Connection {
-    return new Connection(transport, this, options);
+  get maxTopicLevels(): number {
+    return this.sessionOptions.maxTopicLevels;
   }
 
-  /** Places a CONNECT that names this pool (or no pool); see {@link ConnectTarget.attach}. */
-  attach(
-    connection: Connection,
-    packet: IConnectPacket,
-  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
-    const vhost = vhostOf(packet.username);
-    if (vhost === undefined) return this.place(connection, packet);
-    return after(this.runtime.vhostPool(vhost), (choice) => {
-      if (!choice.ok) return { refuse: ReasonCode.ServerUnavailable, reason: choice.reason };
-      if (choice.pool !== this.name) {
-        return { refuse: ReasonCode.ServerUnavailable, reason: 'the vhost names another pool' };
-      }
-      return this.place(connection, packet);
+  get retainedPageSize(): number {
+    return this.sessionOptions.retainedPageSize;
+  }
+
+  /** Counters of this pool's sessions. */
+  get metrics(): SessionMetrics {
+    return this.host.metrics;
+  }
+
+  get closing(): boolean {
+    return this.isClosing;
+  }
+
+  createSession(clientId: string, connection: Connection): Session<UC> {
+    return new Session<UC>({
+      clientId,
+      routingId: createRoutingId(),
+      pool: this.name,
+      host: this.host,
+      runtime: this.runtime,
+      options: this.sessionOptions,
+      timers: this.timers,
+      connection,
+      ...(this.onError === undefined ? {} : { onError: this.onError }),
     });
   }
 
-  /**
-   * Finds or creates the session of a CONNECT's client id and attaches the connection: an empty
-   * id gets one assigned [MQTT-3.1.3-6], except under MQTT 3.1.1 without clean session
-   * [MQTT-3.1.3-8]; an invalid one is refused with 0x85 (3.1.1: 0x02) [MQTT-3.1.3-9].
-   */
-  place(
-    connection: Connection,
-    packet: IConnectPacket,
-  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
-    if (this.closing) return { refuse: ReasonCode.ServerUnavailable, reason: 'pool is closing' };
-    let clientId = packet.clientId;
-    let assigned = false;
-    if (clientId.length === 0) {
-      if (packet.protocolVersion !== 5 && packet.clean === false) {
-        return {
-          refuse: ReasonCode.ClientIdentifierNotValid,
-          reason: 'empty client id without clean session',
-        };
-      }
-      clientId = createClientId();
-      assigned = true;
-    } else {
-      const valid = validateClientId(clientId);
-      if (!valid.ok) return { refuse: ReasonCode.ClientIdentifierNotValid, reason: valid.message };
-    }
-    const info = connection; // it carries peerIp and contextPrefs
-    // The connection itself is the session's link: no wrapper object per connection.
-    const link = connection;
-    return after(this.registry.find(clientId), (existing) => {
-      if (existing !== undefined && !existing.ended)
-        return existing.connect(link, packet, info, assigned);
-      const session = new Session<UC>({
-        clientId,
-        routingId: createRoutingId(),
-        pool: this.name,
-        host: this,
-        runtime: this.runtime,
-        options: this.sessionOptions,
-        timers: this.timers,
-        connection: info,
-        ...(this.onError === undefined ? {} : { onError: this.onError }),
-      });
-      return after(this.registry.register(clientId, session), (registered) => {
-        if (!registered.ok) {
-          session.end('client id taken');
-          if (registered.reason === 'remote') {
-            return after(registered.takeover(), () => this.place(connection, packet));
-          }
-          const holder = registered.existing;
-          if (holder.ended) {
-            // The registry still names a session that ended (its unregister is on the way).
-            return after(this.registry.unregister(clientId, holder), () =>
-              this.place(connection, packet),
-            );
-          }
-          return holder.connect(link, packet, info, assigned);
-        }
-        this.sessions.add(session);
-        return session.connect(link, packet, info, assigned);
-      });
-    });
+  adopt(session: Session<UC>): void {
+    this.sessions.add(session);
   }
 
-  // --- SessionHost: what sessions need from the pool ----------------------------------------
-
-  /** Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. */
-  publish(message: RoutedMessage, senderKey: string | undefined): MaybePromise<PublishResult> {
-    const pool = this.poolFor(message.topic);
-    const result = pool.router.publish(message, senderKey);
-    if (!result.ok || !message.retain) return result;
-    let stored: MaybePromise<void>;
-    try {
-      stored = pool.retain.set({
-        topic: message.topic,
-        payload: message.payload,
-        qos: message.qos,
-        properties: retainedProperties(message, this.timers.now()),
-      });
-    } catch (error) {
-      this.reportError(error);
-      return result;
-    }
-    if (!isPromiseLike(stored)) return result;
-    return stored.then(
-      () => result,
-      (error: unknown) => {
-        // The message reached its subscribers; only keeping it failed. Report, do not fail them.
-        this.reportError(error);
-        return result;
-      },
-    );
-  }
-
-  subscribe(subscriber: Subscriber, filter: string, options: SubscriptionOptions): SubscribeResult {
-    return this.poolFor(innerFilter(filter)).router.subscribe(subscriber, filter, options);
-  }
-
-  unsubscribe(subscriber: Subscriber, filter: string): boolean {
-    return this.poolFor(innerFilter(filter)).router.unsubscribe(subscriber, filter);
-  }
-
-  /** Removes a subscriber's subscriptions here and in the `$SYS` pool (fixes defect 19). */
-  unsubscribeAll(subscriber: Subscriber): void {
-    this.router.unsubscribeAll(subscriber);
-    if (this.sysPool !== this) this.sysPool.router.unsubscribeAll(subscriber);
-  }
-
-  matchRetained(
-    filter: string,
-    cursor: RetainCursor | null,
-    limit: number,
-  ): MaybePromise<RetainPage> {
-    return this.poolFor(innerFilter(filter)).retain.match(filter, { cursor, limit });
-  }
-
-  routeShared(route: SharedRoute, message: RoutedMessage, exclude: Subscriber): boolean {
-    return this.poolFor(route.filter).router.routeShared(route, message, exclude);
-  }
-
-  sessionEnded(session: object): void {
-    const ended = session as Session<UC>;
-    this.sessions.delete(ended);
-    const done = this.registry.unregister(ended.clientId, ended);
-    if (isPromiseLike(done)) done.catch((error: unknown) => this.reportError(error));
+  /** Sends `$SYS/...` topics to another pool's router and store: the default pool of a set. */
+  useSysTopicsOf(pool: Topics): void {
+    this.host.sys = pool;
   }
 
   // --- Server-side API -----------------------------------------------------------------------
@@ -447,7 +349,7 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
   stats(): MaybePromise<PoolStats> {
     return after(this.retain.count(), (retainedCount) =>
       after(this.retain.bytes(), (retainedBytes) => ({
-        ...this.metrics,
+        ...this.host.metrics,
         sessions: this.sessions.size,
         connected: this.connectedCount(),
         subscriptions: this.router.stats().subscriptions,
@@ -458,22 +360,17 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
   }
 
   /**
-   * Shuts the pool down: every v5 client gets DISCONNECT 0x8B (Server shutting down) and its
-   * connection closes; then the sessions end, which publishes the Wills they still hold
+   * Shuts the pool down: every session is killed, so a v5 client gets DISCONNECT 0x8B (Server
+   * shutting down) and its connection closes, and a Will the session still holds is published
    * [MQTT-3.1.2-8]; then the retain store closes.
    */
   async close(): Promise<void> {
-    this.closing = true;
+    this.isClosing = true;
     for (const session of [...this.sessions]) {
       session.kill(ReasonCode.ServerShuttingDown, 'server shutting down');
     }
     this.responses.close();
     await this.retain.close();
-  }
-
-  /** The pool that handles a topic or filter: `$SYS/...` belongs to the `$SYS` pool. */
-  poolFor(topic: string): Pool<UC> {
-    return isSysTopic(topic) ? this.sysPool : this;
   }
 
   reportError(error: unknown): void {
@@ -486,28 +383,3 @@ export class Pool<UC = unknown> implements SessionHost, ConnectTarget {
 export function createPool<UC = unknown>(options: PoolOptions<UC> = {}): Pool<UC> {
   return new Pool<UC>(options);
 }
-
-/** The vhost of a `vhost:user` username, if it has one. */
-export function vhostOf(username: string | undefined): string | undefined {
-  if (username === undefined) return undefined;
-  const colon = username.indexOf(':');
-  return colon === -1 ? undefined : username.slice(0, colon);
-}
-
-function isSysTopic(topic: string): boolean {
-  return topic.startsWith('$SYS') && (topic.length === 4 || topic.charCodeAt(4) === 0x2f);
-}
-
-function innerFilter(filter: string): string {
-  if (!isSharedFilter(filter)) return filter;
-  const parsed = parseSharedSubscription(filter);
-  return parsed.ok && parsed.shared !== null ? parsed.shared.filter : filter;
-}
-
-function retainedProperties(message: RoutedMessage, now: number): MessageProperties {
-  const deadline = message.expiresAt;
-  if (deadline === undefined) return message.properties;
-  return { ...message.properties, messageExpiryInterval: secondsLeft(deadline, now) };
-}
-
-export type { ServerSubscription };

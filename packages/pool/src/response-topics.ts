@@ -1,7 +1,21 @@
-import { after, type MaybePromise } from '@mqtt-sessions/protocol';
+import { after, type MaybePromise, type Timers } from '@mqtt-sessions/protocol';
 import { createClientId } from '@mqtt-sessions/registry';
-import type { Pool } from './pool.js';
-import type { DeliveredMessage, ServerSubscription } from './server-api.js';
+import type {
+  DeliveredMessage,
+  ServerSubscription,
+  SubscribeOptions,
+  SubscribeOutcome,
+} from './server-api.js';
+
+/** What request/response needs of a pool: server-side subscriptions and timers. */
+export interface ResponseSite<UC> {
+  readonly timers: Timers;
+  serverSubscribe(
+    filter: string,
+    callback: (message: DeliveredMessage) => void,
+    options: SubscribeOptions<UC>,
+  ): MaybePromise<SubscribeOutcome>;
+}
 
 /** How many unclaimed responses are kept for a later awaitResponse. */
 const MAX_UNCLAIMED = 1000;
@@ -18,14 +32,14 @@ interface Waiter {
  * response that arrives before anyone waits for it is kept (up to a limit) until claimed.
  */
 export class ResponseTopics<UC> {
-  private readonly pool: Pool<UC>;
+  private readonly pool: ResponseSite<UC>;
   private base: string | undefined = undefined;
   private subscription: ServerSubscription | undefined = undefined;
   private counter = 0;
   private readonly waiters = new Map<string, Waiter>();
   private readonly unclaimed = new Map<string, DeliveredMessage>();
 
-  constructor(pool: Pool<UC>) {
+  constructor(pool: ResponseSite<UC>) {
     this.pool = pool;
   }
 

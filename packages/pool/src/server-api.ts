@@ -1,20 +1,22 @@
 import {
   after,
+  type Clock,
   expiresAt,
   forwardedProperties,
-  isPromiseLike,
   type MaybePromise,
   type MessageProperties,
   type QoS,
+  secondsLeft,
+  systemTimers,
 } from '@mqtt-sessions/protocol';
-import type { RetainCursor, RetainedMessage, RetainPage } from '@mqtt-sessions/retain';
 import {
   type RoutedMessage,
   type SharedRoute,
   type Subscriber,
   subscriptionOptions,
 } from '@mqtt-sessions/router';
-import type { AccessDecision } from '@mqtt-sessions/runtime-default';
+import type { AccessDecision, Runtime } from '@mqtt-sessions/runtime-default';
+import { RetainedDelivery, type SessionHost } from '@mqtt-sessions/session';
 import {
   bindingsOf,
   type TopicBindings,
@@ -22,7 +24,19 @@ import {
   validateTopicName,
 } from '@mqtt-sessions/topic-trie';
 import { decodePayload, encodePayload } from './payload.js';
-import type { Pool } from './pool.js';
+
+/** What the server-side API needs of a pool. */
+export interface ServerSide<UC> {
+  readonly name: string;
+  readonly runtime: Runtime<UC>;
+  /** The pool's sessions' port: publishing, subscribing and retained messages go through it. */
+  readonly host: SessionHost;
+  readonly timers: Clock;
+  /** The most levels a topic or filter may have. */
+  readonly maxTopicLevels: number;
+  /** Retained messages fetched per page. */
+  readonly retainedPageSize: number;
+}
 
 /** Options of a server-side publish. */
 export interface PublishOptions<UC> {
@@ -81,14 +95,14 @@ export interface DeliveredMessage {
   decode(): ReturnType<typeof decodePayload>;
 }
 
-/** See {@link Pool.serverPublish}. */
+/** A server-side publish: see `Pool.serverPublish`. */
 export function publishFromServer<UC>(
-  pool: Pool<UC>,
+  pool: ServerSide<UC>,
   topic: string,
   value: unknown,
   options: PublishOptions<UC>,
 ): MaybePromise<PublishOutcome> {
-  const valid = validateTopicName(topic, { maxLevels: pool.sessionOptions.maxTopicLevels });
+  const valid = validateTopicName(topic, { maxLevels: pool.maxTopicLevels });
   if (!valid.ok) return { ok: false, reason: 'invalid-topic', message: valid.message };
   const given = options.properties;
   const forwarded = forwardedProperties(given);
@@ -99,7 +113,7 @@ export function publishFromServer<UC>(
       : { ...forwarded, contentType: encoded.contentType };
   const qos = options.qos ?? 0;
   const retain = options.retain ?? false;
-  const context = options.userContext ?? pool.runtime.newUserContext(anonymous(pool));
+  const context = options.userContext ?? anonymousContext(pool);
   const request = { topic, payload: encoded.payload, qos, retain, properties };
   return after(
     pool.runtime.isAllowed({ action: 'publish', topic, message: request }, context),
@@ -123,7 +137,7 @@ export function publishFromServer<UC>(
         wireCache: undefined,
       };
       return after(
-        pool.publish(message, undefined),
+        pool.host.publish(message, undefined),
         (result): PublishOutcome =>
           result.ok ? result : { ok: false, reason: 'overload', message: result.message },
       );
@@ -131,16 +145,16 @@ export function publishFromServer<UC>(
   );
 }
 
-/** See {@link Pool.serverSubscribe}. */
+/** A server-side subscribe: see `Pool.serverSubscribe`. */
 export function subscribeFromServer<UC>(
-  pool: Pool<UC>,
+  pool: ServerSide<UC>,
   filter: string,
   callback: (message: DeliveredMessage) => void,
   options: SubscribeOptions<UC>,
 ): MaybePromise<SubscribeOutcome> {
-  const valid = validateTopicFilter(filter, { maxLevels: pool.sessionOptions.maxTopicLevels });
+  const valid = validateTopicFilter(filter, { maxLevels: pool.maxTopicLevels });
   if (!valid.ok) return { ok: false, reason: 'invalid-filter', message: valid.message };
-  const context = options.userContext ?? pool.runtime.newUserContext(anonymous(pool));
+  const context = options.userContext ?? anonymousContext(pool);
   const allowed = pool.runtime.isAllowed(
     { action: 'subscribe', topic: filter, subscription: undefined },
     context,
@@ -153,31 +167,62 @@ export function subscribeFromServer<UC>(
         message: refusalMessage(ok, 'the runtime refused the subscription'),
       };
     }
-    const subscriber = new CallbackSubscriber(filter, callback);
-    const result = pool.subscribe(
-      subscriber,
-      filter,
-      subscriptionOptions(options.qos ?? 2, { noLocal: options.noLocal ?? false }),
-    );
+    const subscriber = new CallbackSubscriber(filter, callback, pool.timers);
+    const subscription = subscriptionOptions(options.qos ?? 2, {
+      noLocal: options.noLocal ?? false,
+    });
+    const host = pool.host;
+    const result = host.subscribe(subscriber, filter, subscription);
     if (!result.ok) return { ok: false, reason: 'invalid-filter', message: result.message };
-    const subscription: ServerSubscription = {
-      filter,
-      unsubscribe: () => pool.unsubscribe(subscriber, filter),
+    const outcome: SubscribeOutcome = {
+      ok: true,
+      subscription: { filter, unsubscribe: () => host.unsubscribe(subscriber, filter) },
     };
-    const outcome: SubscribeOutcome = { ok: true, subscription };
     if (options.retained === false) return outcome;
-    return after(deliverRetained(pool, filter, subscriber, context), () => outcome);
+    // The retained messages take the path a client's take; a server-side subscriber always has room.
+    let failure: unknown;
+    const delivery = new RetainedDelivery(
+      {
+        runtime: pool.runtime as Runtime<unknown>,
+        userContext: context,
+        ended: false,
+        now: () => pool.timers.now(),
+        hasRoomForRetained: () => true,
+        matchRetained: (inner, cursor, limit) => host.matchRetained(inner, cursor, limit),
+        reportError: (error) => {
+          failure ??= error;
+        },
+        deliver: (message, qos, retain, ids, shared) =>
+          subscriber.deliver(message, qos, retain, ids, shared),
+      },
+      filter,
+      subscription,
+      pool.retainedPageSize,
+    );
+    return after(delivery.start(), () => {
+      if (failure !== undefined) throw failure;
+      return outcome;
+    });
   });
 }
 
-/** A server-side subscriber: calls back with the message, its bindings and the publisher context. */
+/**
+ * A server-side subscriber: calls back with the message, its bindings and the publisher context.
+ * A message with a Message Expiry Interval carries the seconds it has left.
+ */
 export class CallbackSubscriber implements Subscriber {
   private readonly filter: string;
   private readonly callback: (message: DeliveredMessage) => void;
+  private readonly clock: Clock;
 
-  constructor(filter: string, callback: (message: DeliveredMessage) => void) {
+  constructor(
+    filter: string,
+    callback: (message: DeliveredMessage) => void,
+    clock: Clock = systemTimers,
+  ) {
     this.filter = filter;
     this.callback = callback;
+    this.clock = clock;
   }
 
   deliver(
@@ -187,96 +232,23 @@ export class CallbackSubscriber implements Subscriber {
     _ids: readonly number[] | undefined,
     _shared: SharedRoute | undefined,
   ): void {
-    this.callback(
-      delivered(
-        message.topic,
-        message.payload,
-        qos,
-        retain,
-        message.properties,
-        this.filter,
-        message.senderContext,
-      ),
-    );
-  }
-}
-
-function delivered(
-  topic: string,
-  payload: Buffer,
-  qos: QoS,
-  retain: boolean,
-  properties: MessageProperties,
-  filter: string,
-  publisherContext: unknown,
-): DeliveredMessage {
-  return {
-    topic,
-    payload,
-    qos,
-    retain,
-    properties,
-    bindings: bindingsOf(filter, topic),
-    publisherContext,
-    decode: () => decodePayload(payload, properties.contentType),
-  };
-}
-
-/** Sends every retained message the filter matches to a new server-side subscriber. */
-function deliverRetained<UC>(
-  pool: Pool<UC>,
-  filter: string,
-  subscriber: CallbackSubscriber,
-  context: UC,
-): MaybePromise<void> {
-  const page = (cursor: RetainCursor | null): MaybePromise<void> =>
-    after(pool.matchRetained(filter, cursor, 500), (found: RetainPage) => {
-      let index = 0;
-      const next = (): MaybePromise<void> => {
-        while (index < found.messages.length) {
-          const stored = found.messages[index++] as RetainedMessage;
-          const allowed = pool.runtime.isAllowed(
-            {
-              action: 'deliver-retained',
-              topic: stored.topic,
-              message: { ...stored, retain: true },
-            },
-            context,
-          );
-          if (isPromiseLike(allowed)) {
-            return after(allowed, (ok) => {
-              if (ok === true) deliverStored(subscriber, stored);
-              return next();
-            });
-          }
-          if (allowed === true) deliverStored(subscriber, stored);
-        }
-        if (found.cursor !== null) return page(found.cursor);
-      };
-      return next();
-    });
-  return page(null);
-}
-
-function deliverStored(subscriber: CallbackSubscriber, stored: RetainedMessage): void {
-  const { messageExpiryInterval: _, ...properties } = stored.properties;
-  subscriber.deliver(
-    {
-      topic: stored.topic,
-      payload: stored.payload,
-      qos: stored.qos,
-      retain: true,
+    const { topic, payload } = message;
+    const deadline = message.expiresAt;
+    const properties: MessageProperties =
+      deadline === undefined
+        ? message.properties
+        : { ...message.properties, messageExpiryInterval: secondsLeft(deadline, this.clock.now()) };
+    this.callback({
+      topic,
+      payload,
+      qos,
+      retain,
       properties,
-      expiresAt: undefined,
-      sender: undefined,
-      senderContext: undefined,
-      wireCache: undefined,
-    },
-    stored.qos,
-    true,
-    undefined,
-    undefined,
-  );
+      bindings: bindingsOf(this.filter, topic),
+      publisherContext: message.senderContext,
+      decode: () => decodePayload(payload, properties.contentType),
+    });
+  }
 }
 
 /** The runtime's reason string of a refusal, or `fallback` when it gave none. */
@@ -285,6 +257,13 @@ function refusalMessage(decision: AccessDecision, fallback: string): string {
   return denied?.reasonString ?? fallback;
 }
 
-function anonymous<UC>(pool: Pool<UC>) {
-  return { pool: pool.name, clientId: '', routingId: '', peerIp: undefined, contextPrefs: {} };
+/** The user context of server code that publishes or subscribes as nobody in particular. */
+function anonymousContext<UC>(pool: ServerSide<UC>): UC {
+  return pool.runtime.newUserContext({
+    pool: pool.name,
+    clientId: '',
+    routingId: '',
+    peerIp: undefined,
+    contextPrefs: {},
+  });
 }

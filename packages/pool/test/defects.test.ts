@@ -15,7 +15,7 @@ import { generate, type IConnectPacket, type IPublishPacket } from 'mqtt-packet'
 import { describe, expect, it } from 'vitest';
 import {
   createPool,
-  createSessions,
+  createPoolSet,
   type DeliveredMessage,
   type Pool,
   type PoolOptions,
@@ -491,7 +491,7 @@ describe('defects of the original, fixed', () => {
         this.closes++;
       }
     }
-    const sessions = createSessions<UC>({
+    const sessions = createPoolSet<UC>({
       timers: new ManualTimers(),
       runtime: createDefaultRuntime({ vhosts: { known: 'default' } }),
       session: { maxIncomingPacketSize: 200 },
@@ -628,7 +628,7 @@ describe('defects of the original, fixed', () => {
 
   it('defect 19: $SYS subscriptions of a non-default pool go away with a clean start', () => {
     const timers = new ManualTimers();
-    const sessions = createSessions<UC>({
+    const sessions = createPoolSet<UC>({
       timers,
       runtime: createDefaultRuntime({ vhosts: { tenant: 'second' } }),
       pools: { second: {} },

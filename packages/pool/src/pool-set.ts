@@ -1,17 +1,21 @@
-import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
+import type { Socket } from 'node:net';
+import type { MaybePromise, Timers } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
-import type { SessionConnection } from '@mqtt-sessions/session';
+import type { SessionMetrics } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
   type ConnectionOptions,
   type ConnectTarget,
+  type Placement,
   type Transport,
 } from './connection.js';
-import { Pool, type PoolOptions, vhostOf } from './pool.js';
+import { placeByVhost, placeConnect } from './placement.js';
+import { Pool, type PoolOptions } from './pool.js';
+import { attachSocket } from './transports.js';
 
-/** Options of {@link createSessions}: defaults for every pool, plus the runtime they share. */
-export type SessionsOptions<UC> = Omit<PoolOptions<UC>, 'name'> & {
+/** Options of {@link createPoolSet}: defaults for every pool, plus the runtime they share. */
+export type PoolSetOptions<UC> = Omit<PoolOptions<UC>, 'name'> & {
   /**
    * Options per pool name, merged over the shared ones; the default pool always exists. A
    * `retain` store or `registry` given at the top level belongs to the default pool only: every
@@ -27,19 +31,25 @@ export type SessionsOptions<UC> = Omit<PoolOptions<UC>, 'name'> & {
  * every pool are published, subscribed and retained in the default pool, so system information
  * is shared between pools.
  */
-export class Sessions<UC = unknown> implements ConnectTarget {
-  readonly runtime: Runtime<UC> | undefined;
+export class PoolSet<UC = unknown> implements ConnectTarget {
   readonly defaultPool: Pool<UC>;
   private readonly pools = new Map<string, Pool<UC>>();
   private readonly shared: Omit<PoolOptions<UC>, 'name'>;
 
-  constructor(options: SessionsOptions<UC> = {}) {
+  /** Connects a TCP or TLS socket; hand it to `net.createServer` or `tls.createServer`. */
+  readonly handle = (socket: Socket): Connection => attachSocket(this, socket);
+
+  constructor(options: PoolSetOptions<UC> = {}) {
     const { pools = {}, ...shared } = options;
     this.shared = shared;
-    this.runtime = shared.runtime;
     this.defaultPool = new Pool<UC>(shared);
     this.pools.set(this.defaultPool.name, this.defaultPool);
     for (const [name, own] of Object.entries(pools)) this.addPool(name, own);
+  }
+
+  /** The runtime every pool shares. */
+  get runtime(): Runtime<UC> {
+    return this.defaultPool.runtime;
   }
 
   get maxIncomingPacketSize(): number {
@@ -54,16 +64,17 @@ export class Sessions<UC = unknown> implements ConnectTarget {
     return this.defaultPool.maxPendingPackets;
   }
 
-  reportError(error: unknown): void {
-    this.defaultPool.reportError(error);
-  }
-
-  get timers() {
+  get timers(): Timers {
     return this.defaultPool.timers;
   }
 
-  get metrics() {
+  /** The default pool's counters, which also count bytes before a CONNECT chose a pool. */
+  get metrics(): SessionMetrics {
     return this.defaultPool.metrics;
+  }
+
+  reportError(error: unknown): void {
+    this.defaultPool.reportError(error);
   }
 
   /** Starts a pool (or returns the one with that name). */
@@ -71,13 +82,8 @@ export class Sessions<UC = unknown> implements ConnectTarget {
     const existing = this.pools.get(name);
     if (existing !== undefined) return existing;
     const { retain: _retain, registry: _registry, ...shared } = this.shared;
-    const pool = new Pool<UC>({
-      ...shared,
-      ...options,
-      name,
-      runtime: this.defaultPool.runtime,
-    });
-    pool.sysPool = this.defaultPool;
+    const pool = new Pool<UC>({ ...shared, ...options, name, runtime: this.defaultPool.runtime });
+    pool.useSysTopicsOf(this.defaultPool);
     this.pools.set(name, pool);
     return pool;
   }
@@ -98,19 +104,16 @@ export class Sessions<UC = unknown> implements ConnectTarget {
   }
 
   /** Picks the pool of a CONNECT by its vhost and places it there. */
-  attach(
-    connection: Connection,
-    packet: IConnectPacket,
-  ): MaybePromise<SessionConnection | { refuse: number; reason: string }> {
-    const vhost = vhostOf(packet.username);
-    if (vhost === undefined) return this.defaultPool.place(connection, packet);
-    return after(this.defaultPool.runtime.vhostPool(vhost), (choice) => {
-      if (!choice.ok) return { refuse: ReasonCode.ServerUnavailable, reason: choice.reason };
-      const pool = this.pools.get(choice.pool);
-      if (pool === undefined)
-        return { refuse: ReasonCode.ServerUnavailable, reason: `no pool ${choice.pool}` };
-      return pool.place(connection, packet);
-    });
+  attach(connection: Connection, packet: IConnectPacket): MaybePromise<Placement> {
+    return placeByVhost(
+      this.runtime as Runtime<unknown>,
+      packet,
+      () => placeConnect(this.defaultPool, connection, packet),
+      (name) => {
+        const pool = this.pools.get(name);
+        return pool === undefined ? undefined : placeConnect(pool, connection, packet);
+      },
+    );
   }
 
   /** Closes every pool. */
@@ -120,6 +123,6 @@ export class Sessions<UC = unknown> implements ConnectTarget {
 }
 
 /** Creates a set of pools with the default pool started. */
-export function createSessions<UC = unknown>(options: SessionsOptions<UC> = {}): Sessions<UC> {
-  return new Sessions<UC>(options);
+export function createPoolSet<UC = unknown>(options: PoolSetOptions<UC> = {}): PoolSet<UC> {
+  return new PoolSet<UC>(options);
 }
