@@ -36,18 +36,24 @@ export interface ConnectionOptions {
 /** Where a CONNECT was placed: a session's connection, or a refusal with a CONNACK reason code. */
 export type Placement = SessionConnection | { refuse: number; reason: string };
 
-/** Where a CONNECT goes: the pool side of a connection, supplied by a pool or a set of pools. */
-export interface ConnectTarget {
+/** The limits, clock and counters a connection keeps to before its CONNECT chose a pool. */
+export interface EntryLimits {
   /** The largest packet accepted before the pool is known. */
   readonly maxIncomingPacketSize: number;
   readonly timers: Timers;
   readonly connectTimeoutMs: number;
-  /** Reports a failure that cannot be thrown back to the transport. */
-  reportError(error: unknown): void;
   /** Packets that may wait while a CONNECT is being placed. */
   readonly maxPendingPackets: number;
   /** Counters for bytes received before and after a session exists. */
   readonly metrics: SessionMetrics;
+  /** Reports a failure that cannot be thrown back to the transport. */
+  reportError(error: unknown): void;
+}
+
+/** Where a CONNECT goes: the pool side of a connection, supplied by a pool or a set of pools. */
+export interface ConnectTarget {
+  /** The pool whose limits apply until a CONNECT is placed: the pool itself, or a set's default. */
+  readonly entry: EntryLimits;
   /**
    * Finds or creates the session for a CONNECT and attaches the connection, or refuses it with a
    * CONNACK reason code.
@@ -82,7 +88,7 @@ export class Connection implements PacketSink {
     this.target = target;
     this.peerIp = options.peerIp;
     this.contextPrefs = options.contextPrefs ?? NO_PREFS;
-    this.reader = new PacketReader(target.maxIncomingPacketSize);
+    this.reader = new PacketReader(target.entry.maxIncomingPacketSize);
     // A connection must finish its handshake in reasonable time, or it only holds resources.
     this.armConnectTimer();
   }
@@ -114,7 +120,7 @@ export class Connection implements PacketSink {
   }
 
   private read(chunk: Buffer): void {
-    this.target.metrics.bytesReceived += chunk.length;
+    this.target.entry.metrics.bytesReceived += chunk.length;
     const problem = this.reader.read(chunk, this);
     if (problem === undefined || this.closed) return;
     if (problem.kind === 'malformed')
@@ -136,7 +142,7 @@ export class Connection implements PacketSink {
       this.attachment?.drained();
     } catch (error) {
       // Called from a socket event: a failure here must end this connection, not the process.
-      this.target.reportError(error);
+      this.target.entry.reportError(error);
       this.close('internal error');
     }
   }
@@ -149,7 +155,7 @@ export class Connection implements PacketSink {
     try {
       this.attachment?.closed();
     } catch (error) {
-      this.target.reportError(error);
+      this.target.entry.reportError(error);
     }
   }
 
@@ -182,7 +188,7 @@ export class Connection implements PacketSink {
     }
     if (this.early !== undefined) {
       // The CONNECT is still being placed; a client that floods meanwhile is cut off.
-      if (this.early.length >= this.target.maxPendingPackets)
+      if (this.early.length >= this.target.entry.maxPendingPackets)
         this.close('too many packets before CONNACK');
       else this.early.push(packet);
       return;
@@ -236,7 +242,7 @@ export class Connection implements PacketSink {
   }
 
   private placeFailed(error: unknown): void {
-    this.target.reportError(error);
+    this.target.entry.reportError(error);
     this.sendConnack(ReasonCode.ServerUnavailable);
     this.close('internal error');
   }
@@ -281,15 +287,15 @@ export class Connection implements PacketSink {
 
   private armConnectTimer(): void {
     this.clearConnectTimer();
-    this.connectTimer = this.target.timers.setTimeout(() => {
+    this.connectTimer = this.target.entry.timers.setTimeout(() => {
       this.connectTimer = undefined;
       if (this.attachment?.live !== true) this.close('the handshake did not finish in time');
-    }, this.target.connectTimeoutMs);
+    }, this.target.entry.connectTimeoutMs);
   }
 
   private clearConnectTimer(): void {
     if (this.connectTimer !== undefined) {
-      this.target.timers.clearTimeout(this.connectTimer);
+      this.target.entry.timers.clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
     }
   }

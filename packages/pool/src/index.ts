@@ -2,6 +2,7 @@ export {
   Connection,
   type ConnectionOptions,
   type ConnectTarget,
+  type EntryLimits,
   type Placement,
   type Transport,
 } from './connection.js';

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
-import type { MaybePromise, Timers } from '@mqtt-sessions/protocol';
+import type { MaybePromise } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
-import type { SessionMetrics } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -52,29 +51,9 @@ export class PoolSet<UC = unknown> implements ConnectTarget {
     return this.defaultPool.runtime;
   }
 
-  get maxIncomingPacketSize(): number {
-    return this.defaultPool.maxIncomingPacketSize;
-  }
-
-  get connectTimeoutMs(): number {
-    return this.defaultPool.connectTimeoutMs;
-  }
-
-  get maxPendingPackets(): number {
-    return this.defaultPool.maxPendingPackets;
-  }
-
-  get timers(): Timers {
-    return this.defaultPool.timers;
-  }
-
-  /** The default pool's counters, which also count bytes before a CONNECT chose a pool. */
-  get metrics(): SessionMetrics {
-    return this.defaultPool.metrics;
-  }
-
-  reportError(error: unknown): void {
-    this.defaultPool.reportError(error);
+  /** A set's connections keep to its default pool's limits until their CONNECT chose a pool. */
+  get entry(): Pool<UC> {
+    return this.defaultPool;
   }
 
   /** Starts a pool (or returns the one with that name). */

@@ -164,6 +164,11 @@ export class Pool<UC = unknown>
     );
   }
 
+  /** The pool's own limits apply to its connections from their first byte. */
+  get entry(): this {
+    return this;
+  }
+
   get maxIncomingPacketSize(): number {
     return this.sessionOptions.maxIncomingPacketSize;
   }

@@ -22,6 +22,45 @@ const ACK_FAILURES = [
   R.PayloadFormatInvalid,
 ];
 
+/** DISCONNECT reason codes that either side may send (section 3.14.2.1). */
+const DISCONNECT_BY_EITHER = [
+  R.Success,
+  R.UnspecifiedError,
+  R.MalformedPacket,
+  R.ProtocolError,
+  R.ImplementationSpecificError,
+  R.TopicNameInvalid,
+  R.ReceiveMaximumExceeded,
+  R.TopicAliasInvalid,
+  R.PacketTooLarge,
+  R.MessageRateTooHigh,
+  R.QuotaExceeded,
+  R.AdministrativeAction,
+  R.PayloadFormatInvalid,
+];
+
+/** DISCONNECT reason codes that only a client sends. */
+const DISCONNECT_BY_CLIENT = [R.DisconnectWithWill];
+
+/** DISCONNECT reason codes that only a server sends. */
+const DISCONNECT_BY_SERVER = [
+  R.NotAuthorized,
+  R.ServerBusy,
+  R.ServerShuttingDown,
+  R.KeepAliveTimeout,
+  R.SessionTakenOver,
+  R.TopicFilterInvalid,
+  R.RetainNotSupported,
+  R.QoSNotSupported,
+  R.UseAnotherServer,
+  R.ServerMoved,
+  R.SharedSubscriptionsNotSupported,
+  R.ConnectionRateExceeded,
+  R.MaximumConnectTime,
+  R.SubscriptionIdentifiersNotSupported,
+  R.WildcardSubscriptionsNotSupported,
+];
+
 /**
  * The reason codes each packet may carry, from the table of MQTT 5 section 2.4 and the sections of
  * each packet (3.2.2.2, 3.4.2.1, 3.5.2.1, 3.6.2.1, 3.7.2.1, 3.9.3, 3.11.3, 3.14.2.1, 3.15.2.1).
@@ -81,62 +120,21 @@ export const REASON_CODES: Readonly<Record<ReasonCodePacket, ReadonlySet<number>
     R.TopicFilterInvalid,
     R.PacketIdentifierInUse,
   ]),
-  disconnect: new Set([
-    R.Success,
-    R.DisconnectWithWill,
-    R.UnspecifiedError,
-    R.MalformedPacket,
-    R.ProtocolError,
-    R.ImplementationSpecificError,
-    R.NotAuthorized,
-    R.ServerBusy,
-    R.ServerShuttingDown,
-    R.KeepAliveTimeout,
-    R.SessionTakenOver,
-    R.TopicFilterInvalid,
-    R.TopicNameInvalid,
-    R.ReceiveMaximumExceeded,
-    R.TopicAliasInvalid,
-    R.PacketTooLarge,
-    R.MessageRateTooHigh,
-    R.QuotaExceeded,
-    R.AdministrativeAction,
-    R.PayloadFormatInvalid,
-    R.RetainNotSupported,
-    R.QoSNotSupported,
-    R.UseAnotherServer,
-    R.ServerMoved,
-    R.SharedSubscriptionsNotSupported,
-    R.ConnectionRateExceeded,
-    R.MaximumConnectTime,
-    R.SubscriptionIdentifiersNotSupported,
-    R.WildcardSubscriptionsNotSupported,
-  ]),
+  disconnect: new Set([...DISCONNECT_BY_EITHER, ...DISCONNECT_BY_CLIENT, ...DISCONNECT_BY_SERVER]),
   auth: new Set([R.Success, R.ContinueAuthentication, R.ReAuthenticate]),
 };
 
 /** The DISCONNECT reason codes a client may send ("Sent by: Client" or both, section 3.14.2.1). */
 export const CLIENT_DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
-  R.Success,
-  R.DisconnectWithWill,
-  R.UnspecifiedError,
-  R.MalformedPacket,
-  R.ProtocolError,
-  R.ImplementationSpecificError,
-  R.TopicNameInvalid,
-  R.ReceiveMaximumExceeded,
-  R.TopicAliasInvalid,
-  R.PacketTooLarge,
-  R.MessageRateTooHigh,
-  R.QuotaExceeded,
-  R.AdministrativeAction,
-  R.PayloadFormatInvalid,
+  ...DISCONNECT_BY_EITHER,
+  ...DISCONNECT_BY_CLIENT,
 ]);
 
 /** The DISCONNECT reason codes a server may send: all but Disconnect with Will Message (0x04). */
-export const SERVER_DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set(
-  [...REASON_CODES.disconnect].filter((code) => code !== R.DisconnectWithWill),
-);
+export const SERVER_DISCONNECT_REASON_CODES: ReadonlySet<number> = new Set([
+  ...DISCONNECT_BY_EITHER,
+  ...DISCONNECT_BY_SERVER,
+]);
 
 /** True when `packet` may carry `reasonCode`. */
 export function isReasonCodeOf(packet: ReasonCodePacket, reasonCode: number): boolean {
