@@ -2,14 +2,16 @@ import {
   connackReturnCodeV3,
   isPromiseLike,
   type MaybePromise,
+  ProtocolLevel,
   ReasonCode,
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { ContextPrefs } from '@mqtt-sessions/runtime-default';
 import { encode, type SessionConnection, type SessionMetrics } from '@mqtt-sessions/session';
 import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
-import { decodePacket } from './decode.js';
 import { PacketReader, type PacketSink } from './framing.js';
+import { ConnectError, decodePacket } from './wire/decode.js';
+import { WireError } from './wire/wire-error.js';
 
 /**
  * A byte transport: a TCP or TLS socket, a WebSocket, an in-process pipe. The pool writes
@@ -46,6 +48,8 @@ export interface EntryLimits {
   readonly maxPendingPackets: number;
   /** Counters for bytes received before and after a session exists. */
   readonly metrics: SessionMetrics;
+  /** Whether MQTT 3.1 (protocol level 3, `MQIsdp`) clients are accepted. */
+  readonly acceptMqtt31: boolean;
   /** Reports a failure that cannot be thrown back to the transport. */
   reportError(error: unknown): void;
 }
@@ -130,9 +134,15 @@ export class Connection implements PacketSink {
 
   /** One whole packet's bytes: decode and handle it. Returns false once the connection closed. */
   onPacketBytes(bytes: Buffer): boolean {
-    const packet = decodePacket(bytes, this.version);
-    if (packet instanceof Error) this.onParseError(packet);
-    else this.onPacket(packet);
+    let packet: Packet;
+    try {
+      packet = decodePacket(bytes, this.version);
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      this.refuseBytes(error);
+      return !this.closed;
+    }
+    this.onPacket(packet);
     return !this.closed;
   }
 
@@ -198,10 +208,9 @@ export class Connection implements PacketSink {
       return;
     }
     this.version = packet.protocolVersion === 5 ? 5 : 4;
-    if (packet.protocolVersion === 3) {
-      // MQTT 3.1 (MQIsdp) is not supported, as in the original library.
+    if (packet.protocolVersion === ProtocolLevel.V31 && !this.target.entry.acceptMqtt31) {
       this.sendConnack(ReasonCode.UnsupportedProtocolVersion);
-      this.close('MQTT 3.1 is not supported');
+      this.close('MQTT 3.1 is switched off');
       return;
     }
     this.early = [];
@@ -247,16 +256,28 @@ export class Connection implements PacketSink {
     this.close('internal error');
   }
 
-  private onParseError(error: Error): void {
+  /**
+   * Bytes that break the specification: an established MQTT 5 client gets DISCONNECT with the
+   * reason code, and the connection closes [MQTT-4.13.1-1]. A CONNECT that breaks it gets a
+   * CONNACK with the reason code from MQTT 5 and none from MQTT 3.1.1 [MQTT-3.1.4-1]; an unknown
+   * protocol level gets the 3.1.1 answer 0x01, which every client reads [MQTT-3.1.2-2].
+   */
+  private refuseBytes(error: WireError): void {
     if (this.closed) return;
-    if (this.attachment === undefined && /protocol version/i.test(error.message)) {
-      // An unknown protocol level: answer in 3.1.1 form, which every client reads [MQTT-3.1.2-2].
-      this.version = 4;
-      this.sendConnack(ReasonCode.UnsupportedProtocolVersion);
-      this.close(error.message);
+    if (this.attachment !== undefined) {
+      this.attachment.disconnect(error.code, error.message);
       return;
     }
-    this.fail(ReasonCode.MalformedPacket, error.message);
+    if (error instanceof ConnectError && this.early === undefined) {
+      if (error.code === ReasonCode.UnsupportedProtocolVersion) {
+        this.version = 4;
+        this.sendConnack(error.code);
+      } else if (error.level === ProtocolLevel.V5) {
+        this.version = 5;
+        this.sendConnack(error.code);
+      }
+    }
+    this.close(error.message);
   }
 
   /** A packet over the size limit: CONNACK 0x95 before CONNECT (v5), DISCONNECT 0x95 after. */

@@ -1,4 +1,4 @@
-import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
+import { after, type MaybePromise, ProtocolLevel, ReasonCode } from '@mqtt-sessions/protocol';
 import { createClientId, type SessionRegistry, validateClientId } from '@mqtt-sessions/registry';
 import type { PoolChoice, Runtime } from '@mqtt-sessions/runtime-default';
 import type { Session, SessionLink } from '@mqtt-sessions/session';
@@ -31,14 +31,21 @@ export function placeConnect<UC>(
   let clientId = packet.clientId;
   let assigned = false;
   if (clientId.length === 0) {
-    if (packet.protocolVersion !== 5 && packet.clean === false) {
+    // MQTT 3.1 has no empty client id; MQTT 3.1.1 only with a clean session.
+    if (
+      packet.protocolVersion === ProtocolLevel.V31 ||
+      (packet.protocolVersion !== 5 && packet.clean === false)
+    ) {
       return {
         refuse: ReasonCode.ClientIdentifierNotValid,
-        reason: 'empty client id without clean session',
+        reason: 'an empty client id (MQTT 3.1, or without clean session)',
       };
     }
     clientId = createClientId();
     assigned = true;
+  } else if (packet.protocolVersion === ProtocolLevel.V31 && clientId.length > 23) {
+    // MQTT 3.1 section 3.1: a client id is 1 to 23 characters (return code 2).
+    return { refuse: ReasonCode.ClientIdentifierNotValid, reason: 'an MQTT 3.1 client id over 23' };
   } else {
     const valid = validateClientId(clientId);
     if (!valid.ok) return { refuse: ReasonCode.ClientIdentifierNotValid, reason: valid.message };

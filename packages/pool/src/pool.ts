@@ -181,6 +181,10 @@ export class Pool<UC = unknown>
     return this.sessionOptions.maxPendingPackets;
   }
 
+  get acceptMqtt31(): boolean {
+    return this.sessionOptions.acceptMqtt31;
+  }
+
   get maxTopicLevels(): number {
     return this.sessionOptions.maxTopicLevels;
   }

@@ -55,7 +55,7 @@ describe('3.3.1 PUBLISH fixed header', () => {
     const reader = connected(pool, 'reader', { properties: { sessionExpiryInterval: 60 } });
     subscribe(reader, 'z', 0);
     const writer = connected(pool, 'writer');
-    writer.send(publishPacket('z', 'live', 0, { dup: true }));
+    writer.send(publishPacket('z', 'live', 0));
     writer.send(publishPacket('z', 'one', 1, { messageId: 1, dup: true }));
     reader.drop();
     writer.send(publishPacket('z', 'stored', 1, { messageId: 2 }));
@@ -68,6 +68,15 @@ describe('3.3.1 PUBLISH fixed header', () => {
       [0, false],
     ]);
     expect(texts(all)).toEqual(['live', 'one', 'stored']);
+  });
+
+  it('a QoS 0 PUBLISH with DUP set is malformed: DISCONNECT 0x81 [MQTT-3.3.1-2]', () => {
+    const { pool } = setup();
+    const watcher = bystander(pool);
+    const client = connected(pool, 'dup0');
+    client.sendBytes([0x38, 0x04, 0x00, 0x01, 0x62, 0x78]);
+    disconnectedWith(client, 0x81);
+    unaffected(pool, watcher);
   });
 
   it('a PUBLISH with both QoS bits set is malformed: DISCONNECT 0x81 (mqtt-packet refuses it) [MQTT-3.3.1-4]', () => {

@@ -79,6 +79,15 @@ export function closedSilently(client: TestClient, from: number): void {
   expect(client.bytes.length).toBe(from);
 }
 
+/**
+ * A CONNECT was refused: an MQTT 5 CONNACK with `reasonCode` and no properties was all the server
+ * sent, and the connection closed.
+ */
+export function refusedWith(client: TestClient, reasonCode: number): void {
+  expect(wire(client)).toEqual([0x20, 0x03, 0x00, reasonCode, 0x00]);
+  expect(client.closed).toBe(true);
+}
+
 /** The connection was closed after a DISCONNECT with `reasonCode`, and nothing else came. */
 export function disconnectedWith(client: TestClient, reasonCode: number): void {
   const packets = client.drain();

@@ -505,8 +505,8 @@ describe('defects of the original, fixed', () => {
       keepalive: 0,
     };
     const cases: [Buffer, number[]][] = [
-      // An invalid client id (U+0000): CONNACK 0x85 [MQTT-3.1.3-9]... as v5 reason code.
-      [generate({ ...base, clientId: 'a\u0000b' }, { protocolVersion: 5 }), [0x20, 3, 0, 0x85, 0]],
+      // A client id with U+0000 is a Malformed Packet [MQTT-1.5.4-2]: CONNACK 0x81.
+      [generate({ ...base, clientId: 'a\u0000b' }, { protocolVersion: 5 }), [0x20, 3, 0, 0x81, 0]],
       // An unknown vhost: CONNACK 0x88 Server unavailable.
       [
         generate({ ...base, username: 'other:bob', password: Buffer.from('x') }),
@@ -517,12 +517,12 @@ describe('defects of the original, fixed', () => {
       // MQTT 3.1.1 with an empty client id and no clean session: return code 0x02.
       // (mqtt-packet will not encode that CONNECT, so here are its bytes.)
       [Buffer.from([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0, 0, 0, 0, 0]), [0x20, 2, 0, 0x02]],
-      // MQTT 3.1 (MQIsdp, level 3): return code 0x01.
+      // MQTT 3.1 (MQIsdp, level 3) with a client id over 23 characters: return code 0x02.
       [
-        generate({ ...base, protocolId: 'MQIsdp', protocolVersion: 3 }, {
+        generate({ ...base, clientId: 'x'.repeat(24), protocolId: 'MQIsdp', protocolVersion: 3 }, {
           protocolVersion: 3,
         } as never),
-        [0x20, 2, 0, 0x01],
+        [0x20, 2, 0, 0x02],
       ],
     ];
     for (const [bytes, connack] of cases) {

@@ -68,24 +68,41 @@ describe('MQTT 3.1.1: CONNECT and CONNACK', () => {
     expect(pool.sessionCount()).toBe(0);
   });
 
-  it('answers MQTT 3.1 (MQIsdp, level 3) with return code 0x01, as the original refused it', () => {
-    const { pool } = setup();
-    const client = client311(pool);
-    client.sendBytes(
+  it('accepts MQTT 3.1 (MQIsdp, level 3), and refuses it with 0x01 when switched off', () => {
+    const mqtt31 = (clientId: string) =>
       generate(
         {
           cmd: 'connect',
           protocolId: 'MQIsdp',
           protocolVersion: 3,
-          clientId: 'old',
+          clientId,
           clean: true,
           keepalive: 0,
         },
         { protocolVersion: 3 } as never,
-      ),
-    );
-    expect(wire(client)).toEqual([0x20, 0x02, 0x00, 0x01]);
-    expect(client.closed).toBe(true);
+      );
+    const { pool } = setup();
+    const client = client311(pool);
+    client.sendBytes(mqtt31('old'));
+    expect(wire(client)).toEqual([0x20, 0x02, 0x00, 0x00]);
+    client.next('connack');
+    subscribe(client, 'legacy/#', 1);
+    void pool.serverPublish('legacy/x', 'still spoken', { qos: 1 });
+    expect(client.next('publish').payload.toString()).toBe('still spoken');
+    // MQTT 3.1 section 3.1: a client id of 1 to 23 characters, else return code 2.
+    // (mqtt-packet will not encode an empty one, so here are its bytes.)
+    const empty = [0x10, 14, 0, 6, ...Buffer.from('MQIsdp'), 3, 0x02, 0, 0, 0, 0];
+    for (const bytes of [Buffer.from(empty), mqtt31('x'.repeat(24))]) {
+      const refused = client311(pool);
+      refused.sendBytes(bytes);
+      expect(wire(refused)).toEqual([0x20, 0x02, 0x00, 0x02]);
+      expect(refused.closed).toBe(true);
+    }
+    const strict = setup({ session: { acceptMqtt31: false } }).pool;
+    const refused = client311(strict);
+    refused.sendBytes(mqtt31('old'));
+    expect(wire(refused)).toEqual([0x20, 0x02, 0x00, 0x01]);
+    expect(refused.closed).toBe(true);
   });
 
   it('closes a connection whose protocol name is not MQTT without a CONNACK [MQTT-3.1.2-1] (3.1.1)', () => {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { generate, type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { decodePacket } from '../src/decode.js';
 import { PacketReader } from '../src/framing.js';
+import { decodePacket } from '../src/wire/decode.js';
+import { WireError } from '../src/wire/wire-error.js';
 
 const packets: Packet[] = [
   { cmd: 'pingreq' },
@@ -95,13 +96,13 @@ describe('PacketReader', () => {
     });
     const bad = Buffer.from(connect);
     bad[8] = 6; // protocol level 6
-    expect(decodePacket(bad, 4)).toBeInstanceOf(Error);
+    expect(() => decodePacket(bad, 4)).toThrow(WireError);
     expect(decodePacket(connect, 4)).toMatchObject({
       cmd: 'connect',
       clientId: 'x',
       protocolVersion: 5,
     });
-    expect(decodePacket(connect.subarray(0, connect.length - 1), 4)).toBeInstanceOf(Error);
+    expect(() => decodePacket(connect.subarray(0, connect.length - 1), 4)).toThrow(WireError);
     expect(decodePacket(connect, 4)).toMatchObject({ cmd: 'connect' });
   });
 });

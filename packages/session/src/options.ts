@@ -62,6 +62,11 @@ export interface SessionOptions {
   maxPendingPackets: number;
   /** Retained messages fetched per page while delivering them on subscribe. Default 200. */
   retainedPageSize: number;
+  /**
+   * Whether MQTT 3.1 clients (protocol name `MQIsdp`, level 3) are accepted, with the rules of
+   * 3.1: a client id of 1 to 23 characters. When false they get CONNACK 0x01. Default true.
+   */
+  acceptMqtt31: boolean;
 }
 
 /** The defaults: the MQTT 5 specification's where it has one, else the original library's. */
@@ -89,6 +94,7 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   maxTopicLevels: 128,
   maxPendingPackets: 1000,
   retainedPageSize: 200,
+  acceptMqtt31: true,
 });
 
 /** Fills in the defaults for the options not given. */
