@@ -1,17 +1,21 @@
 /**
- * The brokers under test, each in a child process of its own: mqtt-sessions (the built CLI) and
- * Aedes (bench/aedes-server.mjs). The parent reads a child's memory from /proc/<pid>/status and its
+ * The brokers under test, each in a child process of its own: mqtt-sessions (the built CLI),
+ * optionally a baseline build of it (another checkout's CLI), and Aedes (bench/aedes-server.mjs). The parent reads a child's memory from /proc/<pid>/status and its
  * CPU time from /proc/<pid>/stat, and asks it over IPC to collect garbage before a memory reading.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HOST } from './client.ts';
 
-/** `bare` is no broker: a net server that only answers CONNECT (a floor for the storm). */
-export type BrokerName = 'ours' | 'aedes' | 'bare';
+/**
+ * `baseline` is mqtt-sessions built from another checkout (`--baseline DIR`), run like `ours`;
+ * `bare` is no broker: a net server that only answers CONNECT (a floor for the storm).
+ */
+export type BrokerName = 'ours' | 'baseline' | 'aedes' | 'bare';
 
 /** A broker's memory after a full collection, in bytes. */
 export interface MemoryReading {
@@ -44,6 +48,23 @@ export const OUR_LIMIT_FLAGS: readonly string[] = [
   '--max-queued',
   '1000000',
 ];
+
+/** The built CLI of the `baseline` broker, set by `setBaselineDir`. */
+let baselineCliPath: string | undefined;
+
+/**
+ * Makes `baseline` run `DIR/packages/broker/dist/cli.js`, DIR being another checkout of this
+ * repository, built. Returns the checkout's absolute path.
+ */
+export function setBaselineDir(dir: string): string {
+  const root = resolve(dir);
+  const cli = join(root, 'packages/broker/dist/cli.js');
+  if (!existsSync(cli)) {
+    throw new Error(`${cli} is missing: run pnpm install && pnpm build in ${root}`);
+  }
+  baselineCliPath = cli;
+  return root;
+}
 
 /** Aedes options: mqemitter `concurrency` (default 100), its one knob on the delivery path. */
 export let AEDES_CONCURRENCY = 100;
@@ -85,13 +106,15 @@ export class BrokerProcess {
   static async start(name: BrokerName, options: StartOptions): Promise<BrokerProcess> {
     const nodeFlags = ['--expose-gc', '--import', hookUrl];
     let args: string[];
-    if (name === 'ours') {
+    if (name === 'ours' || name === 'baseline') {
       if (options.cpuProfileDir !== undefined) {
         nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
       }
+      const cli = name === 'ours' ? cliPath : baselineCliPath;
+      if (cli === undefined) throw new Error('baseline: no checkout given (--baseline DIR)');
       args = [
         ...nodeFlags,
-        cliPath,
+        cli,
         '--host',
         HOST,
         '--port',

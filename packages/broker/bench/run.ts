@@ -5,10 +5,11 @@
  *
  *   node --expose-gc --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
  *     [--measure 5000] [--warmup 1000] [--window-scale 1] [--parser inline|mqtt-packet]
- *     [--brokers ours,aedes] [--profile <dir>] [--no-write]
+ *     [--brokers ours,aedes] [--baseline <checkout>] [--profile <dir>] [--no-write]
  *
  * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, storm, retained. For each one the brokers take
- * turns, A B A B..., each run in a fresh broker process.
+ * turns, A B A B..., each run in a fresh broker process. `--baseline` adds a third broker, our
+ * broker as built in another checkout, to compare a change with the code before it in one run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import {
   BrokerProcess,
   OUR_LIMIT_FLAGS,
   setAedesConcurrency,
+  setBaselineDir,
   waitForQuiet,
 } from './brokers.ts';
 import { type ParserMode, setParserMode } from './client.ts';
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     'window-scale': { type: 'string' },
     parser: { type: 'string' },
     brokers: { type: 'string' },
+    baseline: { type: 'string' },
     profile: { type: 'string' },
     'aedes-concurrency': { type: 'string' },
     'quiet-pct': { type: 'string' },
@@ -88,6 +91,12 @@ const retries = Number(values.retries ?? 3);
 const parserMode = (values.parser ?? 'inline') as ParserMode;
 setParserMode(parserMode);
 const brokerNames = (values.brokers ?? 'ours,aedes').split(',') as BrokerName[];
+/** Another checkout of this repository, built: its broker runs as `baseline`, after `ours`. */
+const baselineDir = values.baseline === undefined ? undefined : setBaselineDir(values.baseline);
+if (baselineDir !== undefined && !brokerNames.includes('baseline')) {
+  brokerNames.splice(brokerNames.indexOf('ours') + 1, 0, 'baseline');
+}
+const nameWidth = Math.max(5, ...brokerNames.map((name) => name.length));
 const profileDir = values.profile;
 if (values['aedes-concurrency'] !== undefined) {
   setAedesConcurrency(Number(values['aedes-concurrency']));
@@ -157,10 +166,16 @@ const loadAverage = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-/** The commit measured, whether the core packages' sources differ from it, and the build time. */
-function describeCode(): string {
+/**
+ * The commit measured, whether the core packages' sources differ from it, and the build time, of
+ * this checkout or of the one at `root`.
+ */
+function describeCode(root?: string): string {
   const git = (...args: string[]) =>
-    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    execFileSync('git', root === undefined ? args : ['-C', root, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   let text: string;
   try {
     const commit = git('rev-parse', '--short', 'HEAD');
@@ -174,7 +189,8 @@ function describeCode(): string {
     text = 'commit unknown';
   }
   // The newest build output of any package: the code the brokers ran.
-  const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
+  const packagesDir =
+    root === undefined ? fileURLToPath(new URL('../../', import.meta.url)) : `${root}/packages/`;
   let newest = 0;
   for (const pkg of readdirSync(packagesDir)) {
     const dist = `${packagesDir}${pkg}/dist`;
@@ -190,9 +206,12 @@ function describeCode(): string {
 const log = (line: string) => console.log(line);
 const machine = describeMachine();
 const code = describeCode();
+const baselineCode =
+  baselineDir === undefined ? undefined : `${baselineDir}, ${describeCode(baselineDir)}`;
 const loadAtStart = loadAverage();
 log(`Machine: ${machine}`);
 log(`Code: ${code}`);
+if (baselineCode !== undefined) log(`Baseline: ${baselineCode}`);
 log(`Load average (1/5/15 min) at start: ${loadAtStart}`);
 log(
   `Settings: ${reps} run(s) per broker and scenario, warm-up ${settings.warmupMs} ms, ` +
@@ -244,7 +263,7 @@ async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Pr
     }
     const disturbed = result.cpu.other > maxOtherPct;
     log(
-      `  ${scenario.id.padEnd(9)} ${name.padEnd(5)} #${rep + 1}: ${headline(scenario.kind, result)}` +
+      `  ${scenario.id.padEnd(9)} ${name.padEnd(nameWidth)} #${rep + 1}: ${headline(scenario.kind, result)}` +
         `${latencyText(result)}, RSS ${formatBytes(result.peakRss)}, CPU ${cpuText(result)}` +
         `${result.complete ? '' : ', INCOMPLETE'}; ${result.note}` +
         (disturbed ? ' -- disturbed by other processes, discarded' : ''),
@@ -316,16 +335,49 @@ function show(kind: Kind, value: number | undefined, spread: number | undefined)
   return spread === undefined || reps < 2 ? text : `${text} ±${((spread * 100) / 2).toFixed(0)}%`;
 }
 
-const header = [
-  'scenario',
-  'ours',
-  'Aedes',
-  'ratio',
-  'ours p50/p99',
-  'Aedes p50/p99',
-  'ours RSS',
-  'Aedes RSS',
-];
+/**
+ * ours / baseline, > 1 when ours is better, and whether the difference is within noise: no larger
+ * than the spread between the runs of either build ((max - min) / median).
+ */
+function versusBaseline(
+  kind: Kind,
+  o: { value: number; spread: number } | undefined,
+  b: { value: number; spread: number } | undefined,
+): string {
+  if (o === undefined || b === undefined) return '-';
+  const ratio = higherIsBetter(kind) ? o.value / b.value : b.value / o.value;
+  if (reps < 2) return formatRatio(ratio);
+  const noise = Math.max(o.spread, b.spread);
+  const within = Math.abs(ratio - 1) <= noise;
+  return `${formatRatio(ratio)} ${within ? 'within' : 'outside'} ${(noise * 100).toFixed(0)}%`;
+}
+
+const withBaseline = brokerNames.includes('baseline');
+const header = withBaseline
+  ? [
+      'scenario',
+      'ours',
+      'baseline',
+      'Aedes',
+      'ours / baseline',
+      'ours / Aedes',
+      'ours p50/p99',
+      'baseline p50/p99',
+      'Aedes p50/p99',
+      'ours RSS',
+      'baseline RSS',
+      'Aedes RSS',
+    ]
+  : [
+      'scenario',
+      'ours',
+      'Aedes',
+      'ratio',
+      'ours p50/p99',
+      'Aedes p50/p99',
+      'ours RSS',
+      'Aedes RSS',
+    ];
 const rows: string[][] = [];
 const targets: string[] = [];
 const detailRows: string[][] = [];
@@ -333,9 +385,11 @@ const detailRows: string[][] = [];
 for (const scenario of selected) {
   const perBroker = results.get(scenario.id) as Map<BrokerName, RunResult[]>;
   const oursRuns = perBroker.get('ours') ?? [];
+  const baselineRuns = perBroker.get('baseline') ?? [];
   const aedesRuns = perBroker.get('aedes') ?? [];
   const rowsOf = (kind: Kind, title: string, figure?: (r: RunResult) => number) => {
     const o = best(kind, oursRuns, figure);
+    const b = best(kind, baselineRuns, figure);
     const a = best(kind, aedesRuns, figure);
     const ratio =
       o === undefined || a === undefined
@@ -344,16 +398,39 @@ for (const scenario of selected) {
           ? o.value / a.value
           : a.value / o.value;
     const flag = (runs: readonly RunResult[]) => (runs.every((r) => r.complete) ? '' : ' (!)');
-    rows.push([
-      title,
-      `${bound(kind, o?.run)}${show(kind, o?.value, o?.spread)}${flag(oursRuns)}`,
-      `${bound(kind, a?.run)}${show(kind, a?.value, a?.spread)}${flag(aedesRuns)}`,
-      ratio === undefined ? '-' : formatRatio(ratio),
-      kind === 'bytes' ? '-' : lat(o?.run),
-      kind === 'bytes' ? '-' : lat(a?.run),
-      o === undefined ? '-' : formatBytes(o.run.peakRss),
-      a === undefined ? '-' : formatBytes(a.run.peakRss),
-    ]);
+    const figureOf = (x: ReturnType<typeof best>, runs: readonly RunResult[]) =>
+      `${bound(kind, x?.run)}${show(kind, x?.value, x?.spread)}${flag(runs)}`;
+    const latencyOf = (x: ReturnType<typeof best>) => (kind === 'bytes' ? '-' : lat(x?.run));
+    const rssOf = (x: ReturnType<typeof best>) =>
+      x === undefined ? '-' : formatBytes(x.run.peakRss);
+    const ratioText = ratio === undefined ? '-' : formatRatio(ratio);
+    rows.push(
+      withBaseline
+        ? [
+            title,
+            figureOf(o, oursRuns),
+            figureOf(b, baselineRuns),
+            figureOf(a, aedesRuns),
+            versusBaseline(kind, o, b),
+            ratioText,
+            latencyOf(o),
+            latencyOf(b),
+            latencyOf(a),
+            rssOf(o),
+            rssOf(b),
+            rssOf(a),
+          ]
+        : [
+            title,
+            figureOf(o, oursRuns),
+            figureOf(a, aedesRuns),
+            ratioText,
+            latencyOf(o),
+            latencyOf(a),
+            rssOf(o),
+            rssOf(a),
+          ],
+    );
     return { o, ratio };
   };
   if (scenario.kind === 'connects') {
@@ -401,16 +478,11 @@ function target(text: string, met: boolean): string {
 }
 
 const loadAtEnd = loadAverage();
-const table = formatTable(header, rows, [
-  'left',
-  'right',
-  'right',
-  'right',
-  'right',
-  'right',
-  'right',
-  'right',
-]);
+const table = formatTable(
+  header,
+  rows,
+  header.map((_, i) => (i === 0 ? 'left' : 'right')),
+);
 const details = formatTable(
   ['scenario', 'run', 'result', 'broker CPU', 'load gen CPU', 'other CPU', 'counts'],
   detailRows,
@@ -419,9 +491,15 @@ const details = formatTable(
 const report = [
   `Machine: ${machine}`,
   `Code: ${code}`,
+  ...(baselineCode === undefined ? [] : [`Baseline: ${baselineCode}`]),
   `Load average (1/5/15 min): ${loadAtStart} at start, ${loadAtEnd} at end.`,
   `Runs: ${reps} per broker and scenario (A B A B, a fresh broker process each); the table shows the best run, ±half the spread across runs. Warm-up ${settings.warmupMs} ms, measured ${settings.measureMs} ms, parser ${parserMode}.`,
   `mqtt-sessions flags: ${OUR_LIMIT_FLAGS.join(' ')}; Aedes: concurrency ${AEDES_CONCURRENCY}. Ratio > 1 means mqtt-sessions is better (for memory and time: Aedes / ours). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
+  ...(withBaseline
+    ? [
+        'baseline is mqtt-sessions built in the baseline checkout, run with the same flags. ours / baseline > 1 means the current build is better; "within n%" when the difference is no larger than the spread (max - min) / median between the runs of either build, "outside" otherwise.',
+      ]
+    : []),
   '',
   table,
   '',
@@ -442,6 +520,7 @@ if (
   values['no-write'] !== true &&
   only === undefined &&
   brokerNames.length === 2 &&
+  baselineDir === undefined &&
   profileDir === undefined
 ) {
   const path = fileURLToPath(new URL('./results.md', import.meta.url));
