@@ -11,6 +11,7 @@ import type { IConnectPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import type { AckType } from './encode.js';
 import type { SessionEvent, SessionMetrics } from './host.js';
 import type { SessionOptions } from './options.js';
+import type { AckOutcome } from './outbox.js';
 
 /**
  * The two sides a packet handler works with. A handler gets the session (what outlives the
@@ -159,13 +160,16 @@ export interface SessionContext {
   publish(message: RoutedMessage): MaybePromise<PublishResult>;
 
   // Acknowledgements of messages the session sent
-  /** PUBACK, PUBREC or PUBCOMP from the client for an outgoing QoS 1 or 2 message. */
+  /**
+   * PUBACK, PUBREC or PUBCOMP from the client for an outgoing QoS 1 or 2 message; see
+   * {@link AckOutcome} for what the answer means.
+   */
   acknowledged(
     connection: ConnectionState,
     type: Exclude<AckType, 'pubrel'>,
     packetId: number,
     reasonCode: number,
-  ): void;
+  ): AckOutcome;
 
   // SUBSCRIBE and UNSUBSCRIBE
   subscribe(filter: string, options: SubscriptionOptions): SubscribeResult;

@@ -39,8 +39,13 @@ export interface OutboxOwner {
   readonly timers: Timers;
 }
 
-/** What became of an acknowledgement from the client. */
-export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent';
+/**
+ * What became of an acknowledgement from the client: it ended an exchange, named no message in
+ * flight, moved a QoS 2 exchange on to PUBREL, or did not fit the exchange of its message (a
+ * PUBREC or PUBCOMP for QoS 1, a PUBACK for QoS 2, a PUBCOMP before PUBREC), which is a Protocol
+ * Error [MQTT-4.3.2-4] [MQTT-4.3.3-8] [MQTT-4.3.3-11].
+ */
+export type AckOutcome = 'done' | 'unknown' | 'pubrel-sent' | 'wrong-type';
 
 /**
  * The outgoing half of a session: the queue of messages waiting to be sent, the QoS 1 and 2
@@ -181,7 +186,8 @@ export class Outbox {
   /** PUBACK ends a QoS 1 exchange and frees its packet identifier. */
   puback(packetId: number): AckOutcome {
     const entry = this.inflight.get(packetId);
-    if (entry === undefined || entry.stage !== Stage.AwaitPuback) return 'unknown';
+    if (entry === undefined) return 'unknown';
+    if (entry.stage !== Stage.AwaitPuback) return 'wrong-type';
     this.finish(entry);
     return 'done';
   }
@@ -192,10 +198,11 @@ export class Outbox {
    */
   pubrec(link: OutboxLink, packetId: number, reasonCode: number): AckOutcome {
     const entry = this.inflight.get(packetId);
-    if (entry === undefined || entry.stage === Stage.AwaitPuback) {
+    if (entry === undefined) {
       link.sendAck('pubrel', packetId, ReasonCode.PacketIdentifierNotFound);
       return 'unknown';
     }
+    if (entry.stage === Stage.AwaitPuback) return 'wrong-type';
     if (isFailure(reasonCode)) {
       this.finish(entry);
       return 'done';
@@ -212,7 +219,8 @@ export class Outbox {
   /** PUBCOMP ends a QoS 2 exchange and frees its packet identifier. */
   pubcomp(packetId: number): AckOutcome {
     const entry = this.inflight.get(packetId);
-    if (entry === undefined || entry.stage !== Stage.AwaitPubcomp) return 'unknown';
+    if (entry === undefined) return 'unknown';
+    if (entry.stage !== Stage.AwaitPubcomp) return 'wrong-type';
     this.finish(entry);
     return 'done';
   }

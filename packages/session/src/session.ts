@@ -36,7 +36,7 @@ import type { AckType } from './encode.js';
 import type { SessionEvent, SessionHost, SessionMetrics } from './host.js';
 import { LazyIdSet } from './lazy-id-set.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
-import { Outbox } from './outbox.js';
+import { type AckOutcome, Outbox } from './outbox.js';
 import { TokenBucket } from './rate-limit.js';
 import { RetainedDelivery, type RetainedReceiver } from './retained.js';
 import { WatchdogLink, type WatchdogOwner } from './watchdog-link.js';
@@ -384,7 +384,7 @@ export class Session<UC = unknown>
     type: Exclude<AckType, 'pubrel'>,
     packetId: number,
     reasonCode: number,
-  ): void {
+  ): AckOutcome {
     const attachment = connection as Attachment;
     const outbox = this.outbox;
     const outcome =
@@ -394,6 +394,7 @@ export class Session<UC = unknown>
           ? outbox.pubrec(attachment, packetId, reasonCode)
           : outbox.pubcomp(packetId);
     if (outcome === 'done') this.flush(attachment);
+    return outcome;
   }
 
   subscribe(filter: string, options: SubscriptionOptions): SubscribeResult {

@@ -20,6 +20,7 @@ import type {
 import type { AckType } from '../src/encode.js';
 import { createSessionMetrics, type SessionEvent } from '../src/host.js';
 import { resolveSessionOptions, type SessionOptions } from '../src/options.js';
+import type { AckOutcome } from '../src/outbox.js';
 
 /**
  * A session context that records what the handlers ask of it, with answers the test sets. It has
@@ -56,6 +57,8 @@ export class FakeSession implements SessionContext {
   readonly errors: unknown[] = [];
   /** Steps taken, in order, for tests of sequencing. */
   readonly steps: string[] = [];
+  /** What the outbox answers to acknowledgements. */
+  ackOutcome: AckOutcome = 'done';
   /** Filters the fake router knows, for UNSUBSCRIBE. */
   readonly known = new Set<string>();
 
@@ -130,8 +133,9 @@ export class FakeSession implements SessionContext {
     type: Exclude<AckType, 'pubrel'>,
     packetId: number,
     reasonCode: number,
-  ): void {
+  ): AckOutcome {
     this.acks.push({ type, packetId, reasonCode });
+    return this.ackOutcome;
   }
 
   /** Validates as the router does, then records the subscription and answers `subscribeResult`. */

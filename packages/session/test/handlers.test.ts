@@ -356,6 +356,17 @@ describe('the packet handlers against a fake session context', () => {
       ]);
     });
 
+    it('disconnects an acknowledgement of the wrong type with 0x82 [MQTT-4.3.2-4]', () => {
+      const session = new FakeSession();
+      session.ackOutcome = 'wrong-type';
+      const connection = new FakeConnection();
+      handle(session, connection, { cmd: 'pubcomp', messageId: 3 });
+      expect(connection.ending).toMatchObject({
+        how: 'disconnect',
+        reasonCode: ReasonCode.ProtocolError,
+      });
+    });
+
     it('answers PINGREQ with PINGRESP', () => {
       const session = new FakeSession();
       const connection = new FakeConnection();

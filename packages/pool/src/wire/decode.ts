@@ -92,8 +92,7 @@ export function decodePacket(bytes: Buffer, version: ProtocolVersion): Packet {
       checkFlags(flags, 2, type);
       return decodeAck(reader, type, v5);
     case 1:
-      checkFlags(flags, 0, type);
-      return decodeConnect(reader);
+      return decodeConnect(reader, flags);
     case 8:
       checkFlags(flags, 2, type);
       return decodeSubscribe(reader, v5);
@@ -115,7 +114,10 @@ export function decodePacket(bytes: Buffer, version: ProtocolVersion): Packet {
     case 9:
     case 11:
     case 13:
-      // CONNACK, SUBACK, UNSUBACK and PINGRESP only ever go from server to client.
+      // CONNACK, SUBACK, UNSUBACK and PINGRESP only ever go from server to client. The form is
+      // checked first: what is Malformed is that, whichever way it goes.
+      checkFlags(flags, 0, type);
+      if (type === 13 && reader.left !== 0) throw malformed('a PINGRESP has no Remaining Length');
       throw protocolError(`a client must not send ${TYPE_NAMES[type]}`);
     default:
       throw malformed('packet type 0 is reserved');
@@ -198,7 +200,7 @@ function decodeAck(
 }
 
 /** CONNECT (MQTT 5 section 3.1; MQTT 3.1.1 section 3.1; MQTT 3.1 as level 3). */
-function decodeConnect(reader: ByteReader): DecodedConnect {
+function decodeConnect(reader: ByteReader, flags: number): DecodedConnect {
   const name = reader.utf8('the Protocol Name');
   const level = reader.byte('the Protocol Level');
   if (name !== 'MQTT' && name !== 'MQIsdp') {
@@ -206,6 +208,8 @@ function decodeConnect(reader: ByteReader): DecodedConnect {
     throw protocolError(`protocol name ${JSON.stringify(name)}`);
   }
   try {
+    // Checked once the level is known, so that an MQTT 5 client learns why.
+    checkFlags(flags, 0, 1);
     return decodeConnectBody(reader, name, level);
   } catch (error) {
     if (error instanceof WireError) throw new ConnectError(error, level);
@@ -296,14 +300,16 @@ function decodeSubscribe(reader: ByteReader, v5: boolean): ISubscribePacket {
     const topic = reader.utf8('a Topic Filter');
     const options = reader.byte('the Subscription Options');
     const qos = options & 3;
-    if (qos === 3) throw malformed('a subscription with QoS 3');
     if (!v5) {
+      if (qos === 3) throw malformed('a subscription with QoS 3'); // MQTT 3.1.1 [MQTT-3.8.3-4]
       // MQTT 3.1.1 [MQTT-3.8.3-4]: the upper six bits are reserved.
       if ((options & 0xfc) !== 0) throw malformed('reserved bits set in a requested QoS');
       packet.subscriptions.push({ topic, qos: qos as 0 | 1 | 2 });
       continue;
     }
     if ((options & 0xc0) !== 0) throw malformed('reserved Subscription Options bits set'); // [MQTT-3.8.3-5]
+    // Section 3.8.3.1: a Maximum QoS of 3 and a Retain Handling of 3 are Protocol Errors.
+    if (qos === 3) throw protocolError('a subscription with QoS 3');
     const rh = (options >> 4) & 3;
     if (rh === 3) throw protocolError('Retain Handling 3');
     const subscription: ISubscription = {

@@ -73,7 +73,8 @@ function run(c: MalformedCase): void {
   unaffected(pool, watcher);
 }
 
-const failing = new Set(KNOWN_FAILING);
+// MALFORMED_ALL=1 runs every case as a plain test, to list what fails now.
+const failing = new Set(process.env.MALFORMED_ALL === '1' ? [] : KNOWN_FAILING);
 const groups = [...new Set(CASES.map((c) => c.group))];
 
 for (const group of groups) {

@@ -17,6 +17,7 @@ import {
   sendWithProblemInformation,
 } from '../access.js';
 import type { ConnectionState, SessionContext } from '../context.js';
+import { filterProtocolError } from './filter-rules.js';
 
 /** A subscription that was granted and wants retained messages sent. */
 interface RetainedRequest {
@@ -53,6 +54,13 @@ export function handleSubscribe(
   const retained: RetainedRequest[] = [];
   const denials: AccessDenied[] = [];
   const entries = packet.subscriptions;
+  for (const entry of entries) {
+    const problem = filterProtocolError(entry.topic, connection.version);
+    if (problem !== undefined) {
+      connection.disconnect(ReasonCode.ProtocolError, problem);
+      return;
+    }
+  }
   let index = 0;
   const next = (): MaybePromise<void> => {
     while (index < entries.length) {

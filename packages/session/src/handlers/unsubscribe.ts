@@ -1,6 +1,7 @@
 import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
 import type { ConnectionState, SessionContext } from '../context.js';
+import { filterProtocolError } from './filter-rules.js';
 
 /**
  * UNSUBSCRIBE: each filter is removed if the session has it; v5 clients learn per filter whether
@@ -12,6 +13,13 @@ export function handleUnsubscribe(
   connection: ConnectionState,
   packet: IUnsubscribePacket,
 ): void {
+  for (const filter of packet.unsubscriptions) {
+    const problem = filterProtocolError(filter, connection.version);
+    if (problem !== undefined) {
+      connection.disconnect(ReasonCode.ProtocolError, problem);
+      return;
+    }
+  }
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
     const found = session.unsubscribe(filter);
