@@ -72,6 +72,7 @@ export class PoolHost<UC> implements SessionHost {
         payload: message.payload,
         qos: message.qos,
         properties: retainedProperties(message, this.parts.timers.now()),
+        propertyBytes: message.propertyBytes,
       });
     } catch (error) {
       this.parts.reportError(error);

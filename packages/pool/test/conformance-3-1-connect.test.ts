@@ -13,6 +13,8 @@ import {
   connectBytes,
   connected,
   disconnectedWith,
+  ORDERED_USER_PROPERTIES,
+  publishWithProperties,
   refusedWith,
   runtimeWith,
   setup,
@@ -283,6 +285,29 @@ describe('3.1 CONNECT: the Will', () => {
     client.drop();
     const got = watcher.next('publish').properties?.userProperties ?? {};
     expect(Object.entries(got)).toEqual(Object.entries(userProperties));
+  });
+
+  it('the Will keeps the order of its User Properties byte for byte: interleaved repeated names and integer-like names too [MQTT-3.1.3-10]', () => {
+    const { pool } = setup();
+    const watcher = connected(pool, 'watcher');
+    subscribe(watcher, 'lwt/#');
+    // CONNECT, MQTT 5, Will Flag, client id "w", Will Properties, Will Topic "lwt/w", payload "bye".
+    const willProperties = ORDERED_USER_PROPERTIES;
+    const body = Buffer.concat([
+      Buffer.from([0, 4, ...Buffer.from('MQTT'), 5, 0x06, 0, 0, 0]), // Clean Start, Will; no properties
+      Buffer.from([0, 1, ...Buffer.from('w')]),
+      Buffer.from([willProperties.length]),
+      willProperties,
+      Buffer.from([0, 5, ...Buffer.from('lwt/w')]),
+      Buffer.from([0, 3, ...Buffer.from('bye')]),
+    ]);
+    const client = new TestClient(pool);
+    client.sendBytes(Buffer.concat([Buffer.from([0x10, body.length]), body]));
+    expect(client.next('connack').reasonCode).toBe(0);
+    const from = watcher.bytes.length;
+    client.drop();
+    const published = Buffer.from(wire(watcher, from));
+    expect(published.equals(publishWithProperties('lwt/w', 'bye', willProperties))).toBe(true);
   });
 });
 

@@ -9,10 +9,13 @@ import {
   bystander,
   connected,
   disconnectedWith,
+  ORDERED_USER_PROPERTIES,
+  publishWithProperties,
   runtimeWith,
   setup,
   type UC,
   unaffected,
+  wire,
 } from './conformance-helpers.js';
 import { publishPacket, sessionOf, subscribe, TestClient } from './helpers.js';
 
@@ -286,6 +289,34 @@ describe('3.3.2 PUBLISH variable header', () => {
     writer.send(publishPacket('up', 'x', 0, { properties: { userProperties } }));
     const got = reader.next('publish').properties?.userProperties ?? {};
     expect(Object.entries(got)).toEqual(Object.entries(userProperties));
+  });
+
+  it('User Properties keep their order byte for byte, live and retained: interleaved repeated names and integer-like names too [MQTT-3.3.2-18] [MQTT-3.3.2-17]', () => {
+    const { pool } = setup();
+    const reader = connected(pool, 'reader');
+    subscribe(reader, 'up/#');
+    const writer = connected(pool, 'writer');
+    const from = reader.bytes.length;
+    writer.sendBytes(publishWithProperties('up/live', 'x', ORDERED_USER_PROPERTIES));
+    writer.sendBytes(publishWithProperties('up/kept', 'y', ORDERED_USER_PROPERTIES, true));
+    const forwarded = Buffer.from(wire(reader, from));
+    expect(
+      forwarded.equals(
+        Buffer.concat([
+          publishWithProperties('up/live', 'x', ORDERED_USER_PROPERTIES),
+          publishWithProperties('up/kept', 'y', ORDERED_USER_PROPERTIES),
+        ]),
+      ),
+    ).toBe(true);
+    // A later subscriber gets the retained message with the same bytes, RETAIN set.
+    const late = connected(pool, 'late');
+    const lateFrom = late.bytes.length;
+    subscribe(late, 'up/kept');
+    const sent = Buffer.from(wire(late, lateFrom));
+    const retained = sent.subarray(2 + (sent[1] as number)); // after the SUBACK
+    expect(
+      retained.equals(publishWithProperties('up/kept', 'y', ORDERED_USER_PROPERTIES, true)),
+    ).toBe(true);
   });
 });
 

@@ -53,13 +53,23 @@ describe('the conformance checker', () => {
     ]);
   });
 
-  it('reads test names and their tags, leaving out MQTT 3.1.1 tests', () => {
+  it('reads test names and their tags, leaving out MQTT 3.1.1 tests and tests that do not run', () => {
     // Built from pieces so that the checker does not read these lines as tests of this file.
-    const [it_, skip, test] = ['it', 'it.skip', 'test'];
+    const [it_, only, skip, todo, fails, test] = [
+      'it',
+      'it.only',
+      'it.skip',
+      'it.todo',
+      'it.fails',
+      'test',
+    ];
     const source = [
       `${it_}('closes [MQTT-3.1.0-1] [MQTT-4.13.1-1]', () => {});`,
       `${it_}("a \\"quoted\\" name [MQTT-3.1.2-4]", () => {});`,
-      `${skip}(\`template [MQTT-2.2.1-4]\`, () => {});`,
+      `${only}(\`template [MQTT-2.2.1-4]\`, () => {});`,
+      `${skip}('skipped [MQTT-2.2.1-5]', () => {});`,
+      `${todo}('to do [MQTT-2.2.1-6]');`,
+      `${fails}('expected to fail [MQTT-2.2.1-7]', () => {});`,
       `${test}('3.1.1 numbers [MQTT-3.1.2-24] (3.1.1)', () => {});`,
     ].join('\n');
     const names = testNamesIn(source);

@@ -100,3 +100,45 @@ export function disconnectedWith(client: TestClient, reasonCode: number): void {
 export function runtimeWith(overrides: Partial<Runtime<UC>>): Runtime<UC> {
   return { ...createDefaultRuntime(), ...overrides };
 }
+
+/** An encoded User Property (identifier 0x26 and two length-prefixed strings). */
+export function userPropertyBytes(name: string, value: string): Buffer {
+  const n = Buffer.from(name);
+  const v = Buffer.from(value);
+  return Buffer.concat([
+    Buffer.from([0x26, n.length >> 8, n.length & 0xff]),
+    n,
+    Buffer.from([v.length >> 8, v.length & 0xff]),
+    v,
+  ]);
+}
+
+/**
+ * User Properties in an order that no JavaScript object keeps: a name repeated around another
+ * (a=1, b=2, a=3), and names that look like integers, which objects sort first ("2" before "1").
+ */
+export const ORDERED_USER_PROPERTIES = Buffer.concat([
+  userPropertyBytes('a', '1'),
+  userPropertyBytes('b', '2'),
+  userPropertyBytes('a', '3'),
+  userPropertyBytes('2', 'x'),
+  userPropertyBytes('1', 'y'),
+]);
+
+/** A QoS 0 MQTT 5 PUBLISH with a property section of `properties`, by hand. */
+export function publishWithProperties(
+  topic: string,
+  payload: string,
+  properties: Buffer,
+  retain = false,
+): Buffer {
+  const t = Buffer.from(topic);
+  const body = Buffer.concat([
+    Buffer.from([t.length >> 8, t.length & 0xff]),
+    t,
+    Buffer.from([properties.length]), // under 128 here: one byte of Property Length
+    properties,
+    Buffer.from(payload),
+  ]);
+  return Buffer.concat([Buffer.from([retain ? 0x31 : 0x30, body.length]), body]);
+}

@@ -59,7 +59,8 @@ function decodeProperties(encoded: Buffer): MessageProperties {
  * [MQTT-3.3.2-6]; the script has already dropped messages whose deadline passed.
  */
 export function decodeMessage(topic: string, fields: Buffer[], now: number): RetainedMessage {
-  const [payload, qos, storedAt, deadline, properties] = fields as [
+  const [payload, qos, storedAt, deadline, properties, propertyBytes] = fields as [
+    Buffer,
     Buffer,
     Buffer,
     Buffer,
@@ -70,11 +71,12 @@ export function decodeMessage(topic: string, fields: Buffer[], now: number): Ret
   if (deadline.length > 0) {
     decoded.messageExpiryInterval = secondsLeft(Number(deadline.toString()), now);
   }
-  return {
+  const message = {
     topic,
     payload,
     qos: Number(qos.toString()) as 0 | 1 | 2,
     properties: decoded,
     storedAt: Number(storedAt.toString()),
   };
+  return propertyBytes.length === 0 ? message : { ...message, propertyBytes };
 }

@@ -109,6 +109,7 @@ export class RedisRetainStore implements RetainStore {
       return;
     }
     const properties = copyRetainedProperties(message.properties);
+    const propertyBytes = message.propertyBytes ?? EMPTY;
     await this.run(SET_SCRIPT, now, [
       topic,
       message.payload,
@@ -116,8 +117,9 @@ export class RedisRetainStore implements RetainStore {
       now,
       deadline === undefined ? '' : deadline,
       encodeProperties(properties),
-      estimateRetainedBytes(topic, message.payload, properties),
+      estimateRetainedBytes(topic, message.payload, properties) + propertyBytes.length,
       deadline === undefined ? '' : Math.ceil(deadline - now),
+      propertyBytes,
     ]);
   }
 
@@ -261,3 +263,5 @@ export class RedisRetainStore implements RetainStore {
 export function createRedisRetainStore(options: RedisRetainStoreOptions): RedisRetainStore {
   return new RedisRetainStore(options);
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -39,7 +39,8 @@ end
 
 /**
  * Stores a message. ARGV[3] topic, [4] payload, [5] QoS, [6] storedAt, [7] deadline or '',
- * [8] properties JSON or '', [9] accounted bytes, [10] time to live in ms or ''. Prunes a few
+ * [8] properties JSON or '', [9] accounted bytes, [10] time to live in ms or '', [11] the encoded
+ * properties as published or ''. Prunes a few
  * expired topics on the way, so the index stays small even when nobody reads.
  */
 export const SET_SCRIPT = new LuaScript(`${HEADER}
@@ -47,7 +48,7 @@ prune(16)
 local topic = ARGV[3]
 local key = ARGV[1] .. topic
 drop(topic)
-redis.call('HSET', key, 'p', ARGV[4], 'q', ARGV[5], 't', ARGV[6], 'x', ARGV[7], 'r', ARGV[8])
+redis.call('HSET', key, 'p', ARGV[4], 'q', ARGV[5], 't', ARGV[6], 'x', ARGV[7], 'r', ARGV[8], 'b', ARGV[11])
 if ARGV[10] ~= '' then
   redis.call('PEXPIRE', key, ARGV[10])
   redis.call('ZADD', KEYS[2], ARGV[7], topic)
@@ -66,7 +67,8 @@ return 1
 `);
 
 /**
- * Reads the messages of topics ARGV[3..]: for each, {payload, qos, storedAt, deadline, properties}
+ * Reads the messages of topics ARGV[3..]: for each, {payload, qos, storedAt, deadline, properties,
+ * encoded properties}
  * or 0 when there is no live message. A topic whose key Redis removed on its own (its PX passed,
  * or memory eviction) or whose deadline passed on the store clock is dropped from the index here,
  * so index entries never outlive their message for longer than the next read.
@@ -76,7 +78,8 @@ local now = tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV do
   local topic = ARGV[i]
-  local fields = redis.call('HMGET', ARGV[1] .. topic, 'p', 'q', 't', 'x', 'r')
+  local fields = redis.call('HMGET', ARGV[1] .. topic, 'p', 'q', 't', 'x', 'r', 'b')
+  if not fields[6] then fields[6] = '' end
   if not fields[1] or (fields[4] ~= '' and tonumber(fields[4]) <= now) then
     drop(topic)
     out[#out + 1] = 0

@@ -14,6 +14,12 @@ export interface RetainInput {
   qos: QoS;
   /** The PUBLISH properties; only the {@link MessageProperties} fields are stored. */
   properties?: MessageProperties;
+  /**
+   * The same properties (less the Message Expiry Interval) as the publisher encoded them, when
+   * known. A store keeps them as given and returns them, so that a retained message is forwarded
+   * byte for byte and its User Properties keep their order [MQTT-3.3.2-18].
+   */
+  propertyBytes?: Buffer | undefined;
 }
 
 /** A retained message as a store returns it. Treat it as immutable: stores may share it. */
@@ -23,6 +29,8 @@ export interface RetainedMessage {
   readonly qos: QoS;
   /** The stored properties; `messageExpiryInterval`, if any, is the time left [MQTT-3.3.2-6]. */
   readonly properties: MessageProperties;
+  /** The encoded properties given to `set`, if any. */
+  readonly propertyBytes?: Buffer | undefined;
   /** ms since epoch, store clock */
   readonly storedAt: number;
 }

@@ -20,6 +20,8 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
   readonly qos: 0 | 1 | 2;
   /** Frozen, without `messageExpiryInterval`. */
   readonly properties: MessageProperties;
+  /** The encoded properties as the publisher sent them, if known. */
+  readonly propertyBytes: Buffer | undefined;
   readonly storedAt: number;
   /** Deadline in ms since the epoch; `Infinity` when the message never expires. */
   readonly expiresAt: number;
@@ -36,6 +38,7 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
     payload: Buffer,
     qos: 0 | 1 | 2,
     properties: MessageProperties,
+    propertyBytes: Buffer | undefined,
     storedAt: number,
     expiresAt: number,
     bytes: number,
@@ -45,12 +48,13 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
     this.qos = qos;
     // Most retained messages have no properties: share one empty object instead of one each.
     this.properties = isEmpty(properties) ? NO_PROPERTIES : Object.freeze(properties);
+    this.propertyBytes = propertyBytes;
     this.storedAt = storedAt;
     this.expiresAt = expiresAt;
     this.bytes = bytes;
     this.shared =
       expiresAt === Number.POSITIVE_INFINITY
-        ? Object.freeze({ topic, payload, qos, properties: this.properties, storedAt })
+        ? Object.freeze(this.message(this.properties))
         : undefined;
   }
 
@@ -67,12 +71,13 @@ export class MemoryEntry implements ExpiryHeapItem, AgeListItem<MemoryEntry> {
     if (this.shared !== undefined) return this.shared;
     const properties: MessageProperties = Object.assign({}, this.properties);
     properties.messageExpiryInterval = secondsLeft(this.expiresAt, now);
-    return {
-      topic: this.topic,
-      payload: this.payload,
-      qos: this.qos,
-      properties,
-      storedAt: this.storedAt,
-    };
+    return this.message(properties);
+  }
+
+  private message(properties: MessageProperties): RetainedMessage {
+    const { topic, payload, qos, storedAt, propertyBytes } = this;
+    return propertyBytes === undefined
+      ? { topic, payload, qos, properties, storedAt }
+      : { topic, payload, qos, properties, propertyBytes, storedAt };
   }
 }

@@ -92,7 +92,10 @@ export class MemoryRetainStore implements RetainStore {
     const deadline = expiryDeadline(message.properties, now, this.defaultExpirySeconds);
     const expiresAt = deadline ?? Number.POSITIVE_INFINITY;
     const properties = copyRetainedProperties(message.properties);
-    const bytes = estimateRetainedBytes(topic, message.payload, properties);
+    const given = message.propertyBytes;
+    const propertyBytes = given === undefined || given.length === 0 ? undefined : copyBuffer(given);
+    const bytes =
+      estimateRetainedBytes(topic, message.payload, properties) + (propertyBytes?.length ?? 0);
     if (expiresAt <= now || bytes > this.maxBytes) {
       // Expired on arrival (an interval of 0) or too big for the cap: not stored, but the
       // publisher still replaced the old message.
@@ -106,6 +109,7 @@ export class MemoryRetainStore implements RetainStore {
       copyBuffer(message.payload),
       message.qos,
       properties,
+      propertyBytes,
       now,
       expiresAt,
       bytes,

@@ -40,6 +40,12 @@ export interface RoutedMessage {
   /** The RETAIN flag as published. */
   readonly retain: boolean;
   readonly properties: MessageProperties;
+  /**
+   * The same properties as the publisher encoded them, in its order, when the message came off
+   * the wire: receivers get these bytes unaltered, so User Properties keep their order
+   * [MQTT-3.3.2-18]. Absent, they are encoded from `properties`.
+   */
+  readonly propertyBytes?: Buffer | undefined;
   /** When the message expires (ms since the epoch), from its Message Expiry Interval. */
   readonly expiresAt: number | undefined;
   /**

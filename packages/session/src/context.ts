@@ -20,6 +20,15 @@ import type { AckOutcome } from './outbox.js';
  * implement them with small fakes.
  */
 
+/**
+ * What a strict decoder adds to a PUBLISH, and to the Will of a CONNECT: the properties that travel
+ * with the message, as the client encoded them, so that they are forwarded byte for byte and User
+ * Properties keep their order [MQTT-3.3.2-18] [MQTT-3.1.3-10].
+ */
+export interface ForwardedBytes {
+  readonly forwardedBytes?: Buffer | undefined;
+}
+
 /** Where a connection stands in its session. */
 export type ConnectionPhase = 'connecting' | 'authenticating' | 'connected' | 'closed';
 

@@ -1,6 +1,6 @@
 export type { SessionConnection, SessionLink } from './attachment.js';
-export type { DisconnectProperties } from './context.js';
-export { EncodeError, encode } from './encode.js';
+export type { DisconnectProperties, ForwardedBytes } from './context.js';
+export { EncodeError, encode, encodeMessageProperties } from './encode.js';
 export {
   createSessionMetrics,
   type DropReason,

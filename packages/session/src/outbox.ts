@@ -8,12 +8,11 @@ import {
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
-import type { IPublishPacket } from 'mqtt-packet';
 import { type AckType, encodePublish } from './encode.js';
 import type { DropReason, SessionHost } from './host.js';
 import { OutboxEntry, Stage } from './outbox-entry.js';
 import type { OutboundAliases } from './topic-alias.js';
-import { sharedForm, withPacketId } from './wire-cache.js';
+import { forwardedBytes, sharedForm, withPacketId } from './wire-cache.js';
 
 /** The shared, always empty in-flight map of outboxes that have never had one. Never written. */
 const NOTHING_IN_FLIGHT: Map<number, never> = new Map<number, never>();
@@ -419,31 +418,25 @@ export class Outbox {
       entry.sent = true;
       return true;
     }
-    let properties: IPublishPacket['properties'] | undefined;
-    if (link.version === 5) {
-      properties = { ...message.properties };
-      const deadline = message.expiresAt;
-      if (deadline !== undefined) {
-        const now = this.now();
-        // Once a PUBLISH went out, delivery has begun: a resend is not expired [MQTT-4.3.3-7].
-        if (isExpired(deadline, now) && !entry.sent) {
-          this.drop('expired', 1);
-          return false;
-        }
-        properties.messageExpiryInterval = secondsLeft(deadline, now); // [MQTT-3.3.2-6]
+    const v5 = link.version === 5;
+    let messageExpiryInterval: number | undefined;
+    const deadline = message.expiresAt;
+    if (v5 && deadline !== undefined) {
+      const now = this.now();
+      // Once a PUBLISH went out, delivery has begun: a resend is not expired [MQTT-4.3.3-7].
+      if (isExpired(deadline, now) && !entry.sent) {
+        this.drop('expired', 1);
+        return false;
       }
-      const ids = entry.subscriptionIds;
-      if (ids !== undefined) {
-        properties.subscriptionIdentifier = ids.length === 1 ? (ids[0] as number) : [...ids];
-      }
+      messageExpiryInterval = secondsLeft(deadline, now); // [MQTT-3.3.2-6]
     }
     let topic = message.topic;
-    let alias = 0;
+    let topicAlias: number | undefined;
     const aliases = link.outboundAliases;
-    if (aliases !== undefined && properties !== undefined) {
-      alias = aliases.resolve(topic);
+    if (aliases !== undefined && v5) {
+      const alias = aliases.resolve(topic);
       if (alias !== 0) {
-        properties.topicAlias = alias;
+        topicAlias = alias;
         if (!aliases.isNew) topic = '';
       }
     }
@@ -455,12 +448,16 @@ export class Outbox {
         retain: entry.retain,
         dup: dup && entry.sent,
         messageId: entry.qos === 0 ? undefined : entry.packetId,
-        properties,
+        propertyBytes: v5 ? forwardedBytes(message) : undefined,
+        messageExpiryInterval,
+        subscriptionIds: v5 ? entry.subscriptionIds : undefined,
+        topicAlias,
       },
       link.version,
     );
     if (bytes.length > link.maxOutgoingPacketSize) {
-      if (alias !== 0 && topic !== '') aliases?.forget(message.topic);
+      // Not sent: the client's aliases stay as they were, and so do ours.
+      if (topicAlias !== undefined) aliases?.undo();
       this.drop('too-large', 1); // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
       return false;
     }

@@ -216,6 +216,7 @@ export function routedFromRetained(stored: RetainedMessage, now: number): Routed
     qos: stored.qos,
     retain: true,
     properties: forwardedProperties(stored.properties),
+    propertyBytes: stored.propertyBytes,
     expiresAt: expiresAt(stored.properties.messageExpiryInterval, now),
     sender: undefined,
     senderContext: undefined,

@@ -1,6 +1,7 @@
 import { forwardedProperties } from '@mqtt-sessions/protocol';
 import type { WillMessage } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
+import type { ForwardedBytes } from './context.js';
 
 /** The Will of a CONNECT, or undefined when it has none (MQTT 5 section 3.1.3.2). */
 export function willOf(connect: IConnectPacket): WillMessage | undefined {
@@ -17,6 +18,7 @@ export function willOf(connect: IConnectPacket): WillMessage | undefined {
     qos: will.qos ?? 0,
     retain: will.retain ?? false,
     properties,
+    propertyBytes: (will as ForwardedBytes).forwardedBytes,
     delayInterval: props.willDelayInterval ?? 0,
   };
 }

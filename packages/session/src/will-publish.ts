@@ -19,6 +19,7 @@ export function publishWill(
     qos: will.qos,
     retain: will.retain,
     properties: forwardedProperties(will.properties),
+    propertyBytes: will.propertyBytes,
     expiresAt: expiresAt(will.properties.messageExpiryInterval, session.now()),
     sender: session,
     senderContext: userContext,

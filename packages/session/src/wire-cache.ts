@@ -1,6 +1,6 @@
 import type { ProtocolVersion, QoS } from '@mqtt-sessions/protocol';
 import type { RoutedMessage } from '@mqtt-sessions/router';
-import { encodePublish } from './encode.js';
+import { encodeMessageProperties, encodePublish } from './encode.js';
 
 /**
  * The encoded PUBLISH of one message in the forms many receivers share: per protocol version,
@@ -17,11 +17,7 @@ export function sharedForm(
   qos: QoS,
   retain: boolean,
 ): Buffer {
-  let forms = message.wireCache as (Buffer | undefined)[] | undefined;
-  if (forms === undefined) {
-    forms = [];
-    message.wireCache = forms;
-  }
+  const forms = cacheOf(message);
   const key = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
   let bytes = forms[key];
   if (bytes === undefined) {
@@ -33,13 +29,45 @@ export function sharedForm(
         retain,
         dup: false,
         messageId: qos === 0 ? undefined : 0,
-        properties: message.properties,
+        propertyBytes: version === 5 ? forwardedBytes(message) : undefined,
+        messageExpiryInterval: undefined,
+        subscriptionIds: undefined,
+        topicAlias: undefined,
       },
       version,
     );
     forms[key] = bytes;
   }
   return bytes;
+}
+
+/** The slot of the encoded forwarded properties, after the twelve forms. */
+const PROPERTIES_SLOT = 12;
+
+/**
+ * The forwarded properties of a message, encoded: the publisher's bytes when it came off the
+ * wire, else encoded from its `properties` once and cached with the forms.
+ */
+export function forwardedBytes(message: RoutedMessage): Buffer | undefined {
+  if (message.propertyBytes !== undefined) return message.propertyBytes;
+  const forms = cacheOf(message);
+  let bytes = forms[PROPERTIES_SLOT];
+  if (bytes === undefined) {
+    bytes = encodeMessageProperties(message.properties) ?? NONE;
+    forms[PROPERTIES_SLOT] = bytes;
+  }
+  return bytes === NONE ? undefined : bytes;
+}
+
+const NONE = Buffer.alloc(0);
+
+function cacheOf(message: RoutedMessage): (Buffer | undefined)[] {
+  let forms = message.wireCache as (Buffer | undefined)[] | undefined;
+  if (forms === undefined) {
+    forms = [];
+    message.wireCache = forms;
+  }
+  return forms;
 }
 
 const DUP_FLAG = 0x08;

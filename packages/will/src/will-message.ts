@@ -16,6 +16,11 @@ export interface WillMessage {
    */
   properties: MessageProperties;
   /**
+   * The same properties (less the Message Expiry Interval) as the client encoded them, when the
+   * Will came off the wire, so that they are published byte for byte [MQTT-3.1.3-10].
+   */
+  propertyBytes?: Buffer | undefined;
+  /**
    * The Will Delay Interval in seconds, 0 = none. Kept apart from `properties` because it is not
    * a PUBLISH property and must not be forwarded with the Will.
    */

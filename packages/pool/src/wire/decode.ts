@@ -5,6 +5,7 @@ import {
   type ProtocolVersion,
   ReasonCode,
 } from '@mqtt-sessions/protocol';
+import type { ForwardedBytes } from '@mqtt-sessions/session';
 import type {
   IAuthPacket,
   IConnectPacket,
@@ -27,11 +28,11 @@ import { malformed, protocolError, WireError } from './wire-error.js';
  * A PUBLISH as decoded here: mqtt-packet's shape, plus the encoded properties that travel with
  * the message, in the client's order, so that they are forwarded byte for byte [MQTT-3.3.2-18].
  */
-export type DecodedPublish = IPublishPacket & { forwardedBytes?: Buffer | undefined };
+export type DecodedPublish = IPublishPacket & ForwardedBytes;
 
 /** A CONNECT as decoded here: its Will carries its forwarded properties' bytes too [MQTT-3.1.3-10]. */
 export type DecodedConnect = IConnectPacket & {
-  will?: (NonNullable<IConnectPacket['will']> & { forwardedBytes?: Buffer | undefined }) | null;
+  will?: (NonNullable<IConnectPacket['will']> & ForwardedBytes) | null;
 };
 
 /** A CONNECT that cannot be taken: the protocol level the client spoke, when it was readable. */
@@ -146,31 +147,31 @@ function decodePublish(reader: ByteReader, flags: number, v5: boolean): DecodedP
   const dup = (flags & 8) !== 0;
   if (dup && qos === 0) throw malformed('a QoS 0 PUBLISH with DUP set'); // [MQTT-3.3.1-2]
   const topic = reader.utf8('the Topic Name');
-  const packet: DecodedPublish = {
+  const messageId = qos > 0 ? packetId(reader, 'PUBLISH') : undefined;
+  let properties: Record<string, unknown> | undefined;
+  let forwardedBytes: Buffer | undefined;
+  if (v5) {
+    const read = readProperties(reader, 'publish');
+    properties = read.properties;
+    forwardedBytes = read.forwardedBytes;
+    if (properties?.subscriptionIdentifier !== undefined) {
+      // [MQTT-3.3.4-6]
+      throw protocolError('a PUBLISH from a client carries a Subscription Identifier');
+    }
+  }
+  // One shape for every PUBLISH, whatever it carries.
+  return {
     cmd: 'publish',
     topic,
-    payload: EMPTY,
+    payload: reader.rest(),
     qos: qos as 0 | 1 | 2,
     dup,
     retain: (flags & 1) !== 0,
-  };
-  if (qos > 0) packet.messageId = packetId(reader, 'PUBLISH');
-  if (v5) {
-    const read = readProperties(reader, 'publish');
-    if (read.properties !== undefined) {
-      if (read.properties.subscriptionIdentifier !== undefined) {
-        // [MQTT-3.3.4-6]
-        throw protocolError('a PUBLISH from a client carries a Subscription Identifier');
-      }
-      packet.properties = read.properties;
-      if (read.forwardedBytes !== undefined) packet.forwardedBytes = read.forwardedBytes;
-    }
-  }
-  packet.payload = reader.rest();
-  return packet;
+    messageId,
+    properties,
+    forwardedBytes,
+  } as DecodedPublish;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 const ACK_NAMES = ['', '', '', '', 'puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
 

@@ -121,4 +121,30 @@ export function describePayloads(context: KitContext): void {
     await store.set(retained('p/none', 'x'));
     expect((await store.get('p/none'))?.properties).toEqual({});
   });
+
+  it('[MQTT-3.3.2-18] keeps the encoded properties as given, byte for byte, and in a copy', async () => {
+    const { store } = context;
+    // User Properties a=1, b=2, a=3 and "2"=x, as a publisher encoded them: an order no object keeps.
+    const pair = (name: string, value: string) =>
+      Buffer.concat([
+        Buffer.from([0x26, 0, name.length]),
+        Buffer.from(name),
+        Buffer.from([0, value.length]),
+        Buffer.from(value),
+      ]);
+    const encoded = Buffer.concat([pair('a', '1'), pair('b', '2'), pair('a', '3'), pair('2', 'x')]);
+    const given = Buffer.from(encoded);
+    await store.set({
+      topic: 'p/bytes',
+      payload: Buffer.from('x'),
+      qos: 1,
+      properties: { userProperties: { a: ['1', '3'], b: '2', '2': 'x' } },
+      propertyBytes: given,
+    });
+    given.fill(0); // the caller may reuse its buffer
+    const stored = await store.get('p/bytes');
+    expect(stored?.propertyBytes?.equals(encoded)).toBe(true);
+    await store.set(retained('p/plain', 'x'));
+    expect((await store.get('p/plain'))?.propertyBytes).toBeUndefined();
+  });
 }

@@ -16,7 +16,7 @@ import {
   refusalCode,
   sendWithProblemInformation,
 } from '../access.js';
-import type { ConnectionState, SessionContext } from '../context.js';
+import type { ConnectionState, ForwardedBytes, SessionContext } from '../context.js';
 
 /**
  * PUBLISH from a client (MQTT 5 section 3.3.4): checks QoS, retain, Receive Maximum, the topic
@@ -89,6 +89,7 @@ export function handlePublish(
       qos,
       retain: packet.retain,
       properties: forwardedProperties(props),
+      propertyBytes: (packet as ForwardedBytes).forwardedBytes,
       expiresAt: expiresAt(props?.messageExpiryInterval, session.now()),
       sender: session,
       senderContext: session.userContext,
