@@ -51,11 +51,19 @@ export function createMetricsRegistry(pools: PoolSet, startedAt: number): Regist
   counter('bytes_sent', 'Bytes sent', (s) => s.bytesSent);
   counter('messages_received', 'PUBLISH packets received', (s) => s.messagesReceived);
   counter('messages_sent', 'PUBLISH packets sent', (s) => s.messagesSent);
-  counter(
-    'messages_dropped',
-    'Messages dropped (queue full, too large, expired, rate limit)',
-    (s) => s.messagesDropped,
-  );
+  new Counter({
+    name: 'mqtt_sessions_messages_dropped_total',
+    help: 'Messages dropped, by reason: queue-full, too-large, expired, rate-limited, overload',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const stats = await read();
+      for (const [reason, count] of Object.entries(stats.droppedByReason)) {
+        this.inc({ reason }, count);
+      }
+    },
+  });
   return registry;
 }
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Pool, PoolSet } from '@mqtt-sessions/pool';
-import type { SessionStats } from '@mqtt-sessions/session';
+import type { DropReason, SessionStats } from '@mqtt-sessions/session';
 
 /** The broker's package version. */
 export const VERSION: string = (
@@ -22,6 +22,8 @@ export interface BrokerStats {
   readonly messagesReceived: number;
   readonly messagesSent: number;
   readonly messagesDropped: number;
+  /** The same drops by reason. */
+  readonly droppedByReason: Readonly<Record<DropReason, number>>;
   readonly subscriptions: number;
   readonly retainedCount: number;
   readonly retainedBytes: number;
@@ -45,6 +47,13 @@ export async function collectStats(pools: PoolSet, startedAt: number): Promise<B
     retainedCount: 0,
     retainedBytes: 0,
   };
+  const droppedByReason: Record<DropReason, number> = {
+    'queue-full': 0,
+    'too-large': 0,
+    expired: 0,
+    'rate-limited': 0,
+    overload: 0,
+  };
   for (const pool of pools.allPools()) {
     const stats = await pool.stats();
     totals.sessions += stats.sessions;
@@ -58,6 +67,9 @@ export async function collectStats(pools: PoolSet, startedAt: number): Promise<B
     totals.messagesReceived += stats.publishReceived;
     totals.messagesSent += stats.publishSent;
     totals.messagesDropped += stats.messagesDropped;
+    for (const reason of Object.keys(droppedByReason) as DropReason[]) {
+      droppedByReason[reason] += stats.droppedByReason[reason];
+    }
     totals.subscriptions += stats.subscriptions;
     totals.retainedCount += stats.retainedCount;
     totals.retainedBytes += stats.retainedBytes;
@@ -66,6 +78,7 @@ export async function collectStats(pools: PoolSet, startedAt: number): Promise<B
     version: VERSION,
     uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
     ...totals,
+    droppedByReason,
   };
 }
 

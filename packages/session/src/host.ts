@@ -52,6 +52,8 @@ export interface SessionMetrics {
   publishSent: number;
   /** Messages dropped: queue full, too large for the client, expired, or refused by rate limit. */
   messagesDropped: number;
+  /** The same drops by reason; they add up to {@link SessionMetrics.messagesDropped}. */
+  readonly droppedByReason: Record<DropReason, number>;
   connects: number;
   refusedConnects: number;
 }
@@ -66,6 +68,13 @@ export function createSessionMetrics(): SessionMetrics {
     publishReceived: 0,
     publishSent: 0,
     messagesDropped: 0,
+    droppedByReason: {
+      'queue-full': 0,
+      'too-large': 0,
+      expired: 0,
+      'rate-limited': 0,
+      overload: 0,
+    },
     connects: 0,
     refusedConnects: 0,
   };
@@ -73,6 +82,12 @@ export function createSessionMetrics(): SessionMetrics {
 
 /** Why a message was dropped for one client. */
 export type DropReason = 'queue-full' | 'too-large' | 'expired' | 'rate-limited' | 'overload';
+
+/** Counts `count` dropped messages with their reason. */
+export function countDrop(metrics: SessionMetrics, reason: DropReason, count = 1): void {
+  metrics.messagesDropped += count;
+  metrics.droppedByReason[reason] += count;
+}
 
 /** Things worth a log line. */
 export type SessionEvent =

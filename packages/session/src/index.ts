@@ -2,6 +2,7 @@ export type { SessionConnection, SessionLink } from './attachment.js';
 export type { DisconnectProperties, ForwardedBytes } from './context.js';
 export { EncodeError, encode, encodeMessageProperties } from './encode.js';
 export {
+  countDrop,
   createSessionMetrics,
   type DropReason,
   type SessionEvent,

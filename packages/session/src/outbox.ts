@@ -8,8 +8,8 @@ import {
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
-import { type AckType, encodePublish } from './encode.js';
-import type { DropReason, SessionHost } from './host.js';
+import { type AckType, encodePublish, type PublishShape } from './encode.js';
+import { countDrop, type DropReason, type SessionHost } from './host.js';
 import { OutboxEntry, Stage } from './outbox-entry.js';
 import type { OutboundAliases } from './topic-alias.js';
 import { forwardedBytes, sharedForm, withPacketId } from './wire-cache.js';
@@ -440,24 +440,27 @@ export class Outbox {
         if (!aliases.isNew) topic = '';
       }
     }
-    const bytes = encodePublish(
-      {
-        topic,
-        payload: message.payload,
-        qos: entry.qos,
-        retain: entry.retain,
-        dup: dup && entry.sent,
-        messageId: entry.qos === 0 ? undefined : entry.packetId,
-        propertyBytes: v5 ? forwardedBytes(message) : undefined,
-        messageExpiryInterval,
-        subscriptionIds: v5 ? entry.subscriptionIds : undefined,
-        topicAlias,
-      },
-      link.version,
-    );
+    const shape: PublishShape = {
+      topic,
+      payload: message.payload,
+      qos: entry.qos,
+      retain: entry.retain,
+      dup: dup && entry.sent,
+      messageId: entry.qos === 0 ? undefined : entry.packetId,
+      propertyBytes: v5 ? forwardedBytes(message) : undefined,
+      messageExpiryInterval,
+      subscriptionIds: v5 ? entry.subscriptionIds : undefined,
+      topicAlias,
+    };
+    let bytes = encodePublish(shape, link.version);
+    if (bytes.length > link.maxOutgoingPacketSize && topicAlias !== undefined && topic !== '') {
+      // Announcing a new alias costs three bytes: take the assignment back (the client's aliases
+      // and ours stay as they were) and send the topic name alone.
+      aliases?.undo();
+      shape.topicAlias = undefined;
+      bytes = encodePublish(shape, link.version);
+    }
     if (bytes.length > link.maxOutgoingPacketSize) {
-      // Not sent: the client's aliases stay as they were, and so do ours.
-      if (topicAlias !== undefined) aliases?.undo();
       this.drop('too-large', 1); // [MQTT-3.1.2-24] [MQTT-3.1.2-25]
       return false;
     }
@@ -468,7 +471,7 @@ export class Outbox {
 
   private drop(reason: DropReason, count: number): void {
     this.dropped += count;
-    this.host.metrics.messagesDropped += count;
+    countDrop(this.host.metrics, reason, count);
     this.unreportedDrops += count;
     this.unreportedReason = reason;
   }

@@ -17,6 +17,7 @@ import {
   sendWithProblemInformation,
 } from '../access.js';
 import type { ConnectionState, ForwardedBytes, SessionContext } from '../context.js';
+import { countDrop } from '../host.js';
 
 /**
  * PUBLISH from a client (MQTT 5 section 3.3.4): checks QoS, retain, Receive Maximum, the topic
@@ -62,7 +63,7 @@ export function handlePublish(
     return;
   }
   if (!session.takePublishToken()) {
-    session.metrics.messagesDropped++;
+    countDrop(session.metrics, 'rate-limited');
     acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
     return;
   }
