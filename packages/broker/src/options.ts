@@ -1,6 +1,7 @@
 import type { Runtime } from '@mqtt-sessions/runtime-default';
 import type { SessionOptions } from '@mqtt-sessions/session';
 import type { Logger } from 'pino';
+import { SYS_TOP_REQUEST } from './sys-topics.js';
 
 /** A listener port: a number (0 picks a free port) or `false` to switch the listener off. */
 export type Port = number | false;
@@ -254,6 +255,20 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   ),
   spec('session.maxTopicLevels', '--max-topic-levels', 'number', 'most levels in a topic', '128'),
   spec(
+    'session.refuseSysPublish',
+    '--refuse-sys-publish',
+    'boolean',
+    'refuse client PUBLISH to $SYS/ topics (0x87)',
+    'true',
+  ),
+  spec(
+    'session.acceptMqtt31',
+    '--accept-mqtt31',
+    'boolean',
+    'accept MQTT 3.1 (MQIsdp) clients',
+    'true',
+  ),
+  spec(
     'session.connectTimeoutMs',
     '--connect-timeout-ms',
     'number',
@@ -299,7 +314,8 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     allowAnonymous: options.allowAnonymous,
     logLevel: options.logLevel ?? 'info',
     sysInterval: options.sysInterval ?? 10,
-    session: options.session ?? {},
+    // The broker keeps $SYS/ for its own figures (section 4.7.2) unless told otherwise.
+    session: { refuseSysPublish: true, sysPublishAllowed: [SYS_TOP_REQUEST], ...options.session },
     runtime: options.runtime,
     logger: options.logger,
   };

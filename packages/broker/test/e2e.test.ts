@@ -145,6 +145,19 @@ describe('broker end to end', () => {
     expect(top.map((s) => s.clientId)).toContain('top-asker');
   });
 
+  it('refuses client PUBLISH to $SYS/ topics with 0x87, except the top request (section 4.7.2)', async () => {
+    broker = await startBroker();
+    const c = await client(`mqtt://127.0.0.1:${broker.addresses().tcp}`, {
+      clientId: 'sys-writer',
+      protocolVersion: 5,
+    });
+    await expect(c.publishAsync('$SYS/broker/uptime', 'forever', { qos: 1 })).rejects.toThrow(
+      /135|Not authorized/i,
+    );
+    const pool = broker.pools.defaultPool;
+    expect(await pool.retain.get('$SYS/broker/uptime')).toBeUndefined();
+  });
+
   it('shuts down gracefully: v5 clients get DISCONNECT 0x8B', async () => {
     broker = await startBroker();
     const c = await client(`mqtt://127.0.0.1:${broker.addresses().tcp}`, {

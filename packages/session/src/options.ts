@@ -67,6 +67,14 @@ export interface SessionOptions {
    * 3.1: a client id of 1 to 23 characters. When false they get CONNACK 0x01. Default true.
    */
   acceptMqtt31: boolean;
+  /**
+   * Refuse PUBLISH from clients to `$SYS/...` topics, which belong to the server (MQTT 5 section
+   * 4.7.2): QoS 1 and 2 get 0x87 (Not authorized), QoS 0 is dropped. Server code still publishes
+   * there. Default false in the library; the broker switches it on.
+   */
+  refuseSysPublish: boolean;
+  /** `$SYS/` topics that clients may still publish to, such as a server's request topic. */
+  sysPublishAllowed: readonly string[];
 }
 
 /** The defaults: the MQTT 5 specification's where it has one, else the original library's. */
@@ -95,6 +103,8 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   maxPendingPackets: 1000,
   retainedPageSize: 200,
   acceptMqtt31: true,
+  refuseSysPublish: false,
+  sysPublishAllowed: Object.freeze([]) as readonly string[],
 });
 
 /** Fills in the defaults for the options not given. */

@@ -256,6 +256,21 @@ describe('the packet handlers against a fake session context', () => {
       expect(connection.inboundUnacked).toBe(0);
     });
 
+    it('refuses a client PUBLISH to $SYS/ with 0x87 when refuseSysPublish is on (section 4.7.2)', () => {
+      const session = new FakeSession({ refuseSysPublish: true });
+      const connection = new FakeConnection();
+      handle(session, connection, publish({ topic: '$SYS/broker/uptime' }));
+      handle(session, connection, publish({ topic: '$SYSTEM/ok', messageId: 8 }));
+      expect(connection.sent).toEqual([
+        { cmd: 'puback', messageId: 7, reasonCode: ReasonCode.NotAuthorized },
+        { cmd: 'puback', messageId: 8, reasonCode: 0 },
+      ]);
+      expect(session.published.map((message) => message.topic)).toEqual(['$SYSTEM/ok']);
+      const open = new FakeSession();
+      handle(open, new FakeConnection(), publish({ topic: '$SYS/x' }));
+      expect(open.published).toHaveLength(1);
+    });
+
     it('disconnects a client past the Receive Maximum with 0x93', () => {
       const session = new FakeSession({ receiveMaximum: 1 });
       const connection = new FakeConnection();

@@ -8,7 +8,7 @@ import {
 } from '@mqtt-sessions/protocol';
 import type { PublishResult, RoutedMessage } from '@mqtt-sessions/router';
 import type { AccessDecision } from '@mqtt-sessions/runtime-default';
-import { validateTopicName } from '@mqtt-sessions/topic-trie';
+import { isSysTopic, validateTopicName } from '@mqtt-sessions/topic-trie';
 import type { IPublishPacket } from 'mqtt-packet';
 import {
   denialOf,
@@ -65,6 +65,11 @@ export function handlePublish(
   if (!session.takePublishToken()) {
     countDrop(session.metrics, 'rate-limited');
     acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
+    return;
+  }
+  if (options.refuseSysPublish && isSysTopic(topic) && !options.sysPublishAllowed.includes(topic)) {
+    // $SYS/ topics belong to the server (section 4.7.2): a client does not publish there.
+    acknowledge(connection, qos, id, ReasonCode.NotAuthorized);
     return;
   }
   if (qos === 0 && isControlTopic(topic, session.clientId)) {
