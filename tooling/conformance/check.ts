@@ -2,7 +2,8 @@
  * Keeps docs/conformance.md and the tests in step. It reads the statement tables of the document
  * and the names of every test in packages/, and reports:
  *
- * - statements the document marks `tested` or `tested by codec` whose id is in no test name;
+ * - statements the document marks `tested` whose id is in no test name, or that cite no test
+ *   carrying their id (a tested row names the test that proves it);
  * - statement tags in test names (`[MQTT-x.x.x-y]`) that no row of the document lists;
  * - tests the document cites (`` `package/test/file.ts` › name ``) that do not exist.
  *
@@ -24,7 +25,7 @@ import {
 } from '../../packages/pool/test/malformed/cases.ts';
 
 /** The statuses a row of docs/conformance.md may have. */
-export const STATUSES = ['tested', 'tested by codec', 'not applicable', 'not met'] as const;
+export const STATUSES = ['tested', 'not applicable', 'not met'] as const;
 export type Status = (typeof STATUSES)[number];
 
 /** One statement row of the document. */
@@ -47,8 +48,10 @@ export interface TestName {
 export interface ConformanceReport {
   readonly rows: readonly StatementRow[];
   readonly tests: readonly TestName[];
-  /** Statements marked tested (or tested by codec) that no test name carries. */
+  /** Statements marked tested that no test name carries. */
   readonly untested: readonly StatementRow[];
+  /** Statements marked tested whose row cites no test that carries their id. */
+  readonly uncited: readonly StatementRow[];
   /** Tags in test names that no row lists. */
   readonly unknownTags: readonly { readonly id: string; readonly test: TestName }[];
   /** Rows whose status is not one of {@link STATUSES}, or whose id appears twice. */
@@ -167,8 +170,12 @@ export function checkConformance(root: string = repositoryRoot()): ConformanceRe
   const tests = collectTests(root);
   const tagged = new Set(tests.flatMap((test) => tagsOf(test.name)));
   const listed = new Set(rows.map((row) => row.id));
-  const untested = rows.filter(
-    (row) => (row.status === 'tested' || row.status === 'tested by codec') && !tagged.has(row.id),
+  const untested = rows.filter((row) => row.status === 'tested' && !tagged.has(row.id));
+  const uncited = rows.filter(
+    (row) =>
+      row.status === 'tested' &&
+      tagged.has(row.id) &&
+      !row.cites.some((test) => tagsOf(test.name).includes(row.id)),
   );
   const unknownTags = tests.flatMap((test) =>
     tagsOf(test.name)
@@ -181,7 +188,7 @@ export function checkConformance(root: string = repositoryRoot()): ConformanceRe
       .filter((test) => !known.has(`${test.file}\n${test.name}`))
       .map((test) => ({ row, test })),
   );
-  return { rows, tests, untested, unknownTags, malformedRows: malformed, staleCitations };
+  return { rows, tests, untested, uncited, unknownTags, malformedRows: malformed, staleCitations };
 }
 
 /** The repository root: two levels above this file. */
@@ -196,6 +203,10 @@ export function describeProblems(report: ConformanceReport): string[] {
     ...report.untested.map(
       (row) =>
         `docs/conformance.md line ${row.line}: ${row.id} is marked "${row.status}" but no test name carries [${row.id}]`,
+    ),
+    ...report.uncited.map(
+      (row) =>
+        `docs/conformance.md line ${row.line}: ${row.id} is marked "tested" but cites no test that carries [${row.id}]`,
     ),
     ...report.unknownTags.map(
       ({ id, test }) =>
