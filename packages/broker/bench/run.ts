@@ -179,7 +179,7 @@ function describeCode(root?: string): string {
   let text: string;
   try {
     const commit = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--', 'packages/*/src')
+    const dirty = git('status', '--porcelain', '--', 'packages/*/src/*')
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => /packages\/([^/]+)\//.exec(line)?.[1])
@@ -195,7 +195,7 @@ function describeCode(root?: string): string {
   for (const pkg of readdirSync(packagesDir)) {
     const dist = `${packagesDir}${pkg}/dist`;
     if (!existsSync(dist)) continue;
-    for (const file of readdirSync(dist)) {
+    for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
       if (file.endsWith('.js')) newest = Math.max(newest, statSync(`${dist}/${file}`).mtimeMs);
     }
   }

@@ -185,7 +185,7 @@ describe('2 control packet format', () => {
     });
   });
 
-  it('a packet with wrong reserved flags is malformed: the connection closes (mqtt-packet refuses it) [MQTT-2.1.3-1]', () => {
+  it('a packet with wrong reserved flags is malformed: the connection closes [MQTT-2.1.3-1]', () => {
     const { pool } = setup();
     const watcher = bystander(pool);
     // SUBSCRIBE with flags 0000 instead of 0010; PUBREL with 0000 instead of 0010; PINGREQ with 0001.

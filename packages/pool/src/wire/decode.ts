@@ -279,7 +279,7 @@ function decodeConnectBody(reader: ByteReader, name: string, level: number): Dec
   if (hasUserName) packet.username = reader.utf8('the User Name');
   if (hasPassword) packet.password = reader.binary('the Password');
   // A field the flags did not announce is left over: the payload contradicts its flags
-  // [MQTT-3.1.2-15] [MQTT-3.1.2-17] [MQTT-3.1.2-19] [MQTT-3.1.2-21].
+  // [MQTT-3.1.2-9] [MQTT-3.1.2-16] [MQTT-3.1.2-18].
   if (reader.left !== 0) throw malformed('the CONNECT payload holds more than its flags announce');
   return packet;
 }

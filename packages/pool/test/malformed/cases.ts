@@ -1754,6 +1754,26 @@ add({
   note: 'AUTH in MQTT 5, reserved in MQTT 3.1.1',
 });
 add({
+  id: 'packet-type.auth-unknown-reason-code.v5',
+  group: 'packet-type',
+  rule: 'section 3.15.2.1 [MQTT-4.13.1-1]',
+  protocol: 5,
+  before: [CONNECT5],
+  send: hex('f0 02 05 00'),
+  expect: disconnect(MALFORMED),
+  note: 'form before meaning: 0x05 is no AUTH reason code, whether or not AUTH is expected',
+});
+add({
+  id: 'packet-type.disconnect-server-only-reason-code.v5',
+  group: 'packet-type',
+  rule: 'section 3.14.2.1 [MQTT-4.13.1-1]',
+  protocol: 5,
+  before: [CONNECT5],
+  send: hex('e0 01 8e'),
+  expect: disconnect(MALFORMED),
+  note: '0x8E (Session taken over) is sent by a server only',
+});
+add({
   id: 'packet-type.auth-without-enhanced-authentication.v5',
   group: 'packet-type',
   rule: '[MQTT-4.12.0-7] [MQTT-4.13.1-1]',
