@@ -50,6 +50,7 @@ const PROPERTIES_SLOT = 12;
  */
 export function forwardedBytes(message: RoutedMessage): Buffer | undefined {
   if (message.propertyBytes !== undefined) return message.propertyBytes;
+  if (isEmpty(message.properties)) return undefined; // most messages: nothing to encode or cache
   const forms = cacheOf(message);
   let bytes = forms[PROPERTIES_SLOT];
   if (bytes === undefined) {
@@ -60,6 +61,11 @@ export function forwardedBytes(message: RoutedMessage): Buffer | undefined {
 }
 
 const NONE = Buffer.alloc(0);
+
+function isEmpty(properties: object): boolean {
+  for (const _ in properties) return false;
+  return true;
+}
 
 function cacheOf(message: RoutedMessage): (Buffer | undefined)[] {
   let forms = message.wireCache as (Buffer | undefined)[] | undefined;
