@@ -1,3 +1,3 @@
 import { packageProject } from '../../tooling/vitest.shared.ts';
 
-export default packageProject('pool');
+export default packageProject('pool', { setupFiles: ['test/setup.ts'] });

@@ -45,7 +45,7 @@ export class Broker {
       retain,
       session: options.session,
       observe: (event) => logSessionEvent(logger, event),
-      onError: (error) => logger.error({ err: error }, 'session error'),
+      onError: (error, clientId) => logger.error({ err: error, clientId }, 'internal error'),
     });
   }
 

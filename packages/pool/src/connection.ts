@@ -25,6 +25,15 @@ export interface Transport {
   send(bytes: Buffer): boolean | undefined;
   /** Closes the transport. The pool calls it at most once. */
   close(): void;
+  /**
+   * Stops reading from the client until {@link Transport.resume}: the pool calls it while the
+   * client's replies back up (after `send` returned false), so that a client that does not read
+   * cannot make the server buffer without limit. Optional; without it, the pool buffers a little,
+   * then closes the connection of a client that keeps sending.
+   */
+  pause?(): void;
+  /** Reads from the client again. */
+  resume?(): void;
 }
 
 /** What the transport knows about a connection. */
@@ -50,6 +59,10 @@ export interface EntryLimits {
   readonly metrics: SessionMetrics;
   /** Whether MQTT 3.1 (protocol level 3, `MQIsdp`) clients are accepted. */
   readonly acceptMqtt31: boolean;
+  /** Packets of one connection handled in one turn of the event loop before others get a turn. */
+  readonly packetsPerTurn: number;
+  /** How long a client may leave its replies unread before it is disconnected, in ms. */
+  readonly slowClientTimeoutMs: number;
   /** Reports a failure that cannot be thrown back to the transport. */
   reportError(error: unknown): void;
 }
@@ -85,7 +98,16 @@ export class Connection implements PacketSink {
   private connectTimer: unknown;
   private version: 4 | 5 = 4;
   private reading = false;
-  private queued: Buffer[] | undefined = undefined;
+  /** Bytes received and not read yet: while a turn's budget is spent, or replies back up. */
+  private pending: Buffer[] | undefined = undefined;
+  private pendingBytes = 0;
+  /** Packets this turn may still handle. */
+  private budget = 0;
+  /** True while the transport reported a full buffer and has not drained. */
+  private full = false;
+  /** Why reading stopped: the next turn comes, or the transport must drain first. */
+  private waiting: 'nothing' | 'turn' | 'drain' = 'nothing';
+  private slowTimer: unknown = undefined;
 
   constructor(transport: Transport, target: ConnectTarget, options: ConnectionOptions = {}) {
     this.transport = transport;
@@ -102,37 +124,100 @@ export class Connection implements PacketSink {
     return this.closed;
   }
 
-  /** Takes bytes from the transport. Partial packets are buffered until complete. */
+  /**
+   * Takes bytes from the transport. Partial packets wait for the rest. A connection handles at most
+   * `packetsPerTurn` packets in one turn of the event loop and goes on in the next, so that one
+   * client's burst never makes the others wait; and it stops reading while its replies back up
+   * (the transport's `send` returned false), until the transport drains.
+   */
   receive(chunk: Buffer): void {
     if (this.closed) return;
-    if (this.reading) {
-      // Bytes fed back from inside packet handling (a transport that answers synchronously)
-      // wait until the packets before them are handled, to keep the order.
-      this.queued ??= [];
-      this.queued.push(chunk);
+    this.target.entry.metrics.bytesReceived += chunk.length;
+    if (this.reading || this.pending !== undefined) {
+      // Behind bytes not read yet (or fed back from inside packet handling): keep the order.
+      this.pending ??= [];
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes > this.target.entry.maxIncomingPacketSize + PENDING_SLACK) {
+        this.fail(ReasonCode.QuotaExceeded, 'the client sends faster than it reads');
+      }
       return;
     }
+    this.readFrom(chunk);
+  }
+
+  /** Reads `first` (or the pending bytes) until they end, the budget is spent, or replies back up. */
+  private readFrom(first: Buffer | undefined): void {
     this.reading = true;
+    this.budget = this.target.entry.packetsPerTurn;
     try {
-      this.read(chunk);
-      while (this.queued !== undefined && this.queued.length > 0 && !this.closed) {
-        this.read(this.queued.shift() as Buffer);
+      let chunk = first ?? this.takePending();
+      while (chunk !== undefined && !this.closed) {
+        const problem = this.reader.read(chunk, this);
+        if (problem !== undefined && !this.closed) {
+          if (problem.kind === 'stopped') {
+            this.keepUnread(chunk.subarray(problem.offset));
+            this.wait();
+            return;
+          }
+          if (problem.kind === 'malformed') {
+            this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
+          } else {
+            this.tooLarge(chunk.subarray(problem.offset));
+          }
+          return;
+        }
+        chunk = this.takePending();
       }
     } finally {
       this.reading = false;
     }
   }
 
-  private read(chunk: Buffer): void {
-    this.target.entry.metrics.bytesReceived += chunk.length;
-    const problem = this.reader.read(chunk, this);
-    if (problem === undefined || this.closed) return;
-    if (problem.kind === 'malformed')
-      this.fail(ReasonCode.MalformedPacket, 'malformed remaining length');
-    else this.tooLarge(chunk.subarray(problem.offset));
+  private takePending(): Buffer | undefined {
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    const chunk = pending.shift();
+    if (chunk === undefined) {
+      this.pending = undefined;
+      return undefined;
+    }
+    this.pendingBytes -= chunk.length;
+    if (pending.length === 0) this.pending = undefined;
+    return chunk;
   }
 
-  /** One whole packet's bytes: decode and handle it. Returns false once the connection closed. */
+  private keepUnread(rest: Buffer): void {
+    if (rest.length === 0 && this.pending === undefined) {
+      this.pending = []; // reading goes on later, behind nothing
+      return;
+    }
+    this.pending ??= [];
+    if (rest.length > 0) {
+      this.pending.unshift(rest);
+      this.pendingBytes += rest.length;
+    }
+  }
+
+  /** Stops reading: until the transport drains, or for the rest of this turn. */
+  private wait(): void {
+    if (this.full) {
+      this.waiting = 'drain';
+      this.transport.pause?.();
+    } else if (this.waiting !== 'turn') {
+      this.waiting = 'turn';
+      setImmediate(nextTurn, this);
+    }
+  }
+
+  /** The next turn of the event loop: read on. */
+  resumeReading(): void {
+    if (this.waiting !== 'turn') return;
+    this.waiting = 'nothing';
+    if (!this.closed && !this.reading) this.readFrom(undefined);
+  }
+
+  /** One whole packet's bytes: decode and handle it. Returns false to stop reading for now. */
   onPacketBytes(bytes: Buffer): boolean {
     let packet: Packet;
     try {
@@ -143,17 +228,28 @@ export class Connection implements PacketSink {
       return !this.closed;
     }
     this.onPacket(packet);
-    return !this.closed;
+    return !this.closed && --this.budget > 0 && !this.full;
   }
 
-  /** The transport can take more bytes again. */
+  /** The transport can take more bytes again: send what waits, then read on. */
   drained(): void {
+    if (this.closed) return;
+    if (this.full) {
+      this.full = false;
+      this.clearSlowTimer();
+    }
     try {
       this.attachment?.drained();
     } catch (error) {
       // Called from a socket event: a failure here must end this connection, not the process.
       this.target.entry.reportError(error);
       this.close('internal error');
+      return;
+    }
+    if (this.waiting === 'drain' && !this.full && !this.closed) {
+      this.waiting = 'nothing';
+      this.transport.resume?.();
+      if (!this.reading) this.readFrom(undefined);
     }
   }
 
@@ -162,6 +258,8 @@ export class Connection implements PacketSink {
     if (this.closed) return;
     this.closed = true;
     this.clearConnectTimer();
+    this.clearSlowTimer();
+    this.pending = undefined;
     try {
       this.attachment?.closed();
     } catch (error) {
@@ -169,10 +267,19 @@ export class Connection implements PacketSink {
     }
   }
 
-  /** Sends bytes on the transport; used by the session through its link. */
+  /**
+   * Sends bytes on the transport; used by the session through its link. False when the
+   * transport's buffer is full: the session holds its messages and this connection stops reading,
+   * until the transport drains. A client that stays full for `slowClientTimeoutMs` is cut off.
+   */
   send(bytes: Buffer): boolean {
     if (this.closed) return true;
-    return this.transport.send(bytes) !== false;
+    const sent = this.transport.send(bytes) !== false;
+    if (!sent && !this.full) {
+      this.full = true;
+      this.armSlowTimer();
+    }
+    return sent;
   }
 
   /** Closes the transport once. */
@@ -180,6 +287,8 @@ export class Connection implements PacketSink {
     if (this.closed) return;
     this.closed = true;
     this.clearConnectTimer();
+    this.clearSlowTimer();
+    this.pending = undefined;
     this.transport.close();
     this.attachment?.closed();
   }
@@ -306,6 +415,24 @@ export class Connection implements PacketSink {
     this.send(encode(connack, this.version));
   }
 
+  private armSlowTimer(): void {
+    const timers = this.target.entry.timers;
+    this.slowTimer = timers.setTimeout(() => {
+      this.slowTimer = undefined;
+      if (!this.full || this.closed) return;
+      this.target.entry.metrics.slowClientDisconnects++;
+      const seconds = Math.round(this.target.entry.slowClientTimeoutMs / 1000);
+      this.fail(ReasonCode.QuotaExceeded, `the client did not read its replies for ${seconds} s`);
+    }, this.target.entry.slowClientTimeoutMs);
+  }
+
+  private clearSlowTimer(): void {
+    if (this.slowTimer !== undefined) {
+      this.target.entry.timers.clearTimeout(this.slowTimer);
+      this.slowTimer = undefined;
+    }
+  }
+
   private armConnectTimer(): void {
     this.clearConnectTimer();
     this.connectTimer = this.target.entry.timers.setTimeout(() => {
@@ -329,4 +456,11 @@ function isConnectV5(bytes: Buffer): boolean {
   while (offset < bytes.length && offset < 5 && ((bytes[offset] as number) & 0x80) !== 0) offset++;
   const level = bytes[offset + 1 + 6];
   return level === 5;
+}
+
+/** Bytes a connection may receive beyond one packet while it does not read (a paused socket). */
+const PENDING_SLACK = 1024 * 1024;
+
+function nextTurn(connection: Connection): void {
+  connection.resumeReading();
 }

@@ -1,7 +1,12 @@
-/** What {@link PacketReader.read} found wrong, if anything. */
+/**
+ * How {@link PacketReader.read} stopped before the end of a chunk, if it did: a packet larger than
+ * the limit (with its declared size and where it starts in the chunk), a malformed length, or the
+ * sink asked it to stop (the bytes from `offset` on are not read yet).
+ */
 export type ReadProblem =
   | { kind: 'too-large'; size: number; offset: number }
   | { kind: 'malformed' }
+  | { kind: 'stopped'; offset: number }
   | undefined;
 
 /** Where a {@link PacketReader} hands whole packets. */
@@ -36,8 +41,8 @@ export class PacketReader {
 
   /**
    * Reads a chunk and hands every packet it completes to `sink`, in order, until the sink returns
-   * false. Returns the first problem met: a packet larger than the limit (with its
-   * declared size and where it starts in the chunk) or a malformed length.
+   * false. Returns where it stopped short of the end, if it did (see {@link ReadProblem}); after a
+   * `stopped`, the rest of the chunk is read by a later call.
    */
   read(chunk: Buffer, sink: PacketSink): ReadProblem {
     let i = 0;
@@ -50,7 +55,7 @@ export class PacketReader {
         i += take;
         if (this.filled < partial.length) return undefined;
         this.partial = undefined;
-        if (!sink.onPacketBytes(partial)) return undefined;
+        if (!sink.onPacketBytes(partial)) return stopped(i);
         continue;
       }
       const start = i - this.headerLength; // negative when the header began in an earlier chunk
@@ -77,7 +82,7 @@ export class PacketReader {
       this.headerLength = 0;
       if (start >= 0 && start + size <= chunk.length) {
         i = start + size;
-        if (!sink.onPacketBytes(chunk.subarray(start, i))) return undefined;
+        if (!sink.onPacketBytes(chunk.subarray(start, i))) return stopped(i);
         continue;
       }
       const packet = Buffer.allocUnsafe(size);
@@ -93,9 +98,13 @@ export class PacketReader {
       this.filled = headerLength;
       if (size === headerLength) {
         this.partial = undefined;
-        if (!sink.onPacketBytes(packet)) return undefined;
+        if (!sink.onPacketBytes(packet)) return stopped(i);
       }
     }
     return undefined;
   }
+}
+
+function stopped(offset: number): ReadProblem {
+  return { kind: 'stopped', offset };
 }

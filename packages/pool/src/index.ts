@@ -30,6 +30,8 @@ export {
   attachSocket,
   attachWebSocket,
   type Connectable,
+  DEFAULT_HIGH_WATER_MARK,
+  type SocketOptions,
   type WebSocketLike,
   type WebSocketOptions,
 } from './transports.js';

@@ -63,8 +63,11 @@ export interface PoolOptions<UC> {
   timers?: Timers;
   /** Told about connects, disconnects, refusals, drops and session ends. */
   observe?: (event: SessionEvent & { readonly pool: string }) => void;
-  /** Called when something fails unexpectedly inside a session. Default: console.error. */
-  onError?: (error: unknown) => void;
+  /**
+   * Called when something fails unexpectedly inside a session (with its client id) or the pool.
+   * Default: console.error.
+   */
+  onError?: (error: unknown, clientId?: string) => void;
 }
 
 /** Counters and sizes of a pool. */
@@ -102,7 +105,7 @@ export class Pool<UC = unknown>
   readonly host: PoolHost<UC>;
   private readonly sessions = new Set<Session<UC>>();
   private readonly responses: ResponseTopics<UC>;
-  private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly onError: ((error: unknown, clientId?: string) => void) | undefined;
   private isClosing = false;
 
   /**
@@ -114,7 +117,11 @@ export class Pool<UC = unknown>
   constructor(options: PoolOptions<UC> = {}) {
     this.runtime = options.runtime ?? (createDefaultRuntime() as unknown as Runtime<UC>);
     this.name = options.name ?? this.runtime.defaultPool();
-    this.router = new Router(options.router);
+    // A subscriber that throws is a bug: reported like any, never only printed.
+    this.router = new Router({
+      ...options.router,
+      onDeliveryError: options.router?.onDeliveryError ?? ((error) => this.reportError(error)),
+    });
     this.timers = options.timers ?? systemTimers;
     // The default store keeps time by the pool's clock, so retained expiry follows injected timers.
     this.retain = options.retain ?? createMemoryRetainStore({ clock: this.timers });
@@ -179,6 +186,14 @@ export class Pool<UC = unknown>
 
   get maxPendingPackets(): number {
     return this.sessionOptions.maxPendingPackets;
+  }
+
+  get packetsPerTurn(): number {
+    return this.sessionOptions.packetsPerTurn;
+  }
+
+  get slowClientTimeoutMs(): number {
+    return this.sessionOptions.slowClientTimeoutMs;
   }
 
   get acceptMqtt31(): boolean {
@@ -383,6 +398,7 @@ export class Pool<UC = unknown>
   }
 
   reportError(error: unknown): void {
+    this.host.metrics.internalErrors++;
     if (this.onError !== undefined) this.onError(error);
     else console.error('mqtt-sessions pool:', error);
   }

@@ -17,19 +17,34 @@ const CLOSE_GRACE_MS = 1000;
  */
 class SocketTransport implements Transport {
   private readonly socket: Socket;
+  private readonly highWaterMark: number;
   private corked = false;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, highWaterMark: number) {
     this.socket = socket;
+    this.highWaterMark = highWaterMark;
   }
 
+  /**
+   * Writes, and reports a full buffer once the bytes not yet sent pass the high-water mark. The
+   * mark is never below the socket's own, so a write that reports full is one after which the
+   * socket emits 'drain'.
+   */
   send(bytes: Buffer): boolean {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(uncork, this);
     }
-    return this.socket.write(bytes);
+    return this.socket.write(bytes) || this.socket.writableLength < this.highWaterMark;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   close(): void {
@@ -74,6 +89,18 @@ function onError(): void {
 const TCP = Object.freeze({ origin: 'tcp' });
 const TLS = Object.freeze({ origin: 'tls' });
 
+/** The default high-water mark of a transport: unsent bytes above it count as a full buffer. */
+export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+/** Options of {@link attachSocket}. */
+export interface SocketOptions {
+  /**
+   * Unsent bytes above which the client counts as not reading: its connection stops being read
+   * and its messages wait in its session. Default 64 KiB.
+   */
+  readonly highWaterMark?: number;
+}
+
 /**
  * Connects a TCP or TLS socket (from `net.createServer` or `tls.createServer`) to a pool or a set
  * of pools. The runtime sees `origin: 'tcp'` or `'tls'`.
@@ -83,9 +110,17 @@ const TLS = Object.freeze({ origin: 'tls' });
  * net.createServer((socket) => attachSocket(pool, socket)).listen(1883);
  * ```
  */
-export function attachSocket(target: Connectable, socket: Socket): Connection {
+export function attachSocket(
+  target: Connectable,
+  socket: Socket,
+  options: SocketOptions = {},
+): Connection {
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-  const connection = target.connect(new SocketTransport(socket), {
+  const mark = Math.max(
+    options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    socket.writableHighWaterMark,
+  );
+  const connection = target.connect(new SocketTransport(socket, mark), {
     peerIp: socket.remoteAddress,
     contextPrefs: encrypted ? TLS : TCP,
   });
@@ -105,6 +140,9 @@ export interface WebSocketLike {
   readonly bufferedAmount: number;
   send(data: Buffer, options: { binary: boolean }, done: (error?: Error) => void): void;
   close(code?: number, reason?: string): void;
+  /** Stops and restarts reading (the `ws` package has both); optional. */
+  pause?(): void;
+  resume?(): void;
   on(
     event: 'message',
     listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void,
@@ -142,7 +180,7 @@ export function attachWebSocket(
   ws: WebSocketLike,
   options: WebSocketOptions = {},
 ): Connection {
-  const highWaterMark = options.highWaterMark ?? 64 * 1024;
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   // One callback per connection, not one per message: it tells the session when to go on.
   const sent = () => {
     if (ws.bufferedAmount < highWaterMark) connection.drained();
@@ -155,6 +193,12 @@ export function attachWebSocket(
       },
       close() {
         ws.close();
+      },
+      pause() {
+        ws.pause?.();
+      },
+      resume() {
+        ws.resume?.();
       },
     },
     {

@@ -18,7 +18,7 @@ import {
   type UC,
   unaffected,
 } from './conformance-helpers.js';
-import { publishPacket, sessionOf, subscribe, TestClient } from './helpers.js';
+import { publishPacket, sessionOf, subscribe, TestClient, takeErrors } from './helpers.js';
 
 /**
  * Enhanced authentication with method `token`: CONNECT gets AUTH 0x18 (with `authProperties`),
@@ -301,6 +301,7 @@ describe('3.15 AUTH and 4.12 enhanced authentication', () => {
     expect(client.connect({ clientId: 'plain' }).reasonCode).toBe(0x83);
     expect(client.bytes.map((chunk) => chunk[0])).toEqual([0x20]);
     expect(errors).toHaveLength(1);
+    takeErrors(); // expected: the runtime broke the rules
     const { pool } = setup({
       runtime: tokenRuntime(
         {},

@@ -80,6 +80,8 @@ export class TestClient {
   closed = false;
   /** Set to false to make the transport report a full buffer. */
   writable = true;
+  /** True while the pool asked the transport to stop reading. */
+  paused = false;
   readonly connection: Connection;
   readonly version: 4 | 5;
   private readonly decoder;
@@ -100,6 +102,12 @@ export class TestClient {
       },
       close: () => {
         this.closed = true;
+      },
+      pause: () => {
+        this.paused = true;
+      },
+      resume: () => {
+        this.paused = false;
       },
     };
     this.connection = target.connect(transport, options);
@@ -152,20 +160,40 @@ export class TestClient {
   }
 }
 
+/** Errors the pools of the running test reported; `test/setup.ts` fails a test that leaves any. */
+const reported: unknown[] = [];
+
+/** A pool's `onError` for tests: the error is kept for the test to see (see {@link takeErrors}). */
+export function recordError(error: unknown): void {
+  reported.push(error);
+}
+
+/** Takes the errors reported so far: a test that expects errors must take them. */
+export function takeErrors(): unknown[] {
+  return reported.splice(0);
+}
+
 /**
- * A pool on {@link ManualTimers} that collects unexpected session errors (tests assert there are
- * none) instead of logging them.
+ * A pool on {@link ManualTimers} whose unexpected errors are collected: in `errors` for the test,
+ * and for `test/setup.ts`, which fails the test unless it takes them (see {@link takeErrors}).
  */
 export function testPool<UC = unknown>(options: PoolOptions<UC> = {}) {
   const timers = new ManualTimers();
   const errors: unknown[] = [];
-  const pool = createPool<UC>({ timers, onError: (error) => errors.push(error), ...options });
+  const pool = createPool<UC>({
+    timers,
+    onError: (error) => {
+      errors.push(error);
+      recordError(error);
+    },
+    ...options,
+  });
   return { timers, pool, errors };
 }
 
-/** Lets pending promise callbacks run. */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets pending promise callbacks and the next turns of reading run. */
+export async function settle(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** A PUBLISH packet from a client. */

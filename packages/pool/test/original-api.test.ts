@@ -6,14 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, type DeliveredMessage, type Pool } from '../src/index.js';
-import { ManualTimers, sessionOf, TestClient } from './helpers.js';
+import { ManualTimers, recordError, sessionOf, TestClient } from './helpers.js';
 
 const subctx = { who: 'subscriber' };
 const pubctx = { who: 'publisher' };
 
 function setup(): { pool: Pool<unknown>; timers: ManualTimers } {
   const timers = new ManualTimers();
-  return { pool: createPool({ timers }), timers };
+  return { pool: createPool({ timers, onError: recordError }), timers };
 }
 
 /** Subscribes server code and collects what it gets. */

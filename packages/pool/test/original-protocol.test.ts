@@ -7,11 +7,11 @@ import { MemoryRetainStore } from '@mqtt-sessions/retain';
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { createPool, type PoolOptions } from '../src/index.js';
-import { ManualTimers, sessionOf, TestClient } from './helpers.js';
+import { ManualTimers, recordError, sessionOf, TestClient } from './helpers.js';
 
 function setup(options: PoolOptions<unknown> = {}) {
   const timers = new ManualTimers();
-  const pool = createPool({ timers, ...options });
+  const pool = createPool({ timers, onError: recordError, ...options });
   return { timers, pool };
 }
 

@@ -13,7 +13,14 @@ import {
 import type { IPubackPacket, IPubrecPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/index.js';
-import { ManualTimers, publishPacket, settle, subscribe, TestClient } from './helpers.js';
+import {
+  ManualTimers,
+  publishPacket,
+  recordError,
+  settle,
+  subscribe,
+  TestClient,
+} from './helpers.js';
 
 type UC = DefaultUserContext;
 
@@ -51,7 +58,14 @@ function setup(isAllowed: Runtime<UC>['isAllowed'] = decide) {
   const timers = new ManualTimers();
   const errors: unknown[] = [];
   const runtime: Runtime<UC> = { ...createDefaultRuntime(), isAllowed };
-  const pool = createPool<UC>({ runtime, timers, onError: (error) => errors.push(error) });
+  const pool = createPool<UC>({
+    runtime,
+    timers,
+    onError: (error) => {
+      errors.push(error);
+      recordError(error);
+    },
+  });
   return { pool, errors };
 }
 

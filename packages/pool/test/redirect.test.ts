@@ -5,12 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/index.js';
-import { ManualTimers, sessionOf, subscribe, TestClient } from './helpers.js';
+import { ManualTimers, recordError, sessionOf, subscribe, TestClient } from './helpers.js';
 
 function setup() {
   const timers = new ManualTimers();
   const errors: unknown[] = [];
-  const pool = createPool({ timers, onError: (error) => errors.push(error) });
+  const pool = createPool({
+    timers,
+    onError: (error) => {
+      errors.push(error);
+      recordError(error);
+    },
+  });
   return { pool, timers, errors };
 }
 

@@ -10,7 +10,15 @@ import {
 import type { Session } from '@mqtt-sessions/session';
 import { describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../src/index.js';
-import { publishPacket, sessionOf, settle, subscribe, TestClient, testPool } from './helpers.js';
+import {
+  publishPacket,
+  sessionOf,
+  settle,
+  subscribe,
+  TestClient,
+  takeErrors,
+  testPool,
+} from './helpers.js';
 
 type UC = DefaultUserContext;
 
@@ -104,6 +112,8 @@ describe('robustness', () => {
     client.connect({ clientId: 'x' }); // expiry 0: must end with its connection
     expect(() => client.drop()).not.toThrow(); // in the broker this is a socket 'close' handler
     expect(pool.sessionCount()).toBe(0);
+    // The runtime's failure was reported, not lost.
+    expect(takeErrors().map((error) => (error as Error).message)).toContain('runtime bug');
   });
 
   it('a runtime isAllowed that throws while retained delivery resumes on drain stays inside Connection.drained()', () => {
@@ -126,6 +136,8 @@ describe('robustness', () => {
     client.writable = true;
     // In the broker this is the socket 'drain' handler: a throw there is an uncaught exception.
     expect(() => client.connection.drained()).not.toThrow();
+    // The runtime's failure was reported, not lost.
+    expect(takeErrors().map((error) => (error as Error).message)).toContain('runtime bug');
   });
 
   it('with maxQueued below retainedPageSize, retained messages are still delivered [MQTT-3.3.1-9]', () => {
@@ -177,6 +189,8 @@ describe('robustness', () => {
     client.send({ cmd: 'disconnect', reasonCode: 4 }); // caught by Attachment.run this time
     timers.advance(3_600_000);
     expect(pool.sessionCount()).toBe(0);
+    // The runtime's failure was reported, not lost.
+    expect(takeErrors().map((error) => (error as Error).message)).toContain('runtime bug');
   });
 
   it('a refused CONNECT racing a valid one for a new client id does not end the session the valid client gets', async () => {
@@ -243,5 +257,26 @@ describe('robustness', () => {
     expect(session.stats().queued).toBe(1000);
     // 100 refused deliveries should not cost 100 x 1000 reads.
     expect(reads).toBeLessThan(1000);
+  });
+
+  it('a failure while sending to one subscriber ends that connection with DISCONNECT 0x80, reports it, and leaves the others served', () => {
+    const { pool } = testPool<UC>();
+    const v5 = new TestClient(pool);
+    v5.connect({ clientId: 'v5' });
+    subscribe(v5, 'bug/#', 0);
+    const v311 = new TestClient(pool, 4);
+    v311.connect({ clientId: 'v311' });
+    subscribe(v311, 'bug/#', 0);
+    // Server code that breaks the types: a User Property that is not a string cannot be encoded.
+    const userProperties = { n: 5 } as unknown as Record<string, string>;
+    void pool.serverPublish('bug/x', 'p', { properties: { userProperties } });
+    expect(v5.next('disconnect').reasonCode).toBe(0x80);
+    expect(v5.closed).toBe(true);
+    expect(v311.next('publish').payload.toString()).toBe('p');
+    expect(v311.closed).toBe(false);
+    const errors = takeErrors();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TypeError);
+    expect(pool.host.metrics.internalErrors).toBe(1);
   });
 });

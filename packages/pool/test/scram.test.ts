@@ -19,6 +19,7 @@ import { createPool } from '../src/index.js';
 import {
   ManualTimers,
   publishPacket,
+  recordError,
   sessionOf,
   settle,
   subscribe,
@@ -49,7 +50,14 @@ function setup(
     lookup,
     iterations: ITERATIONS,
   });
-  const pool = createPool<UC>({ runtime, timers, onError: (error) => errors.push(error) });
+  const pool = createPool<UC>({
+    runtime,
+    timers,
+    onError: (error) => {
+      errors.push(error);
+      recordError(error);
+    },
+  });
   return { pool, timers, errors };
 }
 

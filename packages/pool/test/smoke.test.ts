@@ -1,10 +1,10 @@
 import { expect, it } from 'vitest';
 import { createPool } from '../src/index.js';
-import { ManualTimers, TestClient } from './helpers.js';
+import { ManualTimers, recordError, TestClient } from './helpers.js';
 
 it('connects, subscribes, publishes and receives', () => {
   const timers = new ManualTimers();
-  const pool = createPool({ timers });
+  const pool = createPool({ timers, onError: recordError });
   const a = new TestClient(pool);
   const connack = a.connect({ clientId: 'a' });
   expect(connack).toMatchObject({ reasonCode: 0, sessionPresent: false });

@@ -56,6 +56,10 @@ export interface SessionMetrics {
   readonly droppedByReason: Record<DropReason, number>;
   connects: number;
   refusedConnects: number;
+  /** Connections cut off because their client left its replies unread for too long. */
+  slowClientDisconnects: number;
+  /** Unexpected failures inside sessions (bugs, throwing runtimes), each reported with its client. */
+  internalErrors: number;
 }
 
 /** A fresh set of zeroed counters. */
@@ -77,6 +81,8 @@ export function createSessionMetrics(): SessionMetrics {
     },
     connects: 0,
     refusedConnects: 0,
+    slowClientDisconnects: 0,
+    internalErrors: 0,
   };
 }
 

@@ -75,6 +75,17 @@ export interface SessionOptions {
   refuseSysPublish: boolean;
   /** `$SYS/` topics that clients may still publish to, such as a server's request topic. */
   sysPublishAllowed: readonly string[];
+  /**
+   * Packets of one connection handled in one turn of the event loop; the rest wait for the next
+   * turn, so that one client's burst never makes the others wait. Default 64.
+   */
+  packetsPerTurn: number;
+  /**
+   * How long a client may leave its replies unread (its transport's buffer above the high-water
+   * mark) before it is disconnected, in milliseconds. Meanwhile its connection is not read and its
+   * messages wait in its session queue. Default 60,000.
+   */
+  slowClientTimeoutMs: number;
 }
 
 /** The defaults: the MQTT 5 specification's where it has one, else the original library's. */
@@ -105,6 +116,8 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   acceptMqtt31: true,
   refuseSysPublish: false,
   sysPublishAllowed: Object.freeze([]) as readonly string[],
+  packetsPerTurn: 64,
+  slowClientTimeoutMs: 60_000,
 });
 
 /** Fills in the defaults for the options not given. */

@@ -51,17 +51,21 @@ export class RetainedDelivery {
   private readonly filter: string;
   private readonly options: SubscriptionOptions;
   private readonly pageSize: number;
+  private readonly onFinish: (() => void) | undefined;
 
+  /** @param onFinish Called once the delivery is done, also when that happens later. */
   constructor(
     receiver: RetainedReceiver,
     filter: string,
     options: SubscriptionOptions,
     pageSize: number,
+    onFinish?: () => void,
   ) {
     this.receiver = receiver;
     this.filter = filter;
     this.options = options;
     this.pageSize = pageSize;
+    this.onFinish = onFinish;
   }
 
   /** True once every match was delivered, or the delivery failed or its receiver ended. */
@@ -197,9 +201,11 @@ export class RetainedDelivery {
   }
 
   private finish(): void {
+    if (this.finished) return;
     this.finished = true;
     this.fetching = false;
     this.whenFinished?.resolve();
+    this.onFinish?.();
   }
 
   private fail(error: unknown): void {

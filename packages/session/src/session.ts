@@ -57,8 +57,11 @@ export interface SessionParams<UC> {
   readonly timers?: Timers;
   /** The connection that creates the session: its peer address and transport facts. */
   readonly connection: ConnectionInfo;
-  /** Called when something inside the session fails unexpectedly. Default: console.error. */
-  readonly onError?: (error: unknown) => void;
+  /**
+   * Called when something inside the session fails unexpectedly, with the session's client id.
+   * Default: console.error.
+   */
+  readonly onError?: (error: unknown, clientId: string) => void;
 }
 
 /** A snapshot of one session for introspection and metrics. */
@@ -117,10 +120,15 @@ export class Session<UC = unknown>
   /** CONNECTs on this session still waiting for the runtime's answer. */
   private handshakes = 0;
   private readonly rateLimit: TokenBucket;
-  /** Retained deliveries of new subscriptions that wait for room in the outbox. */
+  /**
+   * Retained deliveries of new subscriptions, in order; the first one runs while the outbox has
+   * room, the others wait behind it.
+   */
   private retainedJobs: RetainedDelivery[] | undefined = undefined;
+  private retainedHead = 0;
+  private runningJobs = false;
   private context: UC;
-  private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly onError: ((error: unknown, clientId: string) => void) | undefined;
 
   constructor(params: SessionParams<UC>) {
     this.clientId = params.clientId;
@@ -223,14 +231,21 @@ export class Session<UC = unknown>
   ): void {
     if (this.isEnded) return;
     const attachment = this.attachment;
-    this.outbox.deliver(
-      attachment?.live === true ? attachment : undefined,
-      message,
-      qos,
-      retain,
-      subscriptionIdentifiers,
-      shared,
-    );
+    try {
+      this.outbox.deliver(
+        attachment?.live === true ? attachment : undefined,
+        message,
+        qos,
+        retain,
+        subscriptionIdentifiers,
+        shared,
+      );
+    } catch (error) {
+      // A bug on the way out: this client's connection ends, so that it is not left connected
+      // and silent; the other receivers of the message and the process go on.
+      this.reportError(error);
+      attachment?.disconnect(ReasonCode.UnspecifiedError, 'internal error');
+    }
   }
 
   /**
@@ -290,6 +305,7 @@ export class Session<UC = unknown>
     if (this.isEnded) return;
     this.isEnded = true;
     this.retainedJobs = undefined;
+    this.retainedHead = 0;
     const attachment = this.attachment;
     this.attachment = undefined;
     attachment?.shutDown();
@@ -316,8 +332,9 @@ export class Session<UC = unknown>
   }
 
   reportError(error: unknown): void {
-    if (this.onError !== undefined) this.onError(error);
-    else console.error('mqtt-sessions session:', error);
+    this.host.metrics.internalErrors++;
+    if (this.onError !== undefined) this.onError(error, this.clientId);
+    else console.error(`mqtt-sessions session ${this.clientId}:`, error);
   }
 
   get hasState(): boolean {
@@ -408,7 +425,9 @@ export class Session<UC = unknown>
   sendRetained(filter: string, options: SubscriptionOptions): void {
     this.retainedJobs ??= [];
     this.retainedJobs.push(
-      new RetainedDelivery(this, filter, options, this.options.retainedPageSize),
+      new RetainedDelivery(this, filter, options, this.options.retainedPageSize, () =>
+        this.runRetainedJobs(),
+      ),
     );
     this.runRetainedJobs();
   }
@@ -525,6 +544,7 @@ export class Session<UC = unknown>
    */
   private discardState(): void {
     this.retainedJobs = undefined;
+    this.retainedHead = 0;
     this.host.unsubscribeAll(this);
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
@@ -538,14 +558,34 @@ export class Session<UC = unknown>
     if (this.retainedJobs !== undefined) this.runRetainedJobs();
   }
 
+  /**
+   * Runs the first retained delivery until it waits (for room, or for a page on its way) or ends,
+   * then the next. The cost does not grow with the deliveries waiting behind it: a client that
+   * subscribes a thousand times without reading pays for one, not a thousand, per turn.
+   */
   private runRetainedJobs(): void {
-    const jobs = this.retainedJobs;
-    if (jobs === undefined) return;
-    for (const job of jobs) job.run();
-    // A job's run may end the session or start a clean one, which drops the list.
-    if (this.retainedJobs !== jobs) return;
-    const left = jobs.filter((job) => !job.done);
-    this.retainedJobs = left.length === 0 ? undefined : left;
+    if (this.runningJobs) return; // a delivery finished inside run(): the loop below goes on
+    this.runningJobs = true;
+    try {
+      for (;;) {
+        const jobs = this.retainedJobs;
+        const job = jobs?.[this.retainedHead];
+        if (jobs === undefined || job === undefined) break;
+        job.run();
+        // run() may end the session or start a clean one, which drops the list.
+        if (!job.done || this.retainedJobs !== jobs) break;
+        this.retainedHead++;
+        if (this.retainedHead === jobs.length) {
+          this.retainedJobs = undefined;
+          this.retainedHead = 0;
+        } else if (this.retainedHead > 64 && this.retainedHead * 2 > jobs.length) {
+          jobs.splice(0, this.retainedHead);
+          this.retainedHead = 0;
+        }
+      }
+    } finally {
+      this.runningJobs = false;
+    }
   }
 
   /**
