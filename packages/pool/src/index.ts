@@ -14,7 +14,13 @@ export {
   encodePayload,
 } from './payload.js';
 export { vhostOf } from './placement.js';
-export { createPool, Pool, type PoolOptions, type PoolStats } from './pool.js';
+export {
+  createPool,
+  DEFAULT_QUEUE_BUDGET,
+  Pool,
+  type PoolOptions,
+  type PoolStats,
+} from './pool.js';
 export { PoolHost, type Topics } from './pool-host.js';
 export { createPoolSet, PoolSet, type PoolSetOptions } from './pool-set.js';
 export {

@@ -18,6 +18,7 @@ import type {
 } from '@mqtt-sessions/router';
 import {
   createSessionMetrics,
+  type QueueBudget,
   type Session,
   type SessionEvent,
   type SessionHost,
@@ -33,6 +34,7 @@ export interface Topics {
 
 /** What a {@link PoolHost} is made of. */
 export interface PoolHostParts<UC> extends Topics {
+  readonly queueBudget: QueueBudget;
   readonly registry: SessionRegistry<Session<UC>>;
   /** The pool's sessions; an ended session leaves it. */
   readonly sessions: Set<Session<UC>>;
@@ -50,6 +52,7 @@ export interface PoolHostParts<UC> extends Topics {
 export class PoolHost<UC> implements SessionHost {
   readonly metrics: SessionMetrics = createSessionMetrics();
   readonly observe: ((event: SessionEvent) => void) | undefined;
+  readonly queueBudget: QueueBudget;
   /** The topics of `$SYS/...`: this pool's own, or the default pool's in a set. */
   sys: Topics;
   private readonly parts: PoolHostParts<UC>;
@@ -58,6 +61,7 @@ export class PoolHost<UC> implements SessionHost {
     this.parts = parts;
     this.sys = parts;
     this.observe = parts.observe;
+    this.queueBudget = parts.queueBudget;
   }
 
   /** Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. */

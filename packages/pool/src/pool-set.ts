@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { MaybePromise } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
+import { QueueBudget } from '@mqtt-sessions/session';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -10,7 +11,7 @@ import {
   type Transport,
 } from './connection.js';
 import { placeByVhost, placeConnect } from './placement.js';
-import { Pool, type PoolOptions } from './pool.js';
+import { DEFAULT_QUEUE_BUDGET, Pool, type PoolOptions } from './pool.js';
 import { attachSocket } from './transports.js';
 
 /** Options of {@link createPoolSet}: defaults for every pool, plus the runtime they share. */
@@ -39,7 +40,13 @@ export class PoolSet<UC = unknown> implements ConnectTarget {
   readonly handle = (socket: Socket): Connection => attachSocket(this, socket);
 
   constructor(options: PoolSetOptions<UC> = {}) {
-    const { pools = {}, ...shared } = options;
+    const { pools = {}, ...rest } = options;
+    // One budget of queued bytes for every pool of the set.
+    const budget = rest.queueBudget ?? DEFAULT_QUEUE_BUDGET;
+    const shared = {
+      ...rest,
+      queueBudget: typeof budget === 'number' ? new QueueBudget(budget) : budget,
+    };
     this.shared = shared;
     this.defaultPool = new Pool<UC>(shared);
     this.pools.set(this.defaultPool.name, this.defaultPool);

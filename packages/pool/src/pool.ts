@@ -15,6 +15,7 @@ import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain
 import { Router, type RouterOptions, type RouterStats } from '@mqtt-sessions/router';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import {
+  QueueBudget,
   resolveSessionOptions,
   Session,
   type SessionEvent,
@@ -61,6 +62,12 @@ export interface PoolOptions<UC> {
   router?: RouterOptions;
   /** Clock and timers; the system's by default (inject fake ones in tests). */
   timers?: Timers;
+  /**
+   * Bytes that all sessions together may hold, queued or in flight; past it, QoS 0 messages are
+   * not queued and new QoS 1 and 2 PUBLISH are refused with 0x97. A number (default 1 GiB), or a
+   * `QueueBudget` shared with other pools (a pool set shares one).
+   */
+  queueBudget?: number | QueueBudget;
   /** Told about connects, disconnects, refusals, drops and session ends. */
   observe?: (event: SessionEvent & { readonly pool: string }) => void;
   /**
@@ -129,7 +136,9 @@ export class Pool<UC = unknown>
     this.sessionOptions = resolveSessionOptions(options.session);
     this.onError = options.onError;
     const observe = options.observe;
+    const budget = options.queueBudget ?? DEFAULT_QUEUE_BUDGET;
     this.host = new PoolHost<UC>({
+      queueBudget: typeof budget === 'number' ? new QueueBudget(budget) : budget,
       router: this.router,
       retain: this.retain,
       registry: this.registry,
@@ -403,6 +412,9 @@ export class Pool<UC = unknown>
     else console.error('mqtt-sessions pool:', error);
   }
 }
+
+/** The bytes all sessions of a pool (or pool set) may hold by default: 1 GiB. */
+export const DEFAULT_QUEUE_BUDGET = 1024 * 1024 * 1024;
 
 /** Creates a {@link Pool}. */
 export function createPool<UC = unknown>(options: PoolOptions<UC> = {}): Pool<UC> {

@@ -113,6 +113,13 @@ export function publishFromServer<UC>(
       : { ...forwarded, contentType: encoded.contentType };
   const qos = options.qos ?? 0;
   const retain = options.retain ?? false;
+  if (qos > 0 && pool.host.queueBudget?.exceeded === true) {
+    return {
+      ok: false,
+      reason: 'overload',
+      message: 'the sessions hold more bytes than their budget',
+    };
+  }
   const context = options.userContext ?? anonymousContext(pool);
   const request = { topic, payload: encoded.payload, qos, retain, properties };
   return after(

@@ -302,7 +302,8 @@ describe('4.7 topic names and topic filters', () => {
   });
 
   it('a Topic Name of 65,535 bytes is routed; the server refuses to publish a longer one [MQTT-4.7.3-3]', () => {
-    const { pool } = setup();
+    // The default caps topics at 1024 bytes (0x90 beyond, tested below); the protocol's own cap:
+    const { pool } = setup({ session: { maxTopicLength: 65_535 } });
     const long = `l/${'x'.repeat(65_533)}`;
     const reader = connected(pool, 'reader');
     subscribe(reader, 'l/+');
@@ -311,6 +312,22 @@ describe('4.7 topic names and topic filters', () => {
     expect(reader.next('publish').topic).toBe(long);
     expect(pool.serverPublish(`${long}x`, 'x')).toMatchObject({ ok: false });
     expect(reader.received).toEqual([]);
+  });
+
+  it('by default a topic over maxTopicLength (1024 bytes) gets DISCONNECT 0x90, a filter over it SUBACK 0x8F', () => {
+    const { pool } = setup();
+    const client = connected(pool, 'long');
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: `f/${'x'.repeat(1022)}`, qos: 0 },
+        { topic: `f/${'x'.repeat(1023)}`, qos: 0 },
+      ],
+    });
+    expect(client.next('suback').granted).toEqual([0, 0x8f]);
+    client.send(publishPacket(`f/${'x'.repeat(1023)}`, 'x', 0));
+    disconnectedWith(client, 0x90);
   });
 
   it('matching does not normalise: case, Unicode forms and spaces all count [MQTT-4.7.3-4]', () => {

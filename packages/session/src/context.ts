@@ -110,6 +110,11 @@ export interface ConnectionState {
   clientDisconnected(reasonCode: number): void;
 }
 
+/** The router's answer to a subscription, or the session's own refusal past its quota. */
+export type SessionSubscribeResult =
+  | SubscribeResult
+  | { readonly ok: false; readonly reason: 'quota-exceeded'; readonly message: string };
+
 /** How a session takes a connection whose CONNECT the runtime accepted. */
 export interface AcceptRequest {
   /** The CONNECT's Clean Start (Clean Session in 3.1.1). */
@@ -155,11 +160,18 @@ export interface SessionContext {
   resume(connection: ConnectionState): void;
 
   // PUBLISH from the client
+  /**
+   * True while the sessions hold more bytes than their budget: new QoS 1 and 2 messages are
+   * refused (0x97) rather than accepted and then dropped.
+   */
+  readonly overloaded: boolean;
   /** Takes a token of the incoming PUBLISH rate limit; false when there is none. */
   takePublishToken(): boolean;
   /** Whether an incoming QoS 2 packet id waits for PUBREL (MQTT 5 section 4.3.3). */
   isAwaitingRelease(packetId: number): boolean;
   awaitRelease(packetId: number): void;
+  /** Incoming QoS 2 packet ids waiting for PUBREL. */
+  readonly awaitingReleaseCount: number;
   /** Ends an incoming QoS 2 exchange; false when the packet id was not waiting. */
   release(packetId: number): boolean;
   /**
@@ -181,7 +193,8 @@ export interface SessionContext {
   ): AckOutcome;
 
   // SUBSCRIBE and UNSUBSCRIBE
-  subscribe(filter: string, options: SubscriptionOptions): SubscribeResult;
+  /** Adds or replaces a subscription; refused when it would pass `maxSubscriptions`. */
+  subscribe(filter: string, options: SubscriptionOptions): SessionSubscribeResult;
   unsubscribe(filter: string): boolean;
   /** Starts sending the retained messages that match a new subscription. */
   sendRetained(filter: string, options: SubscriptionOptions): void;

@@ -8,6 +8,7 @@ import type {
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
+import type { QueueBudget } from './queue-budget.js';
 
 /**
  * What a session needs from the server around it: routing, subscriptions, retained messages and
@@ -38,6 +39,11 @@ export interface SessionHost {
   sessionEnded(session: object): void;
   /** Counters the session adds to; shared by every session of a pool. */
   readonly metrics: SessionMetrics;
+  /**
+   * The bytes that sessions may hold, queued or in flight, shared by the sessions of a pool (or of
+   * a set of pools). Optional: without it, only each session's own limits apply.
+   */
+  readonly queueBudget?: QueueBudget | undefined;
   /** Told about connects, disconnects, refusals and limits, for logs. Optional. */
   readonly observe?: ((event: SessionEvent) => void) | undefined;
 }

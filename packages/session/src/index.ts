@@ -10,5 +10,6 @@ export {
   type SessionMetrics,
 } from './host.js';
 export { DEFAULT_SESSION_OPTIONS, resolveSessionOptions, type SessionOptions } from './options.js';
+export { QueueBudget, queuedSize } from './queue-budget.js';
 export { RetainedDelivery, type RetainedReceiver } from './retained.js';
 export { Session, type SessionParams, type SessionStats } from './session.js';

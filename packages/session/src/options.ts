@@ -20,6 +20,11 @@ export interface SessionOptions {
    * transport is not draining. QoS 0 messages are dropped first when it is full. Default 1000.
    */
   maxQueued: number;
+  /**
+   * Bytes a session keeps waiting (payloads and topics, see `queuedSize`), with the same rules as
+   * `maxQueued`. Default 16 MiB.
+   */
+  maxQueuedBytes: number;
   /** The most outgoing QoS 1 and 2 messages in flight per client (also capped by its Receive Maximum). Default 500. */
   maxInflight: number;
   /** The Receive Maximum the server advertises: unacknowledged incoming QoS 1/2 PUBLISH per client. Default 65535. */
@@ -58,6 +63,18 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   /** The most levels a topic or filter may have. Default 128. */
   maxTopicLevels: number;
+  /**
+   * The longest topic or filter accepted, in UTF-8 bytes: a longer topic name is refused like an
+   * invalid one (0x90), a longer filter gets SUBACK 0x8F. Default 1024.
+   */
+  maxTopicLength: number;
+  /** Subscriptions one session may hold; SUBACK 0x97 (Quota exceeded) beyond. Default 1000. */
+  maxSubscriptions: number;
+  /**
+   * Incoming QoS 2 messages of one session waiting for PUBREL (their packet ids; the messages
+   * are routed at once). Past it the client is disconnected with 0x93. Default 1000.
+   */
+  maxAwaitingRelease: number;
   /** Packets that may wait while the runtime answers asynchronously; past it the client is disconnected (0x89). Default 1000. */
   maxPendingPackets: number;
   /** Retained messages fetched per page while delivering them on subscribe. Default 200. */
@@ -95,6 +112,7 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   incomingRate: 1000,
   incomingBurst: 5000,
   maxQueued: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
   maxInflight: 500,
   receiveMaximum: 65535,
   topicAliasMaximum: 64,
@@ -111,6 +129,9 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   crawlerWebsocketExpiry: 10,
   connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
   maxTopicLevels: 128,
+  maxTopicLength: 1024,
+  maxSubscriptions: 1000,
+  maxAwaitingRelease: 1000,
   maxPendingPackets: 1000,
   retainedPageSize: 200,
   acceptMqtt31: true,

@@ -1,5 +1,6 @@
 import type { QoS } from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import { queuedSize } from './queue-budget.js';
 
 /** Where an outgoing QoS 1 or 2 message stands (MQTT 5 section 4.3). */
 export const Stage = {
@@ -27,6 +28,8 @@ export class OutboxEntry {
   readonly retain: boolean;
   readonly subscriptionIds: readonly number[] | undefined;
   readonly shared: SharedRoute | undefined;
+  /** What the entry holds, for the queue's byte limits (see `queuedSize`). */
+  readonly size: number;
 
   constructor(
     message: RoutedMessage,
@@ -40,5 +43,6 @@ export class OutboxEntry {
     this.retain = retain;
     this.subscriptionIds = subscriptionIds;
     this.shared = shared;
+    this.size = queuedSize(message.payload, message.topic);
   }
 }

@@ -32,6 +32,12 @@ export interface OutboxLink {
   sendPublishBytes(bytes: Buffer): void;
 }
 
+/** How much an outbox may queue: messages, and bytes (see {@link queuedSize}). */
+export interface OutboxLimits {
+  readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
+}
+
 /** The session an outbox belongs to: whose messages they are, and its clock. */
 export interface OutboxOwner {
   readonly clientId: string;
@@ -66,16 +72,26 @@ export class Outbox {
   private earliestExpiry = Number.POSITIVE_INFINITY;
   private readonly host: SessionHost;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  /** Bytes of the queued messages, against `maxQueuedBytes`. */
+  private queuedBytes = 0;
   private readonly owner: OutboxOwner;
   /** Messages dropped since the last report, for a rate-limited log event. */
   private unreportedDrops = 0;
   private unreportedReason: DropReason = 'queue-full';
   dropped = 0;
 
-  constructor(host: SessionHost, maxQueued: number, owner: OutboxOwner) {
+  constructor(host: SessionHost, limits: OutboxLimits, owner: OutboxOwner) {
     this.host = host;
-    this.maxQueued = maxQueued;
+    this.maxQueued = limits.maxQueued;
+    this.maxQueuedBytes = limits.maxQueuedBytes;
     this.owner = owner;
+  }
+
+  /** Counts bytes an entry adds to (or, negative, takes from) what the sessions hold. */
+  private hold(bytes: number): void {
+    const budget = this.host.queueBudget;
+    if (budget !== undefined) budget.used += bytes;
   }
 
   private now(): number {
@@ -144,8 +160,8 @@ export class Outbox {
         continue;
       }
       if (this.inflight.size >= link.sendWindow) return;
-      this.shift();
-      this.startFlight(link, entry);
+      this.shift(true);
+      this.startFlight(link, entry, true);
     }
   }
 
@@ -178,6 +194,7 @@ export class Outbox {
       if (!this.sendPublish(link, entry, true)) {
         // Too large for this client now: behave as if it had been delivered [MQTT-3.1.2-25].
         this.inflight.delete(entry.packetId);
+        this.hold(-entry.size);
       }
     }
   }
@@ -231,19 +248,25 @@ export class Outbox {
       this.held--;
     }
     this.inflight.delete(entry.packetId);
+    this.hold(-entry.size);
   }
 
   /** Forgets queued QoS 0 messages (at disconnect, as the original does). */
   dropQueuedQoS0(): void {
+    if (this.queuedQoS0 === 0) return;
     let kept = 0;
+    let freed = 0;
     const queue = this.queue;
     for (let i = this.queueHead; i < queue.length; i++) {
       const entry = queue[i] as OutboxEntry;
       if (entry.qos > 0) queue[kept++] = entry;
+      else freed += entry.size;
     }
     queue.length = kept;
     this.queueHead = 0;
     this.queuedQoS0 = 0;
+    this.queuedBytes -= freed;
+    this.hold(-freed);
   }
 
   /**
@@ -257,11 +280,15 @@ export class Outbox {
         this.reroute(owner, this.queue[i] as OutboxEntry);
       }
     }
+    let freed = this.queuedBytes;
+    for (const entry of this.inflight.values()) freed += entry.size;
+    this.hold(-freed);
     this.inflight = NOTHING_IN_FLIGHT;
     this.held = 0;
     this.queue.length = 0;
     this.queueHead = 0;
     this.queuedQoS0 = 0;
+    this.queuedBytes = 0;
     this.earliestExpiry = Number.POSITIVE_INFINITY;
   }
 
@@ -284,24 +311,48 @@ export class Outbox {
     this.host.routeShared(entry.shared, entry.message, owner as never);
   }
 
+  /**
+   * Queues a message. A queue is full at `maxQueued` messages or `maxQueuedBytes` bytes; then
+   * expired messages go first, as they can never be sent [MQTT-3.3.2-5], then the oldest QoS 0
+   * messages, to make room for a QoS 1 or 2 one; a QoS 0 message that finds no room is dropped.
+   * While the sessions together hold more than their budget, a QoS 0 message is not queued at
+   * all (`overload`). Every drop is counted with its reason.
+   */
   private enqueue(entry: OutboxEntry): void {
-    // Full: expired messages go first, as they can never be sent [MQTT-3.3.2-5]. The scan runs only
-    // when something queued can have expired, so a full queue costs O(1) per refused message.
-    if (this.queued >= this.maxQueued && this.earliestExpiry <= this.now()) this.dropExpired();
-    if (this.queued >= this.maxQueued) {
-      // Still full: make room by dropping the oldest QoS 0 message, else refuse this one.
+    const size = entry.size;
+    if (entry.qos === 0 && this.host.queueBudget?.exceeded === true) {
+      this.drop('overload', 1);
+      return;
+    }
+    // The expiry scan runs only when something queued can have expired, so a full queue costs
+    // O(1) per refused message.
+    if (this.isFull(size) && this.earliestExpiry <= this.now()) this.dropExpired();
+    while (this.isFull(size)) {
       if (entry.qos === 0 || this.queuedQoS0 === 0) {
         this.drop('queue-full', 1);
         return;
       }
-      this.queue.splice(this.oldestQoS0(), 1);
+      const at = this.oldestQoS0();
+      const oldest = this.queue[at] as OutboxEntry;
+      this.queue.splice(at, 1);
       this.queuedQoS0--;
+      this.queuedBytes -= oldest.size;
+      this.hold(-oldest.size);
       this.drop('queue-full', 1);
     }
     this.queue.push(entry);
+    this.queuedBytes += size;
+    this.hold(size);
     if (entry.qos === 0) this.queuedQoS0++;
     const expiresAt = entry.message.expiresAt;
     if (expiresAt !== undefined && expiresAt < this.earliestExpiry) this.earliestExpiry = expiresAt;
+  }
+
+  private isFull(adding: number): boolean {
+    return (
+      this.queued >= this.maxQueued ||
+      (this.queued > 0 && this.queuedBytes + adding > this.maxQueuedBytes)
+    );
   }
 
   /** Removes the queued messages whose Message Expiry Interval has passed. */
@@ -310,11 +361,15 @@ export class Outbox {
     const queue = this.queue;
     let kept = 0;
     let qos0 = 0;
+    let freed = 0;
     let earliest = Number.POSITIVE_INFINITY;
     for (let i = this.queueHead; i < queue.length; i++) {
       const entry = queue[i] as OutboxEntry;
       const expiresAt = entry.message.expiresAt;
-      if (expiresAt !== undefined && expiresAt <= now) continue;
+      if (expiresAt !== undefined && expiresAt <= now) {
+        freed += entry.size;
+        continue;
+      }
       queue[kept++] = entry;
       if (entry.qos === 0) qos0++;
       if (expiresAt !== undefined && expiresAt < earliest) earliest = expiresAt;
@@ -324,6 +379,8 @@ export class Outbox {
     this.queueHead = 0;
     this.queuedQoS0 = qos0;
     this.earliestExpiry = earliest;
+    this.queuedBytes -= freed;
+    this.hold(-freed);
     if (expired > 0) this.drop('expired', expired);
   }
 
@@ -334,9 +391,12 @@ export class Outbox {
     return -1;
   }
 
-  private shift(): void {
+  /** Takes the first queued entry out of the queue; what it holds is released unless it flies on. */
+  private shift(flies = false): void {
     const entry = this.queue[this.queueHead] as OutboxEntry;
     if (entry.qos === 0) this.queuedQoS0--;
+    this.queuedBytes -= entry.size;
+    if (!flies) this.hold(-entry.size);
     this.queue[this.queueHead] = undefined as unknown as OutboxEntry;
     this.queueHead++;
     if (this.queueHead === this.queue.length) {
@@ -354,10 +414,15 @@ export class Outbox {
     this.queueHead = 0;
   }
 
-  private startFlight(link: OutboxLink, entry: OutboxEntry): void {
+  /** Sends a QoS 1 or 2 message and keeps it until acknowledged; `held` when it was queued. */
+  private startFlight(link: OutboxLink, entry: OutboxEntry, held = false): void {
     entry.packetId = this.allocatePacketId();
     entry.stage = entry.qos === 1 ? Stage.AwaitPuback : Stage.AwaitPubrec;
-    if (!this.sendPublish(link, entry, false)) return;
+    if (!this.sendPublish(link, entry, false)) {
+      if (held) this.hold(-entry.size);
+      return;
+    }
+    if (!held) this.hold(entry.size);
     if (this.inflight === NOTHING_IN_FLIGHT) this.inflight = new Map();
     this.inflight.set(entry.packetId, entry);
   }

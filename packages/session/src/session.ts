@@ -31,6 +31,7 @@ import type {
   ConnectionState,
   DisconnectProperties,
   SessionContext,
+  SessionSubscribeResult,
 } from './context.js';
 import type { AckType } from './encode.js';
 import type { SessionEvent, SessionHost, SessionMetrics } from './host.js';
@@ -119,6 +120,8 @@ export class Session<UC = unknown>
   private isEnded = false;
   /** CONNECTs on this session still waiting for the runtime's answer. */
   private handshakes = 0;
+  /** Subscriptions this session holds, against `maxSubscriptions`. */
+  private subscriptionCount = 0;
   private readonly rateLimit: TokenBucket;
   /**
    * Retained deliveries of new subscriptions, in order; the first one runs while the outbox has
@@ -151,7 +154,7 @@ export class Session<UC = unknown>
       peerIp: params.connection.peerIp,
       contextPrefs: params.connection.contextPrefs,
     });
-    this.outbox = new Outbox(params.host, this.options.maxQueued, this);
+    this.outbox = new Outbox(params.host, this.options, this);
     this.rateLimit = new TokenBucket(
       this.options.incomingRate,
       this.options.incomingBurst,
@@ -310,6 +313,7 @@ export class Session<UC = unknown>
     this.attachment = undefined;
     attachment?.shutDown();
     this.host.unsubscribeAll(this);
+    this.subscriptionCount = 0;
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
     this.watchdog.sessionEnded();
@@ -335,6 +339,10 @@ export class Session<UC = unknown>
     this.host.metrics.internalErrors++;
     if (this.onError !== undefined) this.onError(error, this.clientId);
     else console.error(`mqtt-sessions session ${this.clientId}:`, error);
+  }
+
+  get overloaded(): boolean {
+    return this.host.queueBudget?.exceeded === true;
   }
 
   get hasState(): boolean {
@@ -414,12 +422,26 @@ export class Session<UC = unknown>
     return outcome;
   }
 
-  subscribe(filter: string, options: SubscriptionOptions): SubscribeResult {
-    return this.host.subscribe(this, filter, options);
+  subscribe(filter: string, options: SubscriptionOptions): SessionSubscribeResult {
+    const result = this.host.subscribe(this, filter, options);
+    if (!result.ok || !result.isNew) return result;
+    if (this.subscriptionCount >= this.options.maxSubscriptions) {
+      // One too many: take the new one back (a replaced one would not have counted).
+      this.host.unsubscribe(this, filter);
+      return { ok: false, reason: 'quota-exceeded', message: 'too many subscriptions' };
+    }
+    this.subscriptionCount++;
+    return result;
   }
 
   unsubscribe(filter: string): boolean {
-    return this.host.unsubscribe(this, filter);
+    const found = this.host.unsubscribe(this, filter);
+    if (found) this.subscriptionCount--;
+    return found;
+  }
+
+  get awaitingReleaseCount(): number {
+    return this.awaitingRelease.size;
   }
 
   sendRetained(filter: string, options: SubscriptionOptions): void {
@@ -546,6 +568,7 @@ export class Session<UC = unknown>
     this.retainedJobs = undefined;
     this.retainedHead = 0;
     this.host.unsubscribeAll(this);
+    this.subscriptionCount = 0;
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
     this.everConnected = false;

@@ -38,6 +38,8 @@ export class FakeSession implements SessionContext {
   protocolVersion: ProtocolVersion | undefined = undefined;
   /** What the next `accept` answers for Session Present. */
   sessionPresent = false;
+  /** Whether the budget of queued bytes is spent. */
+  overloaded = false;
   /** Tokens left in the rate limit. */
   tokens = Number.POSITIVE_INFINITY;
   /** The router's answer to the next publishes. */
@@ -109,6 +111,10 @@ export class FakeSession implements SessionContext {
     if (this.tokens < 1) return false;
     this.tokens--;
     return true;
+  }
+
+  get awaitingReleaseCount(): number {
+    return this.awaiting.size;
   }
 
   isAwaitingRelease(packetId: number): boolean {

@@ -43,7 +43,7 @@ describe('Outbox queue while the client is away', () => {
       clientId: 'c',
       timers: { now: () => now, setTimeout: () => 0, clearTimeout: () => {} },
     };
-    const outbox = new Outbox(host(events), 3, owner);
+    const outbox = new Outbox(host(events), { maxQueued: 3, maxQueuedBytes: 1_000_000 }, owner);
     outbox.deliver(undefined, message('old', 1, 1500), 1, false, undefined, undefined);
     outbox.deliver(undefined, message('zero', 0), 0, false, undefined, undefined);
     outbox.deliver(undefined, message('one', 1), 1, false, undefined, undefined);
@@ -65,7 +65,7 @@ describe('Outbox queue while the client is away', () => {
       clientId: 'c',
       timers: { now: () => 5000, setTimeout: () => 0, clearTimeout: () => {} },
     };
-    const outbox = new Outbox(host([]), 3, owner);
+    const outbox = new Outbox(host([]), { maxQueued: 3, maxQueuedBytes: 1_000_000 }, owner);
     outbox.deliver(undefined, message('late', 1, 5000), 1, false, undefined, undefined);
     expect(outbox.queued).toBe(0);
     expect(outbox.dropped).toBe(1);

@@ -21,6 +21,8 @@ export interface TopicLimits {
    * count, and a hostile client can send 30,000 levels in one packet. Default 128.
    */
   maxLevels?: number;
+  /** The longest topic or filter in UTF-8 bytes. Default (and most) 65,535. */
+  maxBytes?: number;
 }
 
 /** Default cap on topic levels; see {@link TopicLimits.maxLevels}. */
@@ -51,13 +53,13 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * failed validation. Bytes are checked as strict UTF-8; strings must not hold lone surrogates,
  * which have no UTF-8 encoding [MQTT-1.5.4-1].
  */
-function decode(input: string | Uint8Array): string | TopicValidation {
+function decode(input: string | Uint8Array, maxBytes: number): string | TopicValidation {
   let topic: string;
   if (typeof input === 'string') {
     topic = input;
     if (!isWellFormed(topic)) return fail('malformed-utf8', 'topic holds a lone surrogate');
   } else {
-    if (input.length > MAX_TOPIC_BYTES) return fail('too-long', 'topic is longer than 65535 bytes');
+    if (input.length > maxBytes) return tooLong(maxBytes);
     try {
       topic = strictUtf8.decode(input);
     } catch {
@@ -66,13 +68,17 @@ function decode(input: string | Uint8Array): string | TopicValidation {
   }
   if (topic.length === 0) return fail('empty', 'topic is empty'); // [MQTT-4.7.3-1]
   // A UTF-16 unit encodes to at most 3 UTF-8 bytes, so short strings need no byte count.
-  if (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES) {
-    return fail('too-long', 'topic is longer than 65535 bytes');
+  if (topic.length * 3 > maxBytes && Buffer.byteLength(topic, 'utf8') > maxBytes) {
+    return tooLong(maxBytes);
   }
   if (topic.indexOf('\u0000') !== -1) {
     return fail('null-character', 'topic contains U+0000'); // [MQTT-4.7.3-2]
   }
   return topic;
+}
+
+function tooLong(maxBytes: number): TopicValidation {
+  return fail('too-long', `topic is longer than ${maxBytes} bytes`);
 }
 
 function levelCapFailure(maxLevels: number): TopicValidation {
@@ -90,7 +96,7 @@ export function validateTopicName(
   input: string | Uint8Array,
   limits: TopicLimits = {},
 ): TopicValidation {
-  const topic = decode(input);
+  const topic = decode(input, Math.min(limits.maxBytes ?? MAX_TOPIC_BYTES, MAX_TOPIC_BYTES));
   if (typeof topic !== 'string') return topic;
   const maxLevels = limits.maxLevels ?? DEFAULT_MAX_TOPIC_LEVELS;
   let levels = 1;
@@ -117,7 +123,7 @@ export function validateTopicFilter(
   input: string | Uint8Array,
   limits: TopicLimits = {},
 ): TopicValidation {
-  const filter = decode(input);
+  const filter = decode(input, Math.min(limits.maxBytes ?? MAX_TOPIC_BYTES, MAX_TOPIC_BYTES));
   if (typeof filter !== 'string') return filter;
   const maxLevels = limits.maxLevels ?? DEFAULT_MAX_TOPIC_LEVELS;
   let levels = 1;

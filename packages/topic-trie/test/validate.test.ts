@@ -41,6 +41,15 @@ describe('validateTopicName', () => {
     expect(validateTopicName(new TextEncoder().encode('a/ü'))).toEqual({ ok: true });
   });
 
+  it('refuses names and filters longer than a smaller maxBytes, counting UTF-8 bytes', () => {
+    expect(validateTopicName('a'.repeat(16), { maxBytes: 16 }).ok).toBe(true);
+    expect(reasonOf(validateTopicName('a'.repeat(17), { maxBytes: 16 }))).toBe('too-long');
+    expect(reasonOf(validateTopicName('€'.repeat(6), { maxBytes: 16 }))).toBe('too-long');
+    expect(reasonOf(validateTopicFilter('a/+/'.repeat(5), { maxBytes: 16 }))).toBe('too-long');
+    // Never beyond what MQTT can carry.
+    expect(reasonOf(validateTopicName('a'.repeat(65536), { maxBytes: 100_000 }))).toBe('too-long');
+  });
+
   it('refuses names longer than 65535 bytes, counting UTF-8 bytes [MQTT-4.7.3-3]', () => {
     expect(validateTopicName('a'.repeat(65535), { maxLevels: 1 })).toEqual({ ok: true });
     expect(reasonOf(validateTopicName('a'.repeat(65536)))).toBe('too-long');

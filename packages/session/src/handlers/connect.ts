@@ -238,7 +238,8 @@ function checkWill(
   will: WillMessage,
 ): { code: number; reason: string } | undefined {
   const options = session.options;
-  if (!validateTopicName(will.topic, { maxLevels: options.maxTopicLevels }).ok) {
+  const limits = { maxLevels: options.maxTopicLevels, maxBytes: options.maxTopicLength };
+  if (!validateTopicName(will.topic, limits).ok) {
     return { code: ReasonCode.TopicNameInvalid, reason: 'invalid Will topic' };
   }
   if (will.qos > options.maximumQoS) {

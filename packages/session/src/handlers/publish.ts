@@ -46,6 +46,13 @@ export function handlePublish(
     connection.sendAck('pubrec', id, ReasonCode.Success);
     return;
   }
+  if (qos === 2 && session.awaitingReleaseCount >= options.maxAwaitingRelease) {
+    connection.disconnect(
+      ReasonCode.ReceiveMaximumExceeded,
+      'too many QoS 2 messages without PUBREL',
+    );
+    return;
+  }
   if (qos > 0 && connection.inboundUnacked >= options.receiveMaximum) {
     connection.disconnect(ReasonCode.ReceiveMaximumExceeded, 'Receive Maximum exceeded'); // [MQTT-3.3.4-7]
     return;
@@ -60,6 +67,12 @@ export function handlePublish(
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   if (props?.payloadFormatIndicator === true && !isUtf8(payload)) {
     acknowledge(connection, qos, id, ReasonCode.PayloadFormatInvalid); // section 3.3.2.3.2
+    return;
+  }
+  if (qos > 0 && session.overloaded) {
+    // Over the memory budget: refused before it is accepted, so nothing acknowledged is dropped.
+    countDrop(session.metrics, 'overload');
+    acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
     return;
   }
   if (!session.takePublishToken()) {
@@ -153,7 +166,11 @@ function resolveTopic(
       return known;
     }
   }
-  const valid = validateTopicName(topic, { maxLevels: session.options.maxTopicLevels });
+  const options = session.options;
+  const valid = validateTopicName(topic, {
+    maxLevels: options.maxTopicLevels,
+    maxBytes: options.maxTopicLength,
+  });
   if (!valid.ok) {
     if (connection.version === 5) connection.disconnect(ReasonCode.TopicNameInvalid, valid.message);
     else connection.drop(valid.message);

@@ -8,7 +8,11 @@ import {
 } from '@mqtt-sessions/protocol';
 import type { SubscriptionOptions } from '@mqtt-sessions/router';
 import type { AccessDenied } from '@mqtt-sessions/runtime-default';
-import { isWildcardFilter, parseSharedSubscription } from '@mqtt-sessions/topic-trie';
+import {
+  isWildcardFilter,
+  parseSharedSubscription,
+  validateTopicFilter,
+} from '@mqtt-sessions/topic-trie';
 import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
 import {
   denialOf,
@@ -102,8 +106,13 @@ function subscribeOne(
 ): number | 'disconnected' | Promise<number | 'disconnected'> {
   const options = session.options;
   const filter = entry.topic;
-  const parsed = parseSharedSubscription(filter, { maxLevels: options.maxTopicLevels });
+  const limits = { maxLevels: options.maxTopicLevels, maxBytes: options.maxTopicLength };
+  const parsed = parseSharedSubscription(filter, limits);
   if (!parsed.ok) return ReasonCode.TopicFilterInvalid;
+  // A shared filter was validated by the parse; a plain one is validated here, with the limits.
+  if (parsed.shared === null && !validateTopicFilter(filter, limits).ok) {
+    return ReasonCode.TopicFilterInvalid;
+  }
   const shared = parsed.shared;
   if (shared !== null) {
     if (!options.sharedSubscriptionAvailable) return ReasonCode.SharedSubscriptionsNotSupported;
@@ -139,6 +148,7 @@ function subscribeOne(
     };
     const result = session.subscribe(filter, subscription);
     if (!result.ok) {
+      if (result.reason === 'quota-exceeded') return ReasonCode.QuotaExceeded;
       return result.reason === 'shared-no-local'
         ? ReasonCode.ProtocolError
         : ReasonCode.TopicFilterInvalid;
