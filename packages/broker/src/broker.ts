@@ -3,7 +3,7 @@ import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
 import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
-import { createAuthRuntime } from './auth/index.js';
+import { createAuthRuntime, LoginGuard } from './auth/index.js';
 import { type Listener, SocketSet, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
@@ -29,6 +29,8 @@ export class Broker {
   readonly options: BrokerOptions;
   readonly logger: Logger;
   readonly pools: PoolSet;
+  /** Paces password checks (see `LoginGuard`); its figures go to the metrics. */
+  readonly loginGuard: LoginGuard;
   private readonly startedAt = Date.now();
   private readonly sockets = new SocketSet();
   private listeners: Listener[] = [];
@@ -36,14 +38,21 @@ export class Broker {
   private sys: SysTopics | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
 
-  constructor(options: BrokerOptions, runtime: Runtime<unknown>, retain: RetainStore) {
+  constructor(
+    options: BrokerOptions,
+    runtime: Runtime<unknown>,
+    retain: RetainStore,
+    loginGuard: LoginGuard = new LoginGuard(),
+  ) {
     this.options = options;
+    this.loginGuard = loginGuard;
     this.logger = options.logger ?? createLogger(options.logLevel);
     const logger = this.logger;
     this.pools = createPoolSet<unknown>({
       runtime,
       retain,
       session: options.session,
+      ...(options.queueBudget === undefined ? {} : { queueBudget: options.queueBudget }),
       observe: (event) => logSessionEvent(logger, event),
       onError: (error, clientId) => logger.error({ err: error, clientId }, 'internal error'),
     });
@@ -54,7 +63,7 @@ export class Broker {
     const options = this.options;
     this.listeners = await startListeners(this.pools, options, this.sockets);
     if (options.metricsPort !== false) {
-      const registry = createMetricsRegistry(this.pools, this.startedAt);
+      const registry = createMetricsRegistry(this.pools, this.startedAt, this.loginGuard);
       this.metricsServer = await startMetricsServer(
         registry,
         this.pools,
@@ -116,12 +125,16 @@ export class Broker {
 /** Creates a broker; call `start()` to listen. Reads the users and ACL files when given. */
 export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
-  const runtime = await chooseRuntime(resolved);
+  const loginGuard = new LoginGuard();
+  const runtime = await chooseRuntime(resolved, loginGuard);
   const retain = await chooseRetainStore(resolved);
-  return new Broker(resolved, runtime, retain);
+  return new Broker(resolved, runtime, retain, loginGuard);
 }
 
-async function chooseRuntime(options: BrokerOptions): Promise<Runtime<unknown>> {
+async function chooseRuntime(
+  options: BrokerOptions,
+  loginGuard: LoginGuard,
+): Promise<Runtime<unknown>> {
   if (options.runtime !== undefined) return options.runtime;
   if (
     options.usersFile === undefined &&
@@ -134,6 +147,7 @@ async function chooseRuntime(options: BrokerOptions): Promise<Runtime<unknown>> 
     ...(options.usersFile === undefined ? {} : { usersFile: options.usersFile }),
     ...(options.aclFile === undefined ? {} : { aclFile: options.aclFile }),
     ...(options.allowAnonymous === undefined ? {} : { allowAnonymous: options.allowAnonymous }),
+    loginGuard,
   });
   return runtime as Runtime<unknown>;
 }

@@ -35,9 +35,23 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   const options = await loadConfig(commandLine);
   const broker = await createBroker(options);
   await broker.start();
+  let stopping = false;
   const stop = (signal: string) => {
-    broker.logger.info({ signal }, 'signal received');
-    broker.close().then(
+    if (stopping) {
+      // A second signal: the operator wants out now.
+      broker.logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    broker.logger.info({ signal }, 'signal received: shutting down');
+    const limit = broker.options.shutdownTimeoutMs;
+    // Whatever holds the shutdown up (a client that never reads, a store that does not answer),
+    // the process ends within the limit.
+    setTimeout(() => {
+      broker.logger.error({ limitMs: limit }, 'shutdown took too long: exiting');
+      process.exit(1);
+    }, limit).unref();
+    broker.close(Math.min(2000, limit / 2)).then(
       () => process.exit(0),
       (error: unknown) => {
         broker.logger.error({ err: error }, 'shutdown failed');
@@ -45,8 +59,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   return undefined;
 }
 

@@ -58,14 +58,14 @@ export async function startListeners(
     if (options.port !== false) {
       const server = createNetServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
-        attachSocket(target, socket);
+        attachSocket(target, socket, transportOptions(options));
       });
       listeners.push(await listen('tcp', server, options.host, options.port));
     }
     if (options.tlsPort !== false && options.tls !== undefined) {
       const server = createTlsServer({ ...options.tls, noDelay: true }, (socket) => {
         sockets.add(socket);
-        attachSocket(target, socket);
+        attachSocket(target, socket, transportOptions(options));
       });
       // Count raw sockets too: a TLS handshake that never completes still holds one.
       server.on('connection', (socket: Socket) => sockets.add(socket));
@@ -74,13 +74,13 @@ export async function startListeners(
     if (options.wsPort !== false) {
       const server = createHttpServer(notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options.wsPath, 'websocket', maxPacketSize(options));
+      serveWebSocket(target, server, options, 'websocket');
       listeners.push(await listen('ws', server, options.host, options.wsPort));
     }
     if (options.wssPort !== false && options.tls !== undefined) {
       const server = createHttpsServer(options.tls, notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options.wsPath, 'websocket-tls', maxPacketSize(options));
+      serveWebSocket(target, server, options, 'websocket-tls');
       listeners.push(await listen('wss', server, options.host, options.wssPort));
     }
   } catch (error) {
@@ -94,26 +94,31 @@ export async function startListeners(
 function serveWebSocket(
   target: Connectable,
   server: HttpServer,
-  path: string,
+  options: BrokerOptions,
   origin: 'websocket' | 'websocket-tls',
-  maxPacketSize: number,
 ): void {
   const wss = new WebSocketServer({
     server,
-    path,
+    path: options.wsPath,
     // Offer only "mqtt"; clients that ask for no subprotocol are let in as well [MQTT-6.0.0-3].
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     perMessageDeflate: false,
     // ws buffers a whole frame before the pool sees a byte: cap frames near the packet limit, so
     // that a hostile frame cannot make the server hold more than one packet's worth.
-    maxPayload: maxPacketSize + 64 * 1024,
+    maxPayload: maxPacketSize(options) + 64 * 1024,
   });
   wss.on('connection', (ws, request: IncomingMessage) => {
     attachWebSocket(target, ws, {
+      ...transportOptions(options),
       peerIp: request.socket.remoteAddress,
       secure: origin === 'websocket-tls',
     });
   });
+}
+
+function transportOptions(options: BrokerOptions): { highWaterMark?: number } {
+  const mark = options.writeHighWaterMark;
+  return mark === undefined ? {} : { highWaterMark: mark };
 }
 
 function maxPacketSize(options: BrokerOptions): number {

@@ -2,10 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { PoolSet } from '@mqtt-sessions/pool';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { LoginGuard } from './auth/index.js';
 import { type BrokerStats, collectStats, topSessions } from './stats.js';
 
 /** The Prometheus metrics of a broker, read from the pools at scrape time. */
-export function createMetricsRegistry(pools: PoolSet, startedAt: number): Registry {
+export function createMetricsRegistry(
+  pools: PoolSet,
+  startedAt: number,
+  loginGuard?: LoginGuard,
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let reading: Promise<BrokerStats> | undefined;
@@ -44,6 +49,36 @@ export function createMetricsRegistry(pools: PoolSet, startedAt: number): Regist
   gauge('retained_bytes', 'Estimated memory of retained messages', (s) => s.retainedBytes);
   gauge('uptime_seconds', 'Seconds since the broker started', (s) => s.uptimeSeconds);
   counter('connects', 'Accepted CONNECTs', (s) => s.connects);
+  counter(
+    'internal_errors',
+    'Unexpected failures inside sessions (logged)',
+    (s) => s.internalErrors,
+  );
+  counter(
+    'slow_client_disconnects',
+    'Connections cut off for leaving their replies unread too long',
+    (s) => s.slowClientDisconnects,
+  );
+  if (loginGuard !== undefined) {
+    new Counter({
+      name: 'mqtt_sessions_login_failures_total',
+      help: 'Password checks that failed',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(loginGuard.stats().failures);
+      },
+    });
+    new Counter({
+      name: 'mqtt_sessions_login_delays_total',
+      help: 'Password checks delayed for the earlier failures of their address',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(loginGuard.stats().delayed);
+      },
+    });
+  }
   counter('refused_connects', 'Refused CONNECTs', (s) => s.refusedConnects);
   counter('packets_received', 'MQTT packets received', (s) => s.packetsReceived);
   counter('packets_sent', 'MQTT packets sent', (s) => s.packetsSent);

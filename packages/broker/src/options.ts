@@ -46,6 +46,12 @@ export interface BrokerOptions {
   sysInterval: number;
   /** Session limits and MQTT 5 feature switches (see `@mqtt-sessions/session`). */
   session: Partial<SessionOptions>;
+  /** Bytes all sessions may hold, queued or in flight. Default 1 GiB. */
+  queueBudget: number | undefined;
+  /** Unsent bytes above which a client counts as not reading. Default 64 KiB. */
+  writeHighWaterMark: number | undefined;
+  /** How long a graceful shutdown may take before the process exits anyway, in ms. Default 10 s. */
+  shutdownTimeoutMs: number;
   /** A runtime of your own (API only); it replaces the users and ACL files. */
   runtime: Runtime<unknown> | undefined;
   /** A pino logger of your own (API only). */
@@ -175,6 +181,69 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     '5000',
   ),
   spec('session.maxQueued', '--max-queued', 'number', 'messages queued per session', '1000'),
+  spec(
+    'session.maxQueuedBytes',
+    '--max-queued-bytes',
+    'number',
+    'bytes queued per session',
+    '16777216',
+  ),
+  spec(
+    'queueBudget',
+    '--queue-budget',
+    'number',
+    'bytes all sessions may hold queued or in flight; past it QoS 1/2 PUBLISH get 0x97',
+    '1073741824',
+  ),
+  spec(
+    'session.maxSubscriptions',
+    '--max-subscriptions',
+    'number',
+    'subscriptions per session (SUBACK 0x97 beyond)',
+    '1000',
+  ),
+  spec(
+    'session.maxTopicLength',
+    '--max-topic-length',
+    'number',
+    'longest topic or filter, bytes',
+    '1024',
+  ),
+  spec(
+    'session.maxAwaitingRelease',
+    '--max-awaiting-release',
+    'number',
+    'incoming QoS 2 messages waiting for PUBREL per session',
+    '1000',
+  ),
+  spec(
+    'session.packetsPerTurn',
+    '--packets-per-turn',
+    'number',
+    'packets of one connection handled per event-loop turn',
+    '64',
+  ),
+  spec(
+    'session.slowClientTimeoutMs',
+    '--slow-client-timeout-ms',
+    'number',
+    'ms a client may leave its replies unread before it is cut off',
+    '60000',
+  ),
+  spec(
+    'writeHighWaterMark',
+    '--write-high-water-mark',
+    'number',
+    'unsent bytes above which a client counts as not reading',
+    '65536',
+  ),
+  spec(
+    'shutdownTimeoutMs',
+    '--shutdown-timeout-ms',
+    'number',
+    'ms a graceful shutdown may take before the process exits anyway',
+    '10000',
+  ),
   spec(
     'session.maxInflight',
     '--max-inflight',
@@ -316,6 +385,9 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     sysInterval: options.sysInterval ?? 10,
     // The broker keeps $SYS/ for its own figures (section 4.7.2) unless told otherwise.
     session: { refuseSysPublish: true, sysPublishAllowed: [SYS_TOP_REQUEST], ...options.session },
+    queueBudget: options.queueBudget,
+    writeHighWaterMark: options.writeHighWaterMark,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     runtime: options.runtime,
     logger: options.logger,
   };

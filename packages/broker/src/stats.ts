@@ -22,6 +22,10 @@ export interface BrokerStats {
   readonly messagesReceived: number;
   readonly messagesSent: number;
   readonly messagesDropped: number;
+  /** Unexpected failures inside sessions and pools, each logged with its client. */
+  readonly internalErrors: number;
+  /** Connections cut off because their client left its replies unread for too long. */
+  readonly slowClientDisconnects: number;
   /** The same drops by reason. */
   readonly droppedByReason: Readonly<Record<DropReason, number>>;
   readonly subscriptions: number;
@@ -43,6 +47,8 @@ export async function collectStats(pools: PoolSet, startedAt: number): Promise<B
     messagesReceived: 0,
     messagesSent: 0,
     messagesDropped: 0,
+    internalErrors: 0,
+    slowClientDisconnects: 0,
     subscriptions: 0,
     retainedCount: 0,
     retainedBytes: 0,
@@ -67,6 +73,8 @@ export async function collectStats(pools: PoolSet, startedAt: number): Promise<B
     totals.messagesReceived += stats.publishReceived;
     totals.messagesSent += stats.publishSent;
     totals.messagesDropped += stats.messagesDropped;
+    totals.internalErrors += stats.internalErrors;
+    totals.slowClientDisconnects += stats.slowClientDisconnects;
     for (const reason of Object.keys(droppedByReason) as DropReason[]) {
       droppedByReason[reason] += stats.droppedByReason[reason];
     }

@@ -1,5 +1,6 @@
 import { ReasonCode } from '@mqtt-sessions/protocol';
 import type { ConnectionInfo, ConnectResult, Runtime } from '@mqtt-sessions/runtime-default';
+import type { LoginGuard } from './login-guard.js';
 import { verifyPassword } from './scrypt.js';
 import type { AuthUserContext } from './user-context.js';
 
@@ -16,6 +17,8 @@ export interface ConnectPolicy {
   readonly decoyHash: string | undefined;
   /** The default runtime, which decides everything about the session once credentials pass. */
   readonly base: Runtime<AuthUserContext>;
+  /** Bounds and paces password checks (see {@link LoginGuard}). */
+  readonly guard: LoginGuard;
 }
 
 type Result = ConnectResult<AuthUserContext>;
@@ -71,14 +74,13 @@ export async function decideAuthConnect(
   if (username === undefined || password === undefined) {
     return refuse(ReasonCode.BadUserNameOrPassword, userContext);
   }
-  const hash = users.get(username);
-  if (hash === undefined) {
-    if (policy.decoyHash !== undefined) await verifyPassword(password, policy.decoyHash);
-    return refuse(ReasonCode.BadUserNameOrPassword, userContext);
-  }
-  if (!(await verifyPassword(password, hash))) {
-    return refuse(ReasonCode.BadUserNameOrPassword, userContext);
-  }
+  // An unknown user is checked against the decoy, through the same guard, so that it takes as long.
+  const hash = users.get(username) ?? policy.decoyHash;
+  const known = users.has(username);
+  const ok = await policy.guard.check(connection.peerIp, async () =>
+    hash === undefined ? false : (await verifyPassword(password, hash)) && known,
+  );
+  if (!ok) return refuse(ReasonCode.BadUserNameOrPassword, userContext);
   return delegate(packet);
 }
 

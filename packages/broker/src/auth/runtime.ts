@@ -10,6 +10,7 @@ import { ACL_TOPIC_LIMITS, allowedOn, isAllowedByAcl } from './acl-check.js';
 import { parseAcl } from './acl-parse.js';
 import type { AclRules } from './acl-rules.js';
 import { decideAuthConnect } from './connect.js';
+import { LoginGuard } from './login-guard.js';
 import { decodeScryptHash, hashPassword } from './scrypt.js';
 import { type AuthUserContext, isServerContext } from './user-context.js';
 import { parseUsersFile } from './users-file.js';
@@ -27,6 +28,11 @@ export interface AuthOptions {
   readonly allowAnonymous?: boolean;
   /** The pool every session goes to. Default `'default'`. */
   readonly defaultPool?: string;
+  /**
+   * Paces password checks against floods of bad logins; default: a `LoginGuard` with its
+   * defaults (two hashes at once, turns by address, doubling delays after failures).
+   */
+  readonly loginGuard?: LoginGuard;
 }
 
 /**
@@ -63,7 +69,8 @@ export async function createAuthRuntime(options: AuthOptions): Promise<Runtime<A
   const base: Runtime<AuthUserContext> = createDefaultRuntime(
     options.defaultPool === undefined ? {} : { defaultPool: options.defaultPool },
   );
-  const policy = { users, allowAnonymous, decoyHash: await decoyFor(users), base };
+  const guard = options.loginGuard ?? new LoginGuard();
+  const policy = { users, allowAnonymous, decoyHash: await decoyFor(users), base, guard };
   return {
     ...base,
     connect: (packet, sessionPresent, connection, userContext) =>
