@@ -1,0 +1,13 @@
+export type {
+  MessageStage,
+  SessionChange,
+  SessionKey,
+  SessionPage,
+  SessionState,
+  SessionStore,
+  StoredMessage,
+  StoredSession,
+  StoredSubscription,
+  StoredWill,
+} from './contract.js';
+export { createMemorySessionStore, MemorySessionStore } from './memory-session-store.js';

@@ -1,0 +1,4 @@
+import { createMemorySessionStore } from '@mqtt-sessions/session-store';
+import { describeSessionStore } from '@mqtt-sessions/session-store/testkit';
+
+describeSessionStore('memory', () => createMemorySessionStore());
