@@ -23,6 +23,8 @@ export class OutboxEntry {
   held = false;
   /** Whether a PUBLISH went out before, so a resend carries DUP [MQTT-3.3.1-1]. */
   sent = false;
+  /** Its place in the session's order, for a store; 0 until a persistent session records it. */
+  seq = 0;
   readonly message: RoutedMessage;
   readonly qos: QoS;
   readonly retain: boolean;

@@ -8,9 +8,11 @@ import {
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import type { StoredMessage } from '@mqtt-sessions/session-store';
 import { type AckType, encodePublish, type PublishShape } from './encode.js';
 import { countDrop, type DropReason, type SessionHost } from './host.js';
 import { OutboxEntry, Stage } from './outbox-entry.js';
+import { type OutboxJournal, routedFromStored, stageOf } from './persistence.js';
 import type { OutboundAliases } from './topic-alias.js';
 import { forwardedBytes, sharedForm, withPacketId } from './wire-cache.js';
 
@@ -76,6 +78,10 @@ export class Outbox {
   /** Bytes of the queued messages, against `maxQueuedBytes`. */
   private queuedBytes = 0;
   private readonly owner: OutboxOwner;
+  /** Set while the session is persistent: QoS 1 and 2 messages are recorded as they change. */
+  journal: OutboxJournal | undefined = undefined;
+  /** The `seq` of the last message recorded. */
+  private lastSeq = 0;
   /** Messages dropped since the last report, for a rate-limited log event. */
   private unreportedDrops = 0;
   private unreportedReason: DropReason = 'queue-full';
@@ -96,6 +102,45 @@ export class Outbox {
 
   private now(): number {
     return this.owner.timers.now();
+  }
+
+  /** The packet identifier used last, for a store. */
+  get lastUsedPacketId(): number {
+    return this.lastPacketId;
+  }
+
+  /**
+   * Takes back the messages of a stored session, in `seq` order: queued ones into the queue, the
+   * others in flight, to be sent again (with DUP, or as PUBREL) when the client is back.
+   */
+  restore(messages: readonly StoredMessage[], lastPacketId: number): void {
+    this.lastPacketId = lastPacketId;
+    for (const stored of messages) {
+      const entry = new OutboxEntry(
+        routedFromStored(stored),
+        stored.qos,
+        stored.retain,
+        stored.subscriptionIds,
+        stored.shared,
+      );
+      entry.seq = stored.seq;
+      entry.sent = stored.sent;
+      this.lastSeq = Math.max(this.lastSeq, stored.seq);
+      this.hold(entry.size);
+      if (stored.stage === 'queued') {
+        this.queue.push(entry);
+        this.queuedBytes += entry.size;
+        const expiresAt = stored.expiresAt;
+        if (expiresAt !== undefined && expiresAt < this.earliestExpiry) {
+          this.earliestExpiry = expiresAt;
+        }
+        continue;
+      }
+      entry.stage = stageOf(stored);
+      entry.packetId = stored.packetId;
+      if (this.inflight === NOTHING_IN_FLIGHT) this.inflight = new Map();
+      this.inflight.set(entry.packetId, entry);
+    }
   }
 
   /** Messages waiting in the queue. */
@@ -151,6 +196,7 @@ export class Outbox {
       const entry = this.queue[this.queueHead] as OutboxEntry;
       if (isExpired(entry.message.expiresAt, this.now())) {
         this.shift();
+        if (entry.qos > 0) this.journal?.messageDone(entry);
         this.drop('expired', 1);
         continue;
       }
@@ -195,6 +241,7 @@ export class Outbox {
         // Too large for this client now: behave as if it had been delivered [MQTT-3.1.2-25].
         this.inflight.delete(entry.packetId);
         this.hold(-entry.size);
+        this.journal?.messageDone(entry);
       }
     }
   }
@@ -228,6 +275,7 @@ export class Outbox {
       this.held--;
     }
     entry.stage = Stage.AwaitPubcomp;
+    this.record(entry);
     link.sendAck('pubrel', packetId, ReasonCode.Success);
     return 'pubrel-sent';
   }
@@ -249,6 +297,7 @@ export class Outbox {
     }
     this.inflight.delete(entry.packetId);
     this.hold(-entry.size);
+    this.journal?.messageDone(entry);
   }
 
   /** Forgets queued QoS 0 messages (at disconnect, as the original does). */
@@ -344,6 +393,7 @@ export class Outbox {
     this.queuedBytes += size;
     this.hold(size);
     if (entry.qos === 0) this.queuedQoS0++;
+    else this.record(entry);
     const expiresAt = entry.message.expiresAt;
     if (expiresAt !== undefined && expiresAt < this.earliestExpiry) this.earliestExpiry = expiresAt;
   }
@@ -368,6 +418,7 @@ export class Outbox {
       const expiresAt = entry.message.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) {
         freed += entry.size;
+        if (entry.qos > 0) this.journal?.messageDone(entry);
         continue;
       }
       queue[kept++] = entry;
@@ -419,12 +470,24 @@ export class Outbox {
     entry.packetId = this.allocatePacketId();
     entry.stage = entry.qos === 1 ? Stage.AwaitPuback : Stage.AwaitPubrec;
     if (!this.sendPublish(link, entry, false)) {
-      if (held) this.hold(-entry.size);
+      if (held) {
+        this.hold(-entry.size);
+        this.journal?.messageDone(entry);
+      }
       return;
     }
     if (!held) this.hold(entry.size);
     if (this.inflight === NOTHING_IN_FLIGHT) this.inflight = new Map();
     this.inflight.set(entry.packetId, entry);
+    this.record(entry);
+  }
+
+  /** Records a QoS 1 or 2 message of a persistent session as it is now. */
+  private record(entry: OutboxEntry): void {
+    const journal = this.journal;
+    if (journal === undefined) return;
+    if (entry.seq === 0) entry.seq = ++this.lastSeq;
+    journal.messageChanged(entry);
   }
 
   /** A free packet identifier: the next after the last one, skipping those in flight. */
