@@ -147,11 +147,12 @@ function checkDirectory(file: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new StoreNotWritableError(
-      file,
-      `its directory cannot be created (${reason(error)})`,
-      error,
-    );
+    const code = (error as { code?: unknown }).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? `a part of ${dir} is a file, not a directory`
+        : `its directory cannot be created (${reason(error)})`;
+    throw new StoreNotWritableError(file, why, error);
   }
   // A real write tells more than access(2), which says yes to root on a read-only directory.
   const probe = join(dir, `.mqtt-sessions-probe-${process.pid}-${Date.now()}`);

@@ -62,7 +62,7 @@ CREATE TABLE messages (
   packet_id INTEGER NOT NULL,
   sent INTEGER NOT NULL,
   PRIMARY KEY (session, seq)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE awaiting_release (
   session INTEGER NOT NULL,

