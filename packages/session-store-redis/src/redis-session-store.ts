@@ -101,14 +101,19 @@ export class RedisSessionStore implements SessionStore {
       this.client = options.client;
       this.ownsClient = false;
     } else if (options.url !== undefined) {
-      this.client = new Redis(options.url);
+      // Auto-pipelining writes the commands of one tick (list's loads, a split batch's scripts)
+      // to the socket together.
+      this.client = new Redis(options.url, { enableAutoPipelining: true });
       this.ownsClient = true;
     } else {
       const clusterOptions = options.clusterOptions ?? {};
       if (clusterOptions.keyPrefix || clusterOptions.redisOptions?.keyPrefix) {
         throw new TypeError("use the store's keyPrefix option, not the ioredis client's keyPrefix");
       }
-      this.client = new Cluster([...options.cluster], clusterOptions);
+      this.client = new Cluster([...options.cluster], {
+        enableAutoPipelining: true,
+        ...clusterOptions,
+      });
       this.ownsClient = true;
     }
     this.isCluster = this.client.isCluster;
@@ -340,7 +345,11 @@ export class RedisSessionStore implements SessionStore {
       members.push(plan.key.clientId);
     }
     await Promise.all(
-      [...byIndex].map(([indexKey, members]) => this.client.call(command, indexKey, ...members)),
+      [...byIndex].map(([indexKey, members]) =>
+        command === 'ZADD'
+          ? this.client.zadd(indexKey, ...members)
+          : this.client.zrem(indexKey, ...members),
+      ),
     );
   }
 }

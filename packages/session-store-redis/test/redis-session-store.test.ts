@@ -21,8 +21,8 @@ import {
 /** Where a suite runs: a single Redis or a Cluster. */
 interface Target {
   readonly cluster: boolean;
-  /** A new client of the target, which the suite closes. */
-  client(): RedisClient;
+  /** A new client of the target, which the caller closes. */
+  client(options?: { enableAutoPipelining?: boolean }): RedisClient;
 }
 
 const awkwardIds = ['', '{', '}', '{}', 'a}b{c', ':', 'a:b', '%', '%7B', 'nul\u0000nl\n', '😀'];
@@ -268,6 +268,19 @@ function behaviours(target: Target): void {
     await expect(s.apply([])).rejects.toThrow('closed');
   });
 
+  it('works through a client of yours with auto-pipelining on', async () => {
+    const client = target.client({ enableAutoPipelining: true });
+    const s = store(client);
+    await s.apply([
+      ...sessionWithMessages('kit', 'auto-a', 5),
+      ...sessionWithMessages('kit', 'auto-b', 5),
+    ]);
+    const page = await s.list('kit', null, 10);
+    expect(page.sessions.map((state) => state.messages.length)).toEqual([5, 5]);
+    await s.close();
+    await client.quit();
+  });
+
   if (!target.cluster) {
     it('sends a whole batch as one command: sessions of several pools, messages and all', async () => {
       const client = target.client();
@@ -381,9 +394,11 @@ function behaviours(target: Target): void {
 }
 
 await describeWithRedis('RedisSessionStore on a real Redis', (url) => {
-  describe('single Redis', () => behaviours({ cluster: false, client: () => new Redis(url) }));
+  describe('single Redis', () =>
+    behaviours({ cluster: false, client: (options = {}) => new Redis(url, options) }));
 });
 
 describeWithRedisCluster('RedisSessionStore on a real Redis Cluster', (seeds) => {
-  describe('Redis Cluster', () => behaviours({ cluster: true, client: () => new Cluster(seeds) }));
+  describe('Redis Cluster', () =>
+    behaviours({ cluster: true, client: (options = {}) => new Cluster(seeds, options) }));
 });
