@@ -7,11 +7,12 @@
  *     [--batches 300] [--rounds 5] [--payload 100] [--no-aof] [--quick]
  *
  * `--url` (default `REDIS_URL`, else redis://127.0.0.1:6379) is the Redis measured.
- * `--cluster` (default `REDIS_CLUSTER_URLS`) adds rows for a Redis Cluster. When a
- * `redis-server` binary is found, the commands per batch are counted on a private server (so that
- * other clients of the shared one do not blur `INFO commandstats`), and, unless `--no-aof`, the
- * same rows run on private servers with `appendfsync everysec` and `always`, to show what
- * durability costs on this disk.
+ * `--cluster` (default `REDIS_CLUSTER_URLS`) adds rows for a Redis Cluster; its commands are
+ * counted with `INFO commandstats` summed over its masters. When a `redis-server` binary is found,
+ * the single Redis's commands per batch are counted on a private server (so that other clients of
+ * the shared one do not blur `INFO commandstats`), and, unless `--no-aof`, the one-in-flight rows
+ * run again on private servers with `appendfsync everysec` and `always`, to show what durability
+ * costs on this disk.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -168,7 +169,7 @@ async function measureApply(
 /** Counts the commands a client sends and, with `server`, what Redis runs, per batch. */
 async function countCommands(
   client: RedisClient,
-  server: Redis | undefined,
+  servers: readonly Redis[] | undefined,
   open: (client: RedisClient, prefix: string) => RedisSessionStore,
 ): Promise<string[][]> {
   const rows: string[][] = [];
@@ -182,7 +183,7 @@ async function countCommands(
     await store.apply(keys.map(sessionChange));
     const batches = makeBatches(keys, 20, payload);
     await store.apply(batches[0] as SessionChange[]); // loads the script
-    const before = server === undefined ? undefined : await commandStats(server);
+    const before = servers === undefined ? undefined : await commandStats(servers);
     const sent: string[] = [];
     const original = client.sendCommand.bind(client);
     client.sendCommand = ((command: Command) => {
@@ -193,18 +194,20 @@ async function countCommands(
     client.sendCommand = original;
     const counted = batches.length - 1;
     let inside = 'n/a';
-    if (server !== undefined && before !== undefined) {
-      const after = await commandStats(server);
+    let scriptTime = 'n/a';
+    if (servers !== undefined && before !== undefined) {
+      const after = await commandStats(servers);
       const delta = new Map<string, number>();
       for (const [name, calls] of after) {
         const d = calls - (before.get(name) ?? 0);
         if (d > 0 && name !== 'info') delta.set(name, d / counted);
       }
       const scripts = (delta.get('evalsha') ?? 0) + (delta.get('eval') ?? 0);
+      scriptTime = `${Math.round(delta.get('script-usec') ?? 0)} µs`;
       let total = 0;
       const parts: string[] = [];
       for (const [name, perBatch] of [...delta].sort((a, b) => b[1] - a[1])) {
-        if (name === 'evalsha' || name === 'eval') continue;
+        if (name === 'evalsha' || name === 'eval' || name === 'script-usec') continue;
         total += perBatch;
         parts.push(`${perBatch} ${name.toUpperCase()}`);
       }
@@ -217,6 +220,7 @@ async function countCommands(
       shape.name,
       [...bySent].map(([name, n]) => `${n / counted} ${name.toUpperCase()}`).join(', '),
       inside,
+      scriptTime,
     ]);
     await store.apply(keys.map((key) => ({ type: 'delete' as const, key })));
     await store.close();
@@ -224,12 +228,19 @@ async function countCommands(
   return rows;
 }
 
-async function commandStats(server: Redis): Promise<Map<string, number>> {
-  const info = await server.info('commandstats');
+/** Calls per command, summed over servers, and the µs spent in scripts under `script-usec`. */
+async function commandStats(servers: readonly Redis[]): Promise<Map<string, number>> {
   const stats = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    stats.set(match[1] as string, Number(match[2]));
+  let scriptUsec = 0;
+  for (const server of servers) {
+    const info = await server.info('commandstats');
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const name = match[1] as string;
+      stats.set(name, (stats.get(name) ?? 0) + Number(match[2]));
+      if (name === 'evalsha' || name === 'eval') scriptUsec += Number(match[3]);
+    }
   }
+  stats.set('script-usec', scriptUsec);
   return stats;
 }
 
@@ -394,12 +405,12 @@ const counting = await privateRedis([]);
 const countClient = counting === undefined ? single : new Redis(counting.url);
 const commandRows = await countCommands(
   countClient,
-  counting === undefined ? undefined : countClient,
+  counting === undefined ? undefined : [countClient as Redis],
   (client, keyPrefix) => createRedisSessionStore({ client, keyPrefix }),
 );
 if (cluster !== undefined) {
   commandRows.push(
-    ...(await countCommands(cluster, undefined, (client, keyPrefix) =>
+    ...(await countCommands(cluster, cluster.nodes('master'), (client, keyPrefix) =>
       createRedisSessionStore({ client, keyPrefix }),
     )),
   );
@@ -408,7 +419,13 @@ log('### Redis commands per batch of 100 `message` changes');
 log('');
 log(
   formatTable(
-    ['Redis', 'Batch', 'Sent by the client', 'Run by Redis (inside the scripts)'],
+    [
+      'Redis',
+      'Batch',
+      'Sent by the client',
+      'Run by Redis (inside the scripts)',
+      'Redis time in scripts',
+    ],
     commandRows,
   ),
 );

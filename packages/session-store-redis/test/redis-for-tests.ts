@@ -73,9 +73,16 @@ function describeSkipped(name: string, reason: string): void {
   });
 }
 
+/** The client itself, or every master of a Cluster (once it knows them). */
+async function nodesOf(client: Redis | Cluster): Promise<Redis[]> {
+  if (!(client instanceof Cluster)) return [client];
+  await client.ping(); // a new Cluster client knows no node until it has connected
+  return client.nodes('master');
+}
+
 /** Deletes every key that starts with `prefix`, on a Redis or on every master of a Cluster. */
 export async function deleteKeysUnder(client: Redis | Cluster, prefix: string): Promise<number> {
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const nodes = await nodesOf(client);
   let deleted = 0;
   for (const node of nodes) {
     let cursor = '0';
@@ -91,7 +98,7 @@ export async function deleteKeysUnder(client: Redis | Cluster, prefix: string): 
 
 /** Every key that starts with `prefix`, sorted, on a Redis or on every master of a Cluster. */
 export async function keysUnder(client: Redis | Cluster, prefix: string): Promise<string[]> {
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const nodes = await nodesOf(client);
   const found: string[] = [];
   for (const node of nodes) found.push(...(await node.keys(`${prefix}*`)));
   return found.sort();
