@@ -248,6 +248,26 @@ function behaviours(target: Target): void {
     expect(await s.count('kit')).toBe(3);
   });
 
+  it('keeps the pool index exact when one batch creates and deletes, or deletes and creates', async () => {
+    const s = store();
+    const gone = { pool: 'kit', clientId: 'gone' };
+    const back = { pool: 'kit', clientId: 'back' };
+    await s.apply([{ type: 'session', session: storedSession('back') }]);
+    await s.apply([
+      { type: 'session', session: storedSession('gone') },
+      { type: 'message', key: gone, message: storedMessage(1) },
+      { type: 'delete', key: gone },
+      { type: 'delete', key: back },
+      { type: 'session', session: storedSession('back', { userData: 'again' }) },
+      { type: 'delete', key: { pool: 'kit', clientId: 'never' } },
+    ]);
+    expect(await s.count('kit')).toBe(1);
+    const page = await s.list('kit', null, 10);
+    expect(page.sessions.map((state) => state.session.userData)).toEqual(['again']);
+    expect(await s.load(gone)).toBeUndefined();
+    expect(await admin.zrange(poolIndexKey(s.keyPrefix, 'kit'), 0, -1)).toEqual([back.clientId]);
+  });
+
   it('runs its scripts again from their source after SCRIPT FLUSH', async () => {
     const s = store();
     await s.apply(sessionWithMessages('kit', 'flushed', 2));
