@@ -125,8 +125,9 @@ export class RedisSessionStore implements SessionStore {
    * Redis the batch is one script, atomic as a whole. On a Cluster each session's changes are one
    * script, atomic per session; see the README.
    *
-   * @throws TypeError for a client id or pool with a lone surrogate, or a seq that is not a
-   *   finite number.
+   * @throws TypeError (a rejection, with nothing written) for a pool or client id with a lone
+   *   surrogate, a seq that is not a finite number, a packet identifier outside 1..65535, or
+   *   `userData` that `JSON.stringify` refuses.
    */
   async apply(changes: readonly SessionChange[]): Promise<void> {
     this.check();
