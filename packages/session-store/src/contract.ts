@@ -94,14 +94,23 @@ export interface StoredMessage {
   readonly sent: boolean;
 }
 
-/** All a store holds of one session. */
-export interface SessionState {
+/**
+ * What a restart needs of a session at once: all but its messages, which a broker loads when
+ * the client comes back ({@link SessionStore.load}). So a restart reads no payloads.
+ */
+export interface SessionOutline {
   readonly session: StoredSession;
   readonly subscriptions: readonly StoredSubscription[];
-  /** In `seq` order. */
-  readonly messages: readonly StoredMessage[];
   /** Incoming QoS 2 packet identifiers waiting for PUBREL. */
   readonly awaitingRelease: readonly number[];
+  /** The highest `seq` of the session's stored messages; 0 when it has none. */
+  readonly lastSeq: number;
+}
+
+/** All a store holds of one session. */
+export interface SessionState extends SessionOutline {
+  /** In `seq` order. */
+  readonly messages: readonly StoredMessage[];
 }
 
 /** One change to a stored session. Changes apply in the order given. */
@@ -124,9 +133,9 @@ export type SessionChange =
   | { readonly type: 'release-add'; readonly key: SessionKey; readonly packetId: number }
   | { readonly type: 'release-remove'; readonly key: SessionKey; readonly packetId: number };
 
-/** A page of stored sessions: the states, and where to go on (null after the last page). */
+/** A page of stored sessions: their outlines, and where to go on (null after the last page). */
 export interface SessionPage {
-  readonly sessions: readonly SessionState[];
+  readonly sessions: readonly SessionOutline[];
   readonly cursor: string | null;
 }
 
@@ -141,7 +150,8 @@ export interface SessionStore {
   /** One session with everything that belongs to it, or undefined. */
   load(key: SessionKey): MaybePromise<SessionState | undefined>;
   /**
-   * The stored sessions of a pool, a page at a time, in no particular order. Pass back the
+   * The stored sessions of a pool without their messages, a page at a time, in no particular
+   * order. Pass back the
    * cursor for the next page. A session changed while paging is seen once, in either state.
    */
   list(pool: string, cursor: string | null, limit: number): MaybePromise<SessionPage>;

@@ -2,6 +2,7 @@ export type {
   MessageStage,
   SessionChange,
   SessionKey,
+  SessionOutline,
   SessionPage,
   SessionState,
   SessionStore,

@@ -1,6 +1,7 @@
 import type {
   SessionChange,
   SessionKey,
+  SessionOutline,
   SessionPage,
   SessionState,
   SessionStore,
@@ -87,7 +88,7 @@ export class MemorySessionStore implements SessionStore {
     const ids = [...sessions.keys()].filter((id) => cursor === null || id > cursor).sort();
     const page = ids.slice(0, limit);
     return {
-      sessions: page.map((id) => stateOf(sessions.get(id) as Entry)),
+      sessions: page.map((id) => outlineOf(sessions.get(id) as Entry)),
       cursor: ids.length > limit ? (page.at(-1) as string) : null,
     };
   }
@@ -119,12 +120,21 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
-function stateOf(entry: Entry): SessionState {
+function outlineOf(entry: Entry): SessionOutline {
+  let lastSeq = 0;
+  for (const seq of entry.messages.keys()) if (seq > lastSeq) lastSeq = seq;
   return {
     session: entry.session,
     subscriptions: [...entry.subscriptions.values()],
-    messages: [...entry.messages.values()].sort((a, b) => a.seq - b.seq),
     awaitingRelease: [...entry.awaitingRelease].sort((a, b) => a - b),
+    lastSeq,
+  };
+}
+
+function stateOf(entry: Entry): SessionState {
+  return {
+    ...outlineOf(entry),
+    messages: [...entry.messages.values()].sort((a, b) => a.seq - b.seq),
   };
 }
 

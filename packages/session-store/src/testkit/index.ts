@@ -324,6 +324,30 @@ export function describeSessionStore(
       slowTimeout,
     );
 
+    it('lists outlines: all but the messages, with the highest seq stored', async () => {
+      await store.apply([
+        { type: 'session', session: storedSession('o1') },
+        { type: 'subscribe', key: key('o1'), subscription: subscription('a/+') },
+        { type: 'release-add', key: key('o1'), packetId: 9 },
+        { type: 'message', key: key('o1'), message: storedMessage(3) },
+        { type: 'message', key: key('o1'), message: storedMessage(12) },
+        { type: 'message', key: key('o1'), message: storedMessage(8) },
+        { type: 'session', session: storedSession('o2', { will: undefined }) },
+      ]);
+      const page = await store.list(POOL, null, 10);
+      const byId = new Map(page.sessions.map((o) => [o.session.clientId, o]));
+      const first = byId.get('o1');
+      expect(first?.session).toEqual(storedSession('o1'));
+      expect(first?.subscriptions).toEqual([subscription('a/+')]);
+      expect(first?.awaitingRelease).toEqual([9]);
+      expect(first?.lastSeq).toBe(12);
+      expect(first).not.toHaveProperty('messages');
+      expect(byId.get('o2')?.lastSeq).toBe(0);
+      await store.apply([{ type: 'message-done', key: key('o1'), seq: 12 }]);
+      const again = await store.list(POOL, null, 10);
+      expect(again.sessions.find((o) => o.session.clientId === 'o1')?.lastSeq).toBe(8);
+    });
+
     it(
       'takes a large batch: 1,000 messages in one apply',
       async () => {
