@@ -1,10 +1,13 @@
 /**
  * `pnpm bench`: how fast `apply` stores batches of 100 `message` changes, and how many Redis
- * commands a batch costs; then how fast `list` reads sessions back (what a restart does).
+ * commands a batch costs; then a restart: how fast `list` reads the outlines of stored sessions
+ * back (what a broker does before it accepts connections), how long `load` takes for one
+ * session's messages (a client coming back), and, for comparison, loading every session.
  * Prints Markdown for the README.
  *
  *   node --import tsx bench/run.ts [--url redis://127.0.0.1:6379] [--cluster host:port,...]
  *     [--batches 300] [--rounds 5] [--payload 100] [--no-aof] [--quick]
+ *     [--sessions 100000] [--messages 10] [--only apply|restart]
  *
  * `--url` (default `REDIS_URL`, else redis://127.0.0.1:6379) is the Redis measured.
  * `--cluster` (default `REDIS_CLUSTER_URLS`) adds rows for a Redis Cluster; its commands are
@@ -20,10 +23,23 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { SessionChange, SessionKey, StoredMessage } from '@mqtt-sessions/session-store';
+import type {
+  SessionChange,
+  SessionKey,
+  SessionOutline,
+  StoredMessage,
+  StoredSubscription,
+} from '@mqtt-sessions/session-store';
 import { Cluster, type Command, Redis } from 'ioredis';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
-import { formatRate, formatTable, summarize } from '../../../tooling/bench/stats.ts';
+import {
+  formatDuration,
+  formatRate,
+  formatTable,
+  median,
+  percentile,
+  summarize,
+} from '../../../tooling/bench/stats.ts';
 import { createRedisSessionStore, type RedisClient, type RedisSessionStore } from '../src/index.ts';
 
 const { values } = parseArgs({
@@ -34,6 +50,9 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     payload: { type: 'string' },
     'no-aof': { type: 'boolean', default: false },
+    sessions: { type: 'string' },
+    messages: { type: 'string' },
+    only: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +65,8 @@ const clusterSeeds = (values.cluster ?? process.env.REDIS_CLUSTER_URLS ?? '')
 const batchesPerRound = Number(values.batches ?? (quick ? 50 : 300));
 const rounds = Number(values.rounds ?? (quick ? 2 : 5));
 const payloadBytes = Number(values.payload ?? 100);
+const restartSessions = Number(values.sessions ?? (quick ? 2_000 : 100_000));
+const restartMessages = Number(values.messages ?? 10);
 const BATCH = 100;
 const log = (line: string): void => console.log(line);
 const runPrefix = `bench:session-store-redis:${process.pid}:${Date.now()}:`;
@@ -91,6 +112,17 @@ function sessionChange(key: SessionKey): SessionChange {
       lastPacketId: 0,
       will: undefined,
     },
+  };
+}
+
+function subscription(clientId: string): StoredSubscription {
+  return {
+    filter: `devices/${clientId}/#`,
+    qos: 1,
+    noLocal: false,
+    retainAsPublished: false,
+    retainHandling: 0,
+    subscriptionIdentifier: undefined,
   };
 }
 
@@ -244,8 +276,13 @@ async function commandStats(servers: readonly Redis[]): Promise<Map<string, numb
   return stats;
 }
 
-/** Stores `sessions` sessions of `messages` messages each, then lists them all back. */
-async function measureList(
+/**
+ * A restart: stores `sessions` sessions of one subscription and `messages` messages each, then
+ * lists their outlines back (what a broker does before it accepts connections), loads single
+ * sessions with their messages one at a time (a client coming back), and, for comparison, loads
+ * every session in full, a page of 500 at a time (what `list` read before it gave outlines).
+ */
+async function measureRestart(
   label: string,
   open: (prefix: string) => RedisSessionStore,
   sessions: number,
@@ -261,25 +298,53 @@ async function measureList(
     const batch: SessionChange[] = [];
     for (const key of keys.slice(i, i + 100)) {
       batch.push(sessionChange(key));
+      batch.push({ type: 'subscribe', key, subscription: subscription(key.clientId) });
       for (let m = 1; m <= messages; m++)
         batch.push({ type: 'message', key, message: message(m, payload) });
     }
     await store.apply(batch);
   }
-  const start = performance.now();
+
+  const listStart = performance.now();
   let cursor: string | null = null;
   let seen = 0;
-  let seenMessages = 0;
+  let lastSeqs = 0;
+  const outlines: SessionOutline[] = [];
   do {
     const page = await store.list('bench', cursor, 500);
     seen += page.sessions.length;
-    for (const state of page.sessions) seenMessages += state.messages.length;
+    for (const outline of page.sessions) {
+      lastSeqs += outline.lastSeq;
+      outlines.push(outline); // as a broker keeps them
+    }
     cursor = page.cursor;
   } while (cursor !== null);
-  const seconds = (performance.now() - start) / 1000;
-  if (seen !== sessions || seenMessages !== sessions * messages) {
-    throw new Error(`listed ${seen} sessions and ${seenMessages} messages`);
+  const listMs = performance.now() - listStart;
+  if (seen !== sessions || lastSeqs !== sessions * messages) {
+    throw new Error(`listed ${seen} sessions whose lastSeqs add up to ${lastSeqs}`);
   }
+
+  const samples = Math.min(sessions, quick ? 200 : 1000);
+  const loadMs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const key = keys[Math.floor((i * sessions) / samples)] as SessionKey;
+    const start = performance.now();
+    const state = await store.load(key);
+    loadMs.push(performance.now() - start);
+    if (state?.messages.length !== messages) throw new Error(`loaded ${key.clientId} short`);
+  }
+
+  const allStart = performance.now();
+  let loaded = 0;
+  for (let i = 0; i < outlines.length; i += 500) {
+    const states = await Promise.all(
+      outlines.slice(i, i + 500).map((outline) => store.load(outline.session)),
+    );
+    for (const state of states) loaded += state?.messages.length ?? 0;
+  }
+  const allMs = performance.now() - allStart;
+  if (loaded !== sessions * messages) throw new Error(`loaded ${loaded} messages`);
+
   for (let i = 0; i < keys.length; i += 500) {
     await store.apply(keys.slice(i, i + 500).map((key) => ({ type: 'delete' as const, key })));
   }
@@ -287,9 +352,10 @@ async function measureList(
   return [
     label,
     `${sessions.toLocaleString('en')} × ${messages}`,
-    `${(seconds * 1000).toFixed(0)} ms`,
-    formatRate(sessions / seconds),
-    formatRate((sessions * messages) / seconds),
+    formatDuration(listMs),
+    formatRate((sessions * 1000) / listMs),
+    `${formatDuration(median(loadMs))}, ${formatDuration(percentile(loadMs, 0.99))}`,
+    formatDuration(allMs),
   ];
 }
 
@@ -349,123 +415,138 @@ log(
   `Redis ${await serverVersion(single)} at ${url}; payload ${payloadBytes} B; ${batchesPerRound} batches of ${BATCH} per round, median of ${rounds} rounds`,
 );
 log('');
-
-const applyRows: string[][] = [];
-applyRows.push(
-  ...(await measureApply('single Redis', (keyPrefix) =>
-    createRedisSessionStore({ url, keyPrefix }),
-  )),
-);
 let cluster: Cluster | undefined;
 if (clusterSeeds.length > 0) {
   cluster = new Cluster(clusterSeeds);
   await cluster.ping();
+}
+
+async function benchApply(): Promise<void> {
+  const applyRows: string[][] = [];
   applyRows.push(
-    ...(await measureApply('Redis Cluster, 3 masters', (keyPrefix) =>
-      createRedisSessionStore({ cluster: clusterSeeds, keyPrefix }),
+    ...(await measureApply('single Redis', (keyPrefix) =>
+      createRedisSessionStore({ url, keyPrefix }),
     )),
   );
-}
-const aofDirs: string[] = [];
-if (values['no-aof'] !== true) {
-  for (const fsync of ['everysec', 'always']) {
-    const dir = mkdtempSync(join(tmpdir(), 'session-store-redis-bench-'));
-    aofDirs.push(dir);
-    const server = await privateRedis([
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      fsync,
-      '--dir',
-      dir,
-    ]);
-    if (server === undefined) break;
+  if (cluster !== undefined) {
     applyRows.push(
-      ...(await measureApply(
-        `private Redis, AOF ${fsync}`,
-        (keyPrefix) => createRedisSessionStore({ url: server.url, keyPrefix }),
-        SHAPES,
-        [1],
+      ...(await measureApply('Redis Cluster, 3 masters', (keyPrefix) =>
+        createRedisSessionStore({ cluster: clusterSeeds, keyPrefix }),
       )),
     );
-    await server.stop();
   }
-}
-log('### apply: changes per second');
-log('');
-log(
-  formatTable(
-    ['Redis', 'Batch of 100 `message` changes', 'Batches in flight', 'Changes/s', 'Spread'],
-    applyRows,
-  ),
-);
-log('');
-
-const counting = await privateRedis([]);
-const countClient = counting === undefined ? single : new Redis(counting.url);
-const commandRows = await countCommands(
-  countClient,
-  counting === undefined ? undefined : [countClient as Redis],
-  (client, keyPrefix) => createRedisSessionStore({ client, keyPrefix }),
-);
-if (cluster !== undefined) {
-  commandRows.push(
-    ...(await countCommands(cluster, cluster.nodes('master'), (client, keyPrefix) =>
-      createRedisSessionStore({ client, keyPrefix }),
-    )),
+  const aofDirs: string[] = [];
+  if (values['no-aof'] !== true) {
+    for (const fsync of ['everysec', 'always']) {
+      const dir = mkdtempSync(join(tmpdir(), 'session-store-redis-bench-'));
+      aofDirs.push(dir);
+      const server = await privateRedis([
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        fsync,
+        '--dir',
+        dir,
+      ]);
+      if (server === undefined) break;
+      applyRows.push(
+        ...(await measureApply(
+          `private Redis, AOF ${fsync}`,
+          (keyPrefix) => createRedisSessionStore({ url: server.url, keyPrefix }),
+          SHAPES,
+          [1],
+        )),
+      );
+      await server.stop();
+    }
+  }
+  for (const dir of aofDirs) rmSync(dir, { recursive: true, force: true });
+  log('### apply: changes per second');
+  log('');
+  log(
+    formatTable(
+      ['Redis', 'Batch of 100 `message` changes', 'Batches in flight', 'Changes/s', 'Spread'],
+      applyRows,
+    ),
   );
-}
-log('### Redis commands per batch of 100 `message` changes');
-log('');
-log(
-  formatTable(
-    [
-      'Redis',
-      'Batch',
-      'Sent by the client',
-      'Run by Redis (inside the scripts)',
-      'Redis time in scripts',
-    ],
-    commandRows,
-  ),
-);
-log('');
+  log('');
 
-const listRows: string[][] = [];
-const listSizes: [number, number][] = quick
-  ? [[2000, 10]]
-  : [
-      [20_000, 10],
-      [2000, 100],
-    ];
-for (const [sessions, messages] of listSizes) {
-  listRows.push(
-    await measureList(
+  const counting = await privateRedis([]);
+  const countClient = counting === undefined ? single : new Redis(counting.url);
+  const commandRows = await countCommands(
+    countClient,
+    counting === undefined ? undefined : [countClient as Redis],
+    (client, keyPrefix) => createRedisSessionStore({ client, keyPrefix }),
+  );
+  if (cluster !== undefined) {
+    commandRows.push(
+      ...(await countCommands(cluster, cluster.nodes('master'), (client, keyPrefix) =>
+        createRedisSessionStore({ client, keyPrefix }),
+      )),
+    );
+  }
+  if (counting !== undefined) {
+    await countClient.quit();
+    await counting.stop();
+  }
+  log('### Redis commands per batch of 100 `message` changes');
+  log('');
+  log(
+    formatTable(
+      [
+        'Redis',
+        'Batch',
+        'Sent by the client',
+        'Run by Redis (inside the scripts)',
+        'Redis time in scripts',
+      ],
+      commandRows,
+    ),
+  );
+  log('');
+}
+
+async function benchRestart(): Promise<void> {
+  const restartRows: string[][] = [];
+  restartRows.push(
+    await measureRestart(
       'single Redis',
       (keyPrefix) => createRedisSessionStore({ url, keyPrefix }),
-      sessions,
-      messages,
+      restartSessions,
+      restartMessages,
     ),
   );
   if (cluster !== undefined) {
-    listRows.push(
-      await measureList(
+    restartRows.push(
+      await measureRestart(
         'Redis Cluster, 3 masters',
         (keyPrefix) => createRedisSessionStore({ cluster: clusterSeeds, keyPrefix }),
-        sessions,
-        messages,
+        restartSessions,
+        restartMessages,
       ),
     );
   }
+  log(
+    `### restart: list outlines (sessions with 1 subscription and ${restartMessages} messages each, 500 per page), then load sessions`,
+  );
+  log('');
+  log(
+    formatTable(
+      [
+        'Redis',
+        'Sessions × messages',
+        'restart: list outlines',
+        'Outlines/s',
+        'load one session (median, p99)',
+        'load every session (500 at a time)',
+      ],
+      restartRows,
+    ),
+  );
+  log('');
 }
-log('### list: reading every session back, 500 per page');
-log('');
-log(formatTable(['Redis', 'Sessions × messages', 'Time', 'Sessions/s', 'Messages/s'], listRows));
 
-if (counting !== undefined) {
-  await countClient.quit();
-  await counting.stop();
-}
-for (const dir of aofDirs) rmSync(dir, { recursive: true, force: true });
+if (values.only === undefined || values.only === 'apply') await benchApply();
+if (values.only === undefined || values.only === 'restart') await benchRestart();
 await cluster?.quit();
 await single.quit();

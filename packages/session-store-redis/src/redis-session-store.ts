@@ -1,6 +1,7 @@
 import type {
   SessionChange,
   SessionKey,
+  SessionOutline,
   SessionPage,
   SessionState,
   SessionStore,
@@ -25,7 +26,7 @@ import {
   sessionTag,
 } from './keys.js';
 import { type RedisClient, runScript } from './run-script.js';
-import { APPLY_SCRIPT, LOAD_SCRIPT, OP } from './scripts.js';
+import { APPLY_SCRIPT, LOAD_SCRIPT, OP, OUTLINE_SCRIPT } from './scripts.js';
 
 /** Options shared by every way to connect. */
 export interface RedisSessionStoreCommonOptions {
@@ -146,29 +147,35 @@ export class RedisSessionStore implements SessionStore {
       | null;
     if (reply === null) return undefined;
     const [record, subscriptionFields, order, messageBlobs, release] = reply;
-    const subscriptions: StoredSubscription[] = [];
-    for (let i = 0; i + 1 < subscriptionFields.length; i += 2) {
-      const filter = (subscriptionFields[i] as Buffer).toString('utf8');
-      subscriptions.push(decodeSubscription(filter, subscriptionFields[i + 1] as Buffer));
-    }
     const messages: StoredMessage[] = [];
     for (let i = 0; i < order.length; i++) {
       const blob = messageBlobs[i];
       if (blob === null || blob === undefined) continue;
       messages.push(decodeMessage(Number((order[i] as Buffer).toString()), blob));
     }
-    const awaitingRelease = release.map((id) => Number(id.toString())).sort((a, b) => a - b);
-    return {
-      session: decodeSession(key, record),
-      subscriptions,
-      messages,
-      awaitingRelease,
-    };
+    return { ...outlineOf(key, record, subscriptionFields, order.at(-1), release), messages };
+  }
+
+  /** One session's outline, read at one instant by one script, or undefined. */
+  private async loadOutline(key: SessionKey): Promise<SessionOutline | undefined> {
+    const keys = sessionKeys(this.keyPrefix, key);
+    const reply = (await runScript(
+      this.client,
+      OUTLINE_SCRIPT,
+      [keys.record, keys.subscriptions, keys.order, keys.release],
+      [],
+    )) as [Buffer, Buffer[], Buffer[], Buffer[]] | null;
+    if (reply === null) return undefined;
+    const [record, subscriptionFields, last, release] = reply;
+    return outlineOf(key, record, subscriptionFields, last[0], release);
   }
 
   /**
-   * A page of a pool's sessions, in byte order of client id. The cursor is the last client id of
-   * the page: it holds no server state and can be reused.
+   * A page of the outlines of a pool's sessions, in byte order of client id. Each outline is one
+   * script that reads the record, subscriptions and QoS 2 ids, and the highest seq from the order
+   * sorted set, never the messages hash; a page's scripts go out together (auto-pipelined when
+   * the store made the client). The cursor is the last client id of the page: it holds no server
+   * state and can be reused.
    *
    * @throws RangeError when `limit` is not a positive integer.
    */
@@ -186,10 +193,12 @@ export class RedisSessionStore implements SessionStore {
       limit + 1,
     );
     const page = ids.length > limit ? ids.slice(0, limit) : ids;
-    const states = await Promise.all(page.map((clientId) => this.load({ pool, clientId })));
-    const sessions: SessionState[] = [];
+    const outlines = await Promise.all(
+      page.map((clientId) => this.loadOutline({ pool, clientId })),
+    );
+    const sessions: SessionOutline[] = [];
     // An id whose session is gone (deleted meanwhile) is skipped.
-    for (const state of states) if (state !== undefined) sessions.push(state);
+    for (const outline of outlines) if (outline !== undefined) sessions.push(outline);
     return { sessions, cursor: ids.length > limit ? (page.at(-1) as string) : null };
   }
 
@@ -353,6 +362,27 @@ export class RedisSessionStore implements SessionStore {
       ),
     );
   }
+}
+
+/** Decodes what the load and outline scripts read of a session besides its messages. */
+function outlineOf(
+  key: SessionKey,
+  record: Buffer,
+  subscriptionFields: readonly Buffer[],
+  lastSeq: Buffer | undefined,
+  release: readonly Buffer[],
+): SessionOutline {
+  const subscriptions: StoredSubscription[] = [];
+  for (let i = 0; i + 1 < subscriptionFields.length; i += 2) {
+    const filter = (subscriptionFields[i] as Buffer).toString('utf8');
+    subscriptions.push(decodeSubscription(filter, subscriptionFields[i + 1] as Buffer));
+  }
+  return {
+    session: decodeSession(key, record),
+    subscriptions,
+    awaitingRelease: release.map((id) => Number(id.toString())).sort((a, b) => a - b),
+    lastSeq: lastSeq === undefined ? 0 : Number(lastSeq.toString()),
+  };
 }
 
 function keysOf(keys: SessionKeys): string[] {

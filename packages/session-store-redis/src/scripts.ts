@@ -131,7 +131,8 @@ return out
 /**
  * Reads one session: KEYS are its record, subscriptions, order, messages and release keys.
  * Returns nil when there is no record, else {record, {filter, subscription, ...}, {seq, ...},
- * {message, ...} (in seq order, one per seq), {packet id, ...}}, all read at one instant.
+ * {message, ...} (in seq order, one per seq), {packet id, ...}}, all read at one instant. The
+ * last seq is the highest.
  */
 export const LOAD_SCRIPT = new LuaScript(`
 local record = redis.call('GET', KEYS[1])
@@ -144,4 +145,22 @@ for first = 1, #order, 1000 do
   for j = 1, #chunk do messages[#messages + 1] = chunk[j] end
 end
 return {record, redis.call('HGETALL', KEYS[2]), order, messages, redis.call('SMEMBERS', KEYS[5])}
+`);
+
+/**
+ * Reads one session's outline, all but its messages: KEYS are its record, subscriptions, order
+ * and release keys (not the messages hash, which it never reads). Returns nil when there is no
+ * record, else {record, {filter, subscription, ...}, {highest seq} or {} when there is no
+ * message, {packet id, ...}}, all read at one instant. The highest seq is the last member of the
+ * order sorted set, O(log n) to find.
+ */
+export const OUTLINE_SCRIPT = new LuaScript(`
+local record = redis.call('GET', KEYS[1])
+if not record then return false end
+return {
+  record,
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('ZRANGE', KEYS[3], -1, -1),
+  redis.call('SMEMBERS', KEYS[4])
+}
 `);

@@ -13,6 +13,7 @@ await describeWithRedis('the README example', (url) => {
   it('reads back the session, its subscription and its queued message', async () => {
     expect(await example(url)).toEqual([
       'sensor-1: commands/sensor-1/#',
+      '  messages up to seq 1',
       '  1 commands/sensor-1/reboot 00ff',
     ]);
   });

@@ -52,16 +52,21 @@ export async function example(url = 'redis://127.0.0.1:6379'): Promise<string[]>
     },
   ]);
 
-  // What a restarted broker, or another one, reads back.
+  // What a restarted broker, or another one, reads back: the outlines of the sessions (all but
+  // their messages) at start, a session's messages when its client comes back.
   const lines: string[] = [];
   let page = await store.list('default', null, 100);
   for (;;) {
-    for (const { session, subscriptions, messages } of page.sessions) {
+    for (const { session, subscriptions, lastSeq } of page.sessions) {
       lines.push(`${session.clientId}: ${subscriptions.map((s) => s.filter).join(', ')}`);
-      for (const m of messages) lines.push(`  ${m.seq} ${m.topic} ${m.payload.toString('hex')}`);
+      lines.push(`  messages up to seq ${lastSeq}`);
     }
     if (page.cursor === null) break;
     page = await store.list('default', page.cursor, 100);
+  }
+  const state = await store.load(key); // sensor-1 connects again
+  for (const m of state?.messages ?? []) {
+    lines.push(`  ${m.seq} ${m.topic} ${m.payload.toString('hex')}`);
   }
 
   await store.apply([{ type: 'delete', key }]); // the session and all its keys

@@ -248,6 +248,27 @@ function behaviours(target: Target): void {
     expect(await s.count('kit')).toBe(3);
   });
 
+  it('lists outlines from the order sorted set without reading the messages hash', async () => {
+    const s = store();
+    const key = { pool: 'kit', clientId: 'outlined' };
+    await s.apply([
+      ...sessionWithMessages('kit', 'outlined', 3),
+      { type: 'release-add', key, packetId: 4 },
+      { type: 'message', key, message: storedMessage(2 ** 40) },
+      { type: 'message-done', key, seq: 2 },
+    ]);
+    const names = sessionKeys(s.keyPrefix, key);
+    // Replace the messages hash with a string: a read of it fails (WRONGTYPE), a list does not.
+    await admin.del(names.messages);
+    await admin.set(names.messages, 'not a hash');
+    const page = await s.list('kit', null, 10);
+    expect(page.sessions).toHaveLength(1);
+    expect(page.sessions[0]?.lastSeq).toBe(2 ** 40);
+    expect(page.sessions[0]?.awaitingRelease).toEqual([4]);
+    expect(page.sessions[0]).not.toHaveProperty('messages');
+    await expect(s.load(key)).rejects.toThrow('WRONGTYPE');
+  });
+
   it('keeps the pool index exact when one batch creates and deletes, or deletes and creates', async () => {
     const s = store();
     const gone = { pool: 'kit', clientId: 'gone' };
@@ -296,7 +317,8 @@ function behaviours(target: Target): void {
       ...sessionWithMessages('kit', 'auto-b', 5),
     ]);
     const page = await s.list('kit', null, 10);
-    expect(page.sessions.map((state) => state.messages.length)).toEqual([5, 5]);
+    expect(page.sessions.map((outline) => outline.lastSeq)).toEqual([5, 5]);
+    expect((await s.load({ pool: 'kit', clientId: 'auto-b' }))?.messages).toHaveLength(5);
     await s.close();
     await client.quit();
   });

@@ -6,7 +6,9 @@
  *   match) against a SQL prefix plan (a range scan of the topic index over the filter's literal
  *   prefix, each topic tested in JS, then the same read per match), and what the index costs in
  *   memory and at open;
- * - restart: opening a file of stored sessions and listing them all, as a broker does at start.
+ * - restart: opening a file of stored sessions and listing their outlines (no messages), as a
+ *   broker does at start; then loading one session's messages, as when its client comes back,
+ *   and, for comparison, loading every session in full.
  *
  *   node --expose-gc --conditions=@mqtt-sessions/source --import tsx bench/run.ts [--quick] [--sessions 100000] [--messages 10]
  *     [--only apply|match|restart]
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { SessionChange, StoredMessage } from '@mqtt-sessions/session-store';
+import type { SessionChange, SessionOutline, StoredMessage } from '@mqtt-sessions/session-store';
 import Database from 'better-sqlite3';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
 import {
@@ -26,6 +28,7 @@ import {
   formatRatio,
   formatTable,
   median,
+  percentile,
 } from '../../../tooling/bench/stats.ts';
 import { memoryInUseAfterGc } from '../../../tooling/bench/timing.ts';
 import { openSqliteStore, type SqliteDurability } from '../src/index.js';
@@ -305,24 +308,58 @@ function benchRestart(): void {
   seed.sessions.apply(changes);
   seed.close();
 
+  // The restart: open the file and list every session's outline, keeping them, as a broker does
+  // before it accepts connections.
   const memoryBefore = memoryInUseAfterGc();
   const started = performance.now();
   const store = openSqliteStore({ file });
   const opened = performance.now();
   let listed = 0;
-  let messages = 0;
+  let lastSeqs = 0;
   let cursor: string | null = null;
-  const kept: unknown[] = [];
+  const kept: (readonly SessionOutline[])[] = [];
   do {
     const page = store.sessions.list('default', cursor, 1_000);
-    for (const state of page.sessions) messages += state.messages.length;
+    for (const outline of page.sessions) lastSeqs += outline.lastSeq;
     listed += page.sessions.length;
-    kept.push(page.sessions); // as a broker that loads every session keeps them
+    kept.push(page.sessions); // as a broker keeps the outlines
     cursor = page.cursor;
   } while (cursor !== null);
-  const done = performance.now();
+  const listedAt = performance.now();
   const memory = memoryInUseAfterGc() - memoryBefore;
+  if (listed !== sessions || lastSeqs !== sessions * perSession) {
+    throw new Error(`listed ${listed} sessions whose lastSeqs add up to ${lastSeqs}`);
+  }
+
+  // A client comes back: its session's messages load. Spread over the file, one at a time.
+  const samples = Math.min(sessions, quick ? 200 : 1_000);
+  const loadMs: number[] = [];
+  let loadedMessages = 0;
+  for (let i = 0; i < samples; i++) {
+    const s = Math.floor((i * sessions) / samples);
+    const clientId = `client-${String(s).padStart(7, '0')}`;
+    const t = performance.now();
+    const state = store.sessions.load({ pool: 'default', clientId });
+    loadMs.push(performance.now() - t);
+    loadedMessages += state?.messages.length ?? 0;
+  }
+  if (loadedMessages !== samples * perSession) {
+    throw new Error(`loaded ${loadedMessages} messages of ${samples} sessions`);
+  }
+
+  // For comparison: every session loaded in full, one after the other (what a restart read
+  // before list gave outlines, and what it costs if every client comes back).
+  let loadedAll = 0;
+  const allStarted = performance.now();
+  for (const page of kept) {
+    for (const outline of page) {
+      loadedAll += store.sessions.load(outline.session)?.messages.length ?? 0;
+    }
+  }
+  const allMs = performance.now() - allStarted;
   store.close();
+  if (loadedAll !== sessions * perSession) throw new Error(`loaded ${loadedAll} messages`);
+
   log(
     formatTable(
       [
@@ -330,21 +367,23 @@ function benchRestart(): void {
         'messages',
         'file',
         'open',
-        'list all (pages of 1,000)',
-        'sessions/s',
-        'messages/s',
-        'memory of the loaded states',
+        'restart: list outlines (pages of 1,000)',
+        'outlines/s',
+        'memory of the outlines',
+        'load one session (median, p99)',
+        'load every session',
       ],
       [
         [
           listed.toLocaleString('en-US'),
-          messages.toLocaleString('en-US'),
+          (sessions * perSession).toLocaleString('en-US'),
           formatBytes(statSync(file).size),
           formatDuration(opened - started),
-          formatDuration(done - opened),
-          formatRate((listed * 1000) / (done - opened)),
-          formatRate((messages * 1000) / (done - opened)),
+          formatDuration(listedAt - opened),
+          formatRate((listed * 1000) / (listedAt - opened)),
           formatBytes(memory),
+          `${formatDuration(median(loadMs))}, ${formatDuration(percentile(loadMs, 0.99))}`,
+          formatDuration(allMs),
         ],
       ],
     ),

@@ -3,6 +3,7 @@ import type {
   MessageStage,
   SessionChange,
   SessionKey,
+  SessionOutline,
   SessionPage,
   SessionState,
   SessionStore,
@@ -40,6 +41,11 @@ interface SessionRow {
   will_due_at: number | null;
 }
 
+/** A session row with the highest `seq` of its messages (null when it has none). */
+interface OutlineRow extends SessionRow {
+  last_seq: number | null;
+}
+
 interface SubscriptionRow {
   filter: string;
   qos: number;
@@ -72,6 +78,9 @@ type MessageRow = [
 
 const MESSAGE_COLUMNS =
   'seq, topic, payload, qos, retain, properties, property_bytes, expires_at, subscription_ids, share_group, share_filter, stage, packet_id, sent';
+
+/** The highest seq of the session of a `sessions` row, or NULL when it has no message. */
+const LAST_SEQ = '(SELECT max(seq) FROM messages WHERE messages.session = sessions.id) AS last_seq';
 
 /** The id of a stored session, for the statements that change what belongs to it. */
 const SESSION_ID = '(SELECT id FROM sessions WHERE pool = ? AND client_id = ?)';
@@ -108,27 +117,56 @@ export class SqliteSessionStore implements SessionStore {
   /** One session with its subscriptions, messages in `seq` order and QoS 2 ids, or undefined. */
   load(key: SessionKey): SessionState | undefined {
     this.check();
-    const row = this.statements.session.get(key.pool, key.clientId) as SessionRow | undefined;
-    return row === undefined ? undefined : this.stateOf(row);
+    const s = this.statements;
+    const row = s.session.get(key.pool, key.clientId) as SessionRow | undefined;
+    if (row === undefined) return undefined;
+    const messages = (s.messages.all(row.id) as MessageRow[]).map(messageOf);
+    return {
+      session: sessionOf(row),
+      subscriptions: (s.subscriptions.all(row.id) as SubscriptionRow[]).map(subscriptionOf),
+      awaitingRelease: s.releases.pluck().all(row.id) as number[],
+      lastSeq: messages.length === 0 ? 0 : (messages.at(-1) as StoredMessage).seq,
+      messages,
+    };
   }
 
-  /** A page of the sessions of a pool, in client id order; the cursor is the last client id. */
+  /**
+   * A page of the outlines of a pool's sessions, in client id order; the cursor is the last
+   * client id. No message row is read: `lastSeq` is the last key of the session's messages in the
+   * primary key index (`max(seq)`), and the subscriptions and QoS 2 ids of the page come in one
+   * query each.
+   */
   list(pool: string, cursor: string | null, limit: number): SessionPage {
     this.check();
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(`session page limit must be a positive integer, got ${String(limit)}`);
     }
+    const s = this.statements;
     const rows = (
-      cursor === null
-        ? this.statements.firstPage.all(pool, limit + 1)
-        : this.statements.nextPage.all(pool, cursor, limit + 1)
-    ) as SessionRow[];
+      cursor === null ? s.firstPage.all(pool, limit + 1) : s.nextPage.all(pool, cursor, limit + 1)
+    ) as OutlineRow[];
     const more = rows.length > limit;
     if (more) rows.length = limit;
-    return {
-      sessions: rows.map((row) => this.stateOf(row)),
-      cursor: more ? (rows[limit - 1] as SessionRow).client_id : null,
-    };
+    if (rows.length === 0) return { sessions: [], cursor: null };
+    // The page's subscriptions and QoS 2 ids: one query each for the page's session ids.
+    const ids = JSON.stringify(rows.map((row) => row.id));
+    const subscriptions = groupBy(
+      s.pageSubscriptions.all(ids) as (SubscriptionRow & { session: number })[],
+      (row) => row.session,
+      subscriptionOf,
+    );
+    const releases = groupBy(
+      s.pageReleases.all(ids) as [session: number, packetId: number][],
+      (row) => row[0],
+      (row) => row[1],
+    );
+    const sessions: SessionOutline[] = rows.map((row) => ({
+      session: sessionOf(row),
+      subscriptions: subscriptions.get(row.id) ?? [],
+      awaitingRelease: releases.get(row.id) ?? [],
+      lastSeq: row.last_seq ?? 0,
+    }));
+    return { sessions, cursor: more ? (rows[limit - 1] as OutlineRow).client_id : null };
   }
 
   /** The number of stored sessions of a pool. */
@@ -233,26 +271,30 @@ export class SqliteSessionStore implements SessionStore {
         return;
     }
   }
-
-  private stateOf(row: SessionRow): SessionState {
-    const s = this.statements;
-    return {
-      session: sessionOf(row),
-      subscriptions: (s.subscriptions.all(row.id) as SubscriptionRow[]).map(subscriptionOf),
-      messages: (s.messages.all(row.id) as MessageRow[]).map(messageOf),
-      awaitingRelease: s.releases.pluck().all(row.id) as number[],
-    };
-  }
 }
 
 function prepare(db: Database.Database) {
   return {
     session: db.prepare('SELECT * FROM sessions WHERE pool = ? AND client_id = ?'),
     sessionId: db.prepare('SELECT id FROM sessions WHERE pool = ? AND client_id = ?'),
-    firstPage: db.prepare('SELECT * FROM sessions WHERE pool = ? ORDER BY client_id LIMIT ?'),
-    nextPage: db.prepare(
-      'SELECT * FROM sessions WHERE pool = ? AND client_id > ? ORDER BY client_id LIMIT ?',
+    // max(seq) of one session reads the last entry of the messages' primary key, not the rows.
+    firstPage: db.prepare(
+      `SELECT *, ${LAST_SEQ} FROM sessions WHERE pool = ? ORDER BY client_id LIMIT ?`,
     ),
+    nextPage: db.prepare(
+      `SELECT *, ${LAST_SEQ} FROM sessions WHERE pool = ? AND client_id > ? ORDER BY client_id LIMIT ?`,
+    ),
+    pageSubscriptions: db.prepare(
+      `SELECT session, filter, qos, no_local, retain_as_published, retain_handling, subscription_identifier
+       FROM subscriptions WHERE session IN (SELECT value FROM json_each(?))
+       ORDER BY session, filter`,
+    ),
+    pageReleases: db
+      .prepare(
+        `SELECT session, packet_id FROM awaiting_release
+         WHERE session IN (SELECT value FROM json_each(?)) ORDER BY session, packet_id`,
+      )
+      .raw(true),
     count: db.prepare('SELECT count(*) AS n FROM sessions WHERE pool = ?'),
     subscriptions: db.prepare(
       'SELECT filter, qos, no_local, retain_as_published, retain_handling, subscription_identifier FROM subscriptions WHERE session = ?',
@@ -332,6 +374,22 @@ function prepare(db: Database.Database) {
       `DELETE FROM awaiting_release WHERE session = ${SESSION_ID} AND packet_id = ?`,
     ),
   };
+}
+
+/** The values of `rows` by the number `keyOf` gives, in the order of `rows`. */
+function groupBy<R, V>(
+  rows: readonly R[],
+  keyOf: (row: R) => number,
+  entryOf: (row: R) => V,
+): Map<number, V[]> {
+  const groups = new Map<number, V[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [entryOf(row)]);
+    else group.push(entryOf(row));
+  }
+  return groups;
 }
 
 function sessionOf(row: SessionRow): StoredSession {

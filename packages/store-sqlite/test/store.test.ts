@@ -126,6 +126,68 @@ describe('one file for sessions and retained messages', () => {
     second.close();
   });
 
+  it('lists outlines, page by page, without reading a message row', () => {
+    const file = newFile();
+    const first = openSqliteStore({ file });
+    const filters = (n: number) => Array.from({ length: n }, (_, i) => `f/${i}`);
+    first.sessions.apply(
+      Array.from({ length: 5 }, (_, s) => {
+        const k = { pool: 'kit', clientId: `s${s}` };
+        return [
+          { type: 'session' as const, session: storedSession(`s${s}`) },
+          ...filters(s).map((filter) => ({
+            type: 'subscribe' as const,
+            key: k,
+            subscription: {
+              filter,
+              qos: 1 as const,
+              noLocal: false,
+              retainAsPublished: false,
+              retainHandling: 0 as const,
+              subscriptionIdentifier: undefined,
+            },
+          })),
+          ...Array.from({ length: s }, (_, p) => ({
+            type: 'release-add' as const,
+            key: k,
+            packetId: 100 - p,
+          })),
+          ...Array.from({ length: s }, (_, m) => ({
+            type: 'message' as const,
+            key: k,
+            message: storedMessage(10 * s + m),
+          })),
+        ];
+      }).flat(),
+    );
+    const loaded = [0, 1, 2, 3, 4].map((s) =>
+      first.sessions.load({ pool: 'kit', clientId: `s${s}` }),
+    );
+    first.close();
+    // Make every message row unreadable: a load fails on it, a list must not.
+    const db = new Database(file);
+    db.prepare("UPDATE messages SET properties = '{not json'").run();
+    db.close();
+    const second = openSqliteStore({ file });
+    const outlines = [];
+    let page = second.sessions.list('kit', null, 2);
+    outlines.push(...page.sessions);
+    while (page.cursor !== null) {
+      page = second.sessions.list('kit', page.cursor, 2);
+      outlines.push(...page.sessions);
+    }
+    expect(outlines).toEqual(
+      loaded.map((state) => {
+        const { messages, ...outline } = state as NonNullable<typeof state>;
+        return outline;
+      }),
+    );
+    expect(outlines.map((o) => o.lastSeq)).toEqual([0, 10, 21, 32, 43]);
+    expect(outlines[3]?.awaitingRelease).toEqual([98, 99, 100]);
+    expect(() => second.sessions.load({ pool: 'kit', clientId: 's1' })).toThrow(SyntaxError);
+    second.close();
+  });
+
   it('says where it is and how durable', () => {
     const file = newFile();
     const store = openSqliteStore({ file, durability: 'full' });
