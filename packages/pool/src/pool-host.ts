@@ -22,6 +22,7 @@ import {
   type Session,
   type SessionEvent,
   type SessionHost,
+  type SessionJournal,
   type SessionMetrics,
 } from '@mqtt-sessions/session';
 import { isSysTopic, unsharedFilter } from '@mqtt-sessions/topic-trie';
@@ -35,6 +36,8 @@ export interface Topics {
 /** What a {@link PoolHost} is made of. */
 export interface PoolHostParts<UC> extends Topics {
   readonly queueBudget: QueueBudget;
+  /** Where persistent sessions record their changes; none without a session store. */
+  readonly journal: SessionJournal | undefined;
   readonly registry: SessionRegistry<Session<UC>>;
   /** The pool's sessions; an ended session leaves it. */
   readonly sessions: Set<Session<UC>>;
@@ -53,6 +56,7 @@ export class PoolHost<UC> implements SessionHost {
   readonly metrics: SessionMetrics = createSessionMetrics();
   readonly observe: ((event: SessionEvent) => void) | undefined;
   readonly queueBudget: QueueBudget;
+  readonly journal: SessionJournal | undefined;
   /** The topics of `$SYS/...`: this pool's own, or the default pool's in a set. */
   sys: Topics;
   private readonly parts: PoolHostParts<UC>;
@@ -62,6 +66,7 @@ export class PoolHost<UC> implements SessionHost {
     this.sys = parts;
     this.observe = parts.observe;
     this.queueBudget = parts.queueBudget;
+    this.journal = parts.journal;
   }
 
   /** Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. */

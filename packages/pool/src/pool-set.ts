@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { MaybePromise } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
 import { QueueBudget } from '@mqtt-sessions/session';
+import type { SessionStore } from '@mqtt-sessions/session-store';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -20,7 +21,7 @@ export type PoolSetOptions<UC> = Omit<PoolOptions<UC>, 'name'> & {
    * Options per pool name, merged over the shared ones; the default pool always exists. A
    * `retain` store or `registry` given at the top level belongs to the default pool only: every
    * other pool gets its own (in memory) unless its entry here names one, so pools never share
-   * retained messages or client ids.
+   * retained messages or client ids. A session `store` is shared: it keys sessions by pool.
    */
   pools?: Record<string, Omit<PoolOptions<UC>, 'name' | 'runtime'>>;
 };
@@ -35,17 +36,21 @@ export class PoolSet<UC = unknown> implements ConnectTarget {
   readonly defaultPool: Pool<UC>;
   private readonly pools = new Map<string, Pool<UC>>();
   private readonly shared: Omit<PoolOptions<UC>, 'name'>;
+  private readonly store: SessionStore | undefined;
 
   /** Connects a TCP or TLS socket; hand it to `net.createServer` or `tls.createServer`. */
   readonly handle = (socket: Socket): Connection => attachSocket(this, socket);
 
   constructor(options: PoolSetOptions<UC> = {}) {
-    const { pools = {}, ...rest } = options;
+    const { pools = {}, store, ...rest } = options;
     // One budget of queued bytes for every pool of the set.
     const budget = rest.queueBudget ?? DEFAULT_QUEUE_BUDGET;
+    this.store = store;
     const shared = {
       ...rest,
       queueBudget: typeof budget === 'number' ? new QueueBudget(budget) : budget,
+      // Every pool uses the store; the set closes it once, after them all.
+      ...(store === undefined ? {} : { store: unclosable(store) }),
     };
     this.shared = shared;
     this.defaultPool = new Pool<UC>(shared);
@@ -102,10 +107,32 @@ export class PoolSet<UC = unknown> implements ConnectTarget {
     );
   }
 
-  /** Closes every pool. */
+  /**
+   * Takes back the stored sessions of every started pool (see {@link Pool.restore}); a pool added
+   * later restores its own with `pool.restore()`. Returns how many sessions came back.
+   */
+  async restore(): Promise<number> {
+    let count = 0;
+    for (const pool of this.pools.values()) count += await pool.restore();
+    return count;
+  }
+
+  /** Closes every pool, then the session store. */
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    await this.store?.close();
   }
+}
+
+/** The store as the pools of a set see it: closing it is the set's job. */
+function unclosable(store: SessionStore): SessionStore {
+  return {
+    apply: (changes) => store.apply(changes),
+    load: (key) => store.load(key),
+    list: (pool, cursor, limit) => store.list(pool, cursor, limit),
+    count: (pool) => store.count(pool),
+    close: () => undefined,
+  };
 }
 
 /** Creates a set of pools with the default pool started. */

@@ -13,7 +13,11 @@ import {
 } from '@mqtt-sessions/registry';
 import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
 import { Router, type RouterOptions, type RouterStats } from '@mqtt-sessions/router';
-import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
+import {
+  type ConnectionInfo,
+  createDefaultRuntime,
+  type Runtime,
+} from '@mqtt-sessions/runtime-default';
 import {
   QueueBudget,
   resolveSessionOptions,
@@ -23,6 +27,7 @@ import {
   type SessionOptions,
   type SessionStats,
 } from '@mqtt-sessions/session';
+import type { SessionOutline, SessionPage, SessionStore } from '@mqtt-sessions/session-store';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Connection,
@@ -44,6 +49,7 @@ import {
   type SubscribeOutcome,
   subscribeFromServer,
 } from './server-api.js';
+import { StoreJournal } from './store-journal.js';
 import { attachSocket } from './transports.js';
 
 /** Options of {@link createPool}. */
@@ -58,6 +64,12 @@ export interface PoolOptions<UC> {
   registry?: SessionRegistry<Session<UC>>;
   /** Session limits and MQTT 5 feature switches. */
   session?: Partial<SessionOptions>;
+  /**
+   * Where persistent sessions (Session Expiry Interval above 0) live, so that they outlive the
+   * process; call {@link Pool.restore} at start to take them back. Default: none, sessions live in
+   * memory only. The pool closes the store when it closes.
+   */
+  store?: SessionStore;
   /** Routing options: delivery mode, shared subscription strategy, fan-out slicing. */
   router?: RouterOptions;
   /** Clock and timers; the system's by default (inject fake ones in tests). */
@@ -114,6 +126,8 @@ export class Pool<UC = unknown>
   private readonly responses: ResponseTopics<UC>;
   private readonly onError: ((error: unknown, clientId?: string) => void) | undefined;
   private isClosing = false;
+  private readonly store: SessionStore | undefined;
+  private readonly journal: StoreJournal | undefined;
 
   /**
    * Connects a TCP or TLS socket: hand it to `net.createServer` or `tls.createServer` as it is.
@@ -137,7 +151,13 @@ export class Pool<UC = unknown>
     this.onError = options.onError;
     const observe = options.observe;
     const budget = options.queueBudget ?? DEFAULT_QUEUE_BUDGET;
+    this.store = options.store;
+    this.journal =
+      options.store === undefined
+        ? undefined
+        : new StoreJournal(options.store, (error) => this.reportError(error));
     this.host = new PoolHost<UC>({
+      journal: this.journal,
       queueBudget: typeof budget === 'number' ? new QueueBudget(budget) : budget,
       router: this.router,
       retain: this.retain,
@@ -226,7 +246,7 @@ export class Pool<UC = unknown>
     return this.isClosing;
   }
 
-  createSession(clientId: string, connection: Connection): Session<UC> {
+  createSession(clientId: string, connection: ConnectionInfo): Session<UC> {
     return new Session<UC>({
       clientId,
       routingId: createRoutingId(),
@@ -393,16 +413,62 @@ export class Pool<UC = unknown>
   }
 
   /**
-   * Shuts the pool down: every session is killed, so a v5 client gets DISCONNECT 0x8B (Server
-   * shutting down) and its connection closes, and a Will the session still holds is published
-   * [MQTT-3.1.2-8]; then the retain store closes.
+   * Takes back the sessions stored in the pool's store, before the pool takes connections: each
+   * with its subscriptions and QoS 2 state (its messages load when its client comes back). Then
+   * their timers resume with the time that remains, so sessions that expired during the downtime
+   * end now, and Wills that came due are published, once. Does nothing without a store.
+   *
+   * @returns The number of sessions restored.
+   */
+  async restore(options: { readonly pageSize?: number } = {}): Promise<number> {
+    const store = this.store;
+    if (store === undefined) return 0;
+    const pageSize = options.pageSize ?? 1000;
+    const restored: [Session<UC>, SessionOutline][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: SessionPage = await store.list(this.name, cursor, pageSize);
+      for (const outline of page.sessions) {
+        const session = await this.restoreOne(outline);
+        if (session !== undefined) restored.push([session, outline]);
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
+    // Every subscription is back before any timer runs: a Will published now reaches them all.
+    for (const [session, outline] of restored) session.resumeTimers(outline.session);
+    return restored.length;
+  }
+
+  private async restoreOne(outline: SessionOutline): Promise<Session<UC> | undefined> {
+    const clientId = outline.session.clientId;
+    const existing = await this.registry.find(clientId);
+    if (existing !== undefined && !existing.ended) return undefined; // connected meanwhile
+    const session = this.createSession(clientId, { peerIp: undefined, contextPrefs: {} });
+    const registered = await this.registry.register(clientId, session);
+    if (!registered.ok) {
+      session.end('client id taken');
+      return undefined;
+    }
+    this.adopt(session);
+    session.restore(outline);
+    return session;
+  }
+
+  /**
+   * Shuts the pool down. A session the store keeps is suspended: its connection closes (a v5
+   * client gets DISCONNECT 0x8B, Server shutting down) and it stays stored, to be restored at the
+   * next start; its Will goes then, by the usual rules. Every other session is killed: its
+   * connection closes the same way and a Will it still holds is published [MQTT-3.1.2-8]. Then
+   * what is recorded is stored, and the stores close.
    */
   async close(): Promise<void> {
     this.isClosing = true;
     for (const session of [...this.sessions]) {
-      session.kill(ReasonCode.ServerShuttingDown, 'server shutting down');
+      session.suspend(ReasonCode.ServerShuttingDown, 'server shutting down');
     }
     this.responses.close();
+    await this.journal?.close();
+    await this.store?.close();
     await this.retain.close();
   }
 

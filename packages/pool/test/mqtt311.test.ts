@@ -175,13 +175,30 @@ describe('MQTT 3.1.1: CONNECT and CONNACK', () => {
     expect(errors).toEqual([]);
   });
 
-  it('does not resume a 3.1.1 session over MQTT 5 (0x87, as the original); a clean start is fine', () => {
+  it('resumes a session across protocol versions (3.1.1 to 5 and back), keeping subscriptions and queued messages', () => {
     const { pool } = setup();
     const old = client311(pool);
     old.connect({ clientId: 'mixed', clean: false });
+    expect(subscribe(old, 'fw/+', 1)).toEqual([1]);
     old.drop();
+    void pool.serverPublish('fw/update', 'while away', { qos: 1 });
     const v5 = new TestClient(pool, 5);
-    expect(v5.connect({ clientId: 'mixed', clean: false }).reasonCode).toBe(0x87);
+    expect(
+      v5.connect({ clientId: 'mixed', clean: false, properties: { sessionExpiryInterval: 60 } }),
+    ).toMatchObject({ reasonCode: 0, sessionPresent: true });
+    const [queued] = v5.drain() as IPublishPacket[];
+    expect(queued).toMatchObject({ topic: 'fw/update', qos: 1 });
+    expect(queued?.payload.toString()).toBe('while away');
+    v5.drop();
+    void pool.serverPublish('fw/next', 'back to 3.1.1', { qos: 1 });
+    const back = client311(pool);
+    // The unacknowledged message comes again with DUP, then the new one.
+    expect(back.connect({ clientId: 'mixed', clean: false }).sessionPresent).toBe(true);
+    const again = back.drain() as IPublishPacket[];
+    expect(again.map((p) => [p.topic, p.dup])).toEqual([
+      ['fw/update', true],
+      ['fw/next', false],
+    ]);
     const fresh = new TestClient(pool, 5);
     expect(fresh.connect({ clientId: 'mixed', clean: true })).toMatchObject({
       reasonCode: 0,

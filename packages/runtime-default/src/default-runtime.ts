@@ -1,7 +1,12 @@
 import { ReasonCode } from '@mqtt-sessions/protocol';
 import { decideConnect } from './connect-decision.js';
 import type { PoolChoice, Runtime } from './runtime.js';
-import { type DefaultUserContext, newDefaultUserContext } from './user-context.js';
+import {
+  type DefaultUserContext,
+  newDefaultUserContext,
+  persistentDefaultUserData,
+  restoreDefaultUserContext,
+} from './user-context.js';
 
 /** The name of the pool the default runtime puts every session in. */
 export const DEFAULT_POOL = 'default';
@@ -47,6 +52,8 @@ export function createDefaultRuntime(
     },
     defaultPool: () => defaultPool,
     newUserContext: newDefaultUserContext,
+    persistentUserData: persistentDefaultUserData,
+    restoreUserContext: restoreDefaultUserContext,
     connect: decideConnect,
     // Enhanced authentication is not supported, during CONNECT and on a live connection alike.
     reauth: (_packet, _phase, userContext) => ({

@@ -17,4 +17,4 @@ export type {
   Runtime,
   SessionInfo,
 } from './runtime.js';
-export type { DefaultUserContext } from './user-context.js';
+export type { DefaultUserContext, PersistentDefaultUserData } from './user-context.js';

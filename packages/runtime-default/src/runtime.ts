@@ -167,6 +167,20 @@ export interface Runtime<UC> {
   newUserContext(session: SessionInfo): UC;
 
   /**
+   * What of a session's user context outlives a restart, as a JSON value: a persistent session
+   * records it in its store. Optional; without it nothing is kept, and a restored session starts
+   * from {@link newUserContext}.
+   */
+  persistentUserData?(userContext: UC): unknown;
+
+  /**
+   * The user context of a session restored from a store: `data` is what
+   * {@link persistentUserData} returned. Optional; without it a restored session starts from
+   * {@link newUserContext}.
+   */
+  restoreUserContext?(session: SessionInfo, data: unknown): UC;
+
+  /**
    * Authenticates a CONNECT. `sessionPresent` tells whether the session already existed and had
    * been connected before. Return a CONNACK (accept or refuse), an AUTH to continue enhanced
    * authentication, or an error to refuse silently.

@@ -30,3 +30,31 @@ export function newDefaultUserContext(session: SessionInfo): DefaultUserContext 
     user: undefined,
   };
 }
+
+/** What of the default user context outlives a restart: who logged in, and where from. */
+export interface PersistentDefaultUserData {
+  readonly user: string | undefined;
+  readonly origin: string | undefined;
+  readonly isCrawler: boolean;
+}
+
+/** The part of a default user context that a persistent session stores. */
+export function persistentDefaultUserData(context: DefaultUserContext): PersistentDefaultUserData {
+  return { user: context.user, origin: context.origin, isCrawler: context.isCrawler };
+}
+
+/**
+ * The user context of a restored session: a fresh one with the stored user, so that the rule
+ * "a session a user logged in to is that user's" holds across a restart too.
+ */
+export function restoreDefaultUserContext(session: SessionInfo, data: unknown): DefaultUserContext {
+  const fresh = newDefaultUserContext(session);
+  if (typeof data !== 'object' || data === null) return fresh;
+  const kept = data as Partial<PersistentDefaultUserData>;
+  return {
+    ...fresh,
+    user: typeof kept.user === 'string' ? kept.user : undefined,
+    origin: typeof kept.origin === 'string' ? kept.origin : fresh.origin,
+    isCrawler: kept.isCrawler === true,
+  };
+}

@@ -103,6 +103,10 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   // Packets that arrived while an earlier one waits for the runtime.
   private inbox: Packet[] | undefined = undefined;
   private busy = false;
+  private handshaking = true;
+  /** Acknowledgements waiting for the store, and the last of them: the next goes after it. */
+  private acksWaiting = 0;
+  private ackTail: Promise<void> | undefined = undefined;
   private readonly owner: AttachmentOwner;
   private readonly link: SessionLink;
   private readonly timers: Timers;
@@ -231,7 +235,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   /** Closes the connection without a word and without telling the session. Idempotent. */
   shutDown(): void {
     if (this.state === 'closed') return;
-    if (this.state !== 'connected') this.owner.handshakeEnded();
+    this.endHandshake();
     this.state = 'closed';
     this.stopKeepAlive();
     this.inbox = undefined;
@@ -302,7 +306,64 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
 
   sendAck(type: AckType, packetId: number, reasonCode: number): void {
     if (this.state === 'closed') return;
+    if (this.acksWaiting > 0) {
+      this.sendAckWhenStored(undefined, type, packetId, reasonCode);
+      return;
+    }
     this.write(encodeAck(type, packetId, reasonCode, this.version));
+  }
+
+  sendAckWhenStored(
+    stored: MaybePromise<void>,
+    type: AckType,
+    packetId: number,
+    reasonCode: number,
+  ): void {
+    if (this.state === 'closed') return;
+    if (this.acksWaiting === 0 && !isPromiseLike(stored)) {
+      this.write(encodeAck(type, packetId, reasonCode, this.version));
+      return;
+    }
+    // Behind every acknowledgement still waiting: they go out in the order they were asked for.
+    this.acksWaiting++;
+    const before = this.ackTail;
+    const ready =
+      before === undefined
+        ? Promise.resolve(stored)
+        : isPromiseLike(stored)
+          ? Promise.all([before, stored])
+          : before;
+    const tail: Promise<void> = ready.then(
+      () => {
+        this.ackSettled(tail);
+        if (this.state !== 'closed') {
+          this.write(encodeAck(type, packetId, reasonCode, this.version));
+        }
+      },
+      (error: unknown) => {
+        this.ackSettled(tail);
+        if (this.state === 'closed') return;
+        // Not stored, so not acknowledged: the client sends it again on its next connection.
+        this.owner.reportError(error);
+        this.disconnect(ReasonCode.UnspecifiedError, 'the session store failed');
+      },
+    );
+    this.ackTail = tail;
+  }
+
+  private ackSettled(tail: Promise<void>): void {
+    this.acksWaiting--;
+    if (this.ackTail === tail) this.ackTail = undefined;
+  }
+
+  /**
+   * Ends the handshake count of the session once: when the CONNECT is accepted, or when the
+   * connection closes before.
+   */
+  endHandshake(): void {
+    if (!this.handshaking) return;
+    this.handshaking = false;
+    this.owner.handshakeEnded();
   }
 
   sendPublishBytes(bytes: Buffer): void {

@@ -103,8 +103,23 @@ export interface ConnectionState {
   establish(grant: ConnectionGrant): void;
   /** Encodes and sends a control packet within the client's limits. */
   send(packet: Packet): void;
-  /** Sends PUBACK, PUBREC, PUBREL or PUBCOMP without properties. */
+  /**
+   * Sends PUBACK, PUBREC, PUBREL or PUBCOMP without properties; after the acknowledgements still
+   * waiting for the store, in order.
+   */
   sendAck(type: AckType, packetId: number, reasonCode: number): void;
+  /**
+   * Sends an acknowledgement once `stored` settles (see {@link SessionContext.durable}), in the
+   * order the acknowledgements were asked for [MQTT-4.6.0-2]; the connection is not held up
+   * meanwhile. When the store fails, the acknowledgement never goes and the connection ends with
+   * 0x80.
+   */
+  sendAckWhenStored(
+    stored: MaybePromise<void>,
+    type: AckType,
+    packetId: number,
+    reasonCode: number,
+  ): void;
   disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): void;
   drop(reason: string): void;
   clientDisconnected(reasonCode: number): void;
@@ -143,12 +158,23 @@ export interface SessionContext {
   report(event: SessionEvent): void;
   /** Reports an unexpected failure. */
   reportError(error: unknown): void;
+  /**
+   * Settles once every change recorded so far (by any session of the pool) is stored: at once,
+   * with nothing, when there is no store or nothing waits. Acknowledgements of what a change
+   * records (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP) wait for it. Rejects when the store failed.
+   */
+  durable(): MaybePromise<void>;
 
   // CONNECT and AUTH
   /** True when a CONNECT was accepted before: there is state that Clean Start 0 resumes. */
   readonly hasState: boolean;
   /** The protocol version of the last accepted CONNECT. */
   readonly protocolVersion: ProtocolVersion | undefined;
+  /**
+   * Loads what a session restored from its store has not brought into memory yet (its messages),
+   * before a CONNECT uses it. At once when there is nothing to load.
+   */
+  loadStored(): MaybePromise<void>;
   /** A step of enhanced authentication began: the connect deadline starts again. */
   authenticating(): void;
   /**

@@ -8,6 +8,7 @@ import type {
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
+import type { SessionJournal } from './persistence.js';
 import type { QueueBudget } from './queue-budget.js';
 
 /**
@@ -44,6 +45,11 @@ export interface SessionHost {
    * a set of pools). Optional: without it, only each session's own limits apply.
    */
   readonly queueBudget?: QueueBudget | undefined;
+  /**
+   * Where persistent sessions (a Session Expiry Interval above 0) record their changes, so that
+   * they outlive the process. Optional: without it, sessions live in memory only.
+   */
+  readonly journal?: SessionJournal | undefined;
   /** Told about connects, disconnects, refusals and limits, for logs. Optional. */
   readonly observe?: ((event: SessionEvent) => void) | undefined;
 }

@@ -10,6 +10,7 @@ export {
   type SessionMetrics,
 } from './host.js';
 export { DEFAULT_SESSION_OPTIONS, resolveSessionOptions, type SessionOptions } from './options.js';
+export type { SessionJournal } from './persistence.js';
 export { QueueBudget, queuedSize } from './queue-budget.js';
 export { RetainedDelivery, type RetainedReceiver } from './retained.js';
 export { Session, type SessionParams, type SessionStats } from './session.js';

@@ -110,11 +110,21 @@ export class Outbox {
   }
 
   /**
-   * Takes back the messages of a stored session, in `seq` order: queued ones into the queue, the
-   * others in flight, to be sent again (with DUP, or as PUBREL) when the client is back.
+   * Where a restored session's numbering goes on: new messages get a `seq` after `lastSeq`, new
+   * packet identifiers follow `lastPacketId`.
    */
-  restore(messages: readonly StoredMessage[], lastPacketId: number): void {
+  continueFrom(lastSeq: number, lastPacketId: number): void {
+    this.lastSeq = Math.max(this.lastSeq, lastSeq);
     this.lastPacketId = lastPacketId;
+  }
+
+  /**
+   * Takes back the stored messages of a restored session, in `seq` order, ahead of any queued
+   * since: queued ones into the queue, the others in flight, to be sent again (with DUP, or as
+   * PUBREL) when the client is back.
+   */
+  restore(messages: readonly StoredMessage[]): void {
+    const queued: OutboxEntry[] = [];
     for (const stored of messages) {
       const entry = new OutboxEntry(
         routedFromStored(stored),
@@ -128,7 +138,7 @@ export class Outbox {
       this.lastSeq = Math.max(this.lastSeq, stored.seq);
       this.hold(entry.size);
       if (stored.stage === 'queued') {
-        this.queue.push(entry);
+        queued.push(entry);
         this.queuedBytes += entry.size;
         const expiresAt = stored.expiresAt;
         if (expiresAt !== undefined && expiresAt < this.earliestExpiry) {
@@ -141,6 +151,12 @@ export class Outbox {
       if (this.inflight === NOTHING_IN_FLIGHT) this.inflight = new Map();
       this.inflight.set(entry.packetId, entry);
     }
+    if (queued.length === 0) return;
+    const since = this.queue.slice(this.queueHead);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    for (const entry of queued) this.queue.push(entry);
+    for (const entry of since) this.queue.push(entry);
   }
 
   /** Messages waiting in the queue. */

@@ -3,6 +3,8 @@ import type { RoutedMessage, SubscriptionOptions } from '@mqtt-sessions/router';
 import type {
   MessageStage,
   SessionChange,
+  SessionKey,
+  SessionState,
   StoredMessage,
   StoredSubscription,
   StoredWill,
@@ -22,6 +24,8 @@ export interface SessionJournal {
    * Rejects when the store failed.
    */
   durable(): MaybePromise<void>;
+  /** Everything the store holds of one session, for a restored session's messages. */
+  load(key: SessionKey): MaybePromise<SessionState | undefined>;
 }
 
 /** What the outbox tells its session, so that a persistent session can record it. */

@@ -12,12 +12,17 @@ import type {
   PublishResult,
   RoutedMessage,
   SharedRoute,
-  SubscribeResult,
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
 import type { ConnectionInfo, Runtime } from '@mqtt-sessions/runtime-default';
-import { WillWatchdog } from '@mqtt-sessions/will';
+import type {
+  SessionChange,
+  SessionKey,
+  SessionOutline,
+  StoredSession,
+} from '@mqtt-sessions/session-store';
+import { type WillMessage, WillWatchdog } from '@mqtt-sessions/will';
 import type { IConnectPacket } from 'mqtt-packet';
 import {
   Attachment,
@@ -38,6 +43,15 @@ import type { SessionEvent, SessionHost, SessionMetrics } from './host.js';
 import { LazyIdSet } from './lazy-id-set.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { type AckOutcome, Outbox } from './outbox.js';
+import type { OutboxEntry } from './outbox-entry.js';
+import {
+  type OutboxJournal,
+  optionsOf,
+  storedMessageOf,
+  storedSubscriptionOf,
+  storedWillOf,
+  willFromStored,
+} from './persistence.js';
 import { TokenBucket } from './rate-limit.js';
 import { RetainedDelivery, type RetainedReceiver } from './retained.js';
 import { WatchdogLink, type WatchdogOwner } from './watchdog-link.js';
@@ -93,7 +107,13 @@ export interface SessionStats {
  * narrow {@link SessionContext}; its state stays private.
  */
 export class Session<UC = unknown>
-  implements Subscriber, SessionContext, AttachmentOwner, RetainedReceiver, WatchdogOwner
+  implements
+    Subscriber,
+    SessionContext,
+    AttachmentOwner,
+    RetainedReceiver,
+    WatchdogOwner,
+    OutboxJournal
 {
   readonly clientId: string;
   readonly routingId: string;
@@ -131,6 +151,20 @@ export class Session<UC = unknown>
   private retainedHead = 0;
   private runningJobs = false;
   private context: UC;
+  /** The Will of the last accepted CONNECT, until it is published or discarded. */
+  private will: WillMessage | undefined = undefined;
+  /**
+   * True while the session records its changes in the host's journal: there is one, and the
+   * session outlives its connection (a Session Expiry Interval above 0).
+   */
+  private recording = false;
+  /** When the session expires, while no connection is attached (ms); for its store record. */
+  private expiresAtMs: number | undefined = undefined;
+  /** When the pending Will is due, while no connection is attached (ms). */
+  private willDueAtMs: number | undefined = undefined;
+  /** For a session restored from a store: its messages up to this `seq` are not loaded yet. */
+  private unloadedUpTo: number | undefined = undefined;
+  private loading: Promise<void> | undefined = undefined;
   private readonly onError: ((error: unknown, clientId: string) => void) | undefined;
 
   constructor(params: SessionParams<UC>) {
@@ -317,8 +351,94 @@ export class Session<UC = unknown>
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
     this.watchdog.sessionEnded();
+    this.stopRecording();
     this.host.sessionEnded(this);
     this.report({ type: 'session-ended', clientId: this.clientId, reason });
+  }
+
+  /**
+   * Stops the session without ending it, for a server that shuts down: its connection closes (a
+   * v5 client hears `reasonCode`), its timers stop, and its state stays where its store keeps it,
+   * as if the connection had been lost now: a restart finds it, and its Will then goes by the
+   * usual rules. A session that is not stored ends, as {@link kill} does.
+   */
+  suspend(
+    reasonCode: number = ReasonCode.ServerShuttingDown,
+    reason = 'server shutting down',
+  ): void {
+    if (this.isEnded) return;
+    if (!this.recording) {
+      this.kill(reasonCode, reason);
+      return;
+    }
+    const attachment = this.attachment;
+    this.attachment = undefined;
+    const wasLive = attachment?.live === true;
+    attachment?.release(reasonCode, reason);
+    // A detached session was recorded when its connection went.
+    if (wasLive) this.recordDetached(true);
+    this.isEnded = true;
+    this.retainedJobs = undefined;
+    this.watchdog.stop();
+    this.host.unsubscribeAll(this);
+    this.outbox.journal = undefined;
+    this.outbox.clear(this, false);
+    this.recording = false;
+    this.host.sessionEnded(this);
+  }
+
+  /**
+   * Takes back a session from its store's outline, without starting its timers (see
+   * {@link resumeTimers}): its subscriptions, the incoming QoS 2 ids, and where its messages
+   * stand; the messages themselves load when its client comes back ({@link loadStored}).
+   */
+  restore(outline: SessionOutline): void {
+    const stored = outline.session;
+    this.version = stored.protocolVersion;
+    this.everConnected = true;
+    this.expiryInterval = stored.expiryInterval;
+    this.connectExpiryInterval = stored.expiryInterval;
+    const restoreContext = this.runtime.restoreUserContext;
+    if (restoreContext !== undefined && stored.userData !== undefined) {
+      this.userContext = restoreContext.call(
+        this.runtime,
+        {
+          pool: this.pool,
+          clientId: this.clientId,
+          routingId: this.routingId,
+          peerIp: undefined,
+          contextPrefs: {},
+        },
+        stored.userData,
+      );
+    }
+    for (const subscription of outline.subscriptions) {
+      const result = this.host.subscribe(this, subscription.filter, optionsOf(subscription));
+      if (result.ok) this.subscriptionCount++;
+    }
+    for (const packetId of outline.awaitingRelease) this.awaitingRelease.add(packetId);
+    this.outbox.continueFrom(outline.lastSeq, stored.lastPacketId);
+    this.unloadedUpTo = outline.lastSeq > 0 ? outline.lastSeq : undefined;
+    this.will = stored.will === undefined ? undefined : willFromStored(stored.will, this.now());
+    this.expiresAtMs = stored.expiresAt;
+    this.willDueAtMs = stored.will?.dueAt;
+    this.recording = true;
+    this.outbox.journal = this;
+  }
+
+  /**
+   * Starts the timers of a restored session with the time that remains: it expires when its
+   * deadline passed during the downtime, and a Will that came due is published now.
+   */
+  resumeTimers(stored: StoredSession): void {
+    if (this.isEnded) return;
+    const now = this.now();
+    const expiry =
+      stored.expiryInterval === SESSION_NEVER_EXPIRES || stored.expiresAt === undefined
+        ? stored.expiryInterval
+        : Math.max(0, Math.ceil((stored.expiresAt - now) / 1000));
+    this.watchdog.connected(this.will, stored.expiryInterval);
+    this.watchdog.disconnected({ publishWill: true, sessionExpirySeconds: expiry });
   }
 
   // --- SessionContext: what the packet handlers use -----------------------------------------
@@ -339,6 +459,25 @@ export class Session<UC = unknown>
     this.host.metrics.internalErrors++;
     if (this.onError !== undefined) this.onError(error, this.clientId);
     else console.error(`mqtt-sessions session ${this.clientId}:`, error);
+  }
+
+  durable(): MaybePromise<void> {
+    return this.host.journal?.durable();
+  }
+
+  loadStored(): MaybePromise<void> {
+    const upTo = this.unloadedUpTo;
+    const journal = this.host.journal;
+    if (upTo === undefined || journal === undefined) return;
+    this.loading ??= Promise.resolve(journal.load(this.storeKey)).then((state) => {
+      this.loading = undefined;
+      if (this.unloadedUpTo === undefined) return;
+      this.unloadedUpTo = undefined;
+      if (state === undefined || this.isEnded) return;
+      // Messages recorded since the restart are in memory already.
+      this.outbox.restore(state.messages.filter((message) => message.seq <= upTo));
+    });
+    return this.loading;
   }
 
   get overloaded(): boolean {
@@ -371,10 +510,14 @@ export class Session<UC = unknown>
     this.version = connection.version;
     this.expiryInterval = request.expiryInterval;
     this.connectExpiryInterval = request.expiryInterval;
-    this.handshakes--;
+    (connection as Attachment).endHandshake();
     this.everConnected = true;
     this.host.metrics.connects++;
+    this.will = request.will;
+    this.expiresAtMs = undefined;
+    this.willDueAtMs = undefined;
     this.watchdog.connected(request.will, request.expiryInterval);
+    this.recordAccepted(present);
     return present;
   }
 
@@ -394,10 +537,13 @@ export class Session<UC = unknown>
 
   awaitRelease(packetId: number): void {
     this.awaitingRelease.add(packetId);
+    if (this.recording) this.record({ type: 'release-add', key: this.storeKey, packetId });
   }
 
   release(packetId: number): boolean {
-    return this.awaitingRelease.delete(packetId);
+    if (!this.awaitingRelease.delete(packetId)) return false;
+    if (this.recording) this.record({ type: 'release-remove', key: this.storeKey, packetId });
+    return true;
   }
 
   publish(message: RoutedMessage): MaybePromise<PublishResult> {
@@ -424,19 +570,27 @@ export class Session<UC = unknown>
 
   subscribe(filter: string, options: SubscriptionOptions): SessionSubscribeResult {
     const result = this.host.subscribe(this, filter, options);
-    if (!result.ok || !result.isNew) return result;
+    if (!result.ok) return result;
+    if (!result.isNew) {
+      this.recordSubscription(filter, options);
+      return result;
+    }
     if (this.subscriptionCount >= this.options.maxSubscriptions) {
       // One too many: take the new one back (a replaced one would not have counted).
       this.host.unsubscribe(this, filter);
       return { ok: false, reason: 'quota-exceeded', message: 'too many subscriptions' };
     }
     this.subscriptionCount++;
+    this.recordSubscription(filter, options);
     return result;
   }
 
   unsubscribe(filter: string): boolean {
     const found = this.host.unsubscribe(this, filter);
-    if (found) this.subscriptionCount--;
+    if (found) {
+      this.subscriptionCount--;
+      if (this.recording) this.record({ type: 'unsubscribe', key: this.storeKey, filter });
+    }
     return found;
   }
 
@@ -483,9 +637,12 @@ export class Session<UC = unknown>
     }
     this.attachment = undefined;
     this.outbox.dropQueuedQoS0();
+    const expiry = this.disconnectExpiry();
+    if (!publishWill) this.will = undefined;
+    if (expiry > 0) this.recordDetached(publishWill, expiry);
     // The expiry timer first: whatever a callback below does, the session must end some day.
     // An expiry of 0 makes the watchdog end the session at once.
-    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: this.disconnectExpiry() });
+    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: expiry });
     this.report({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
     this.outbox.reportDrops();
   }
@@ -496,6 +653,26 @@ export class Session<UC = unknown>
 
   handshakeEnded(): void {
     this.handshakes--;
+  }
+
+  // --- WatchdogOwner -----------------------------------------------------------------------
+
+  willGone(): void {
+    if (this.will === undefined) return;
+    this.will = undefined;
+    this.willDueAtMs = undefined;
+    if (this.recording && !this.isEnded) this.recordSession();
+  }
+
+  // --- OutboxJournal: the outbox's QoS 1 and 2 messages, while the session is persistent ----
+
+  messageChanged(entry: OutboxEntry): void {
+    this.record({ type: 'message', key: this.storeKey, message: storedMessageOf(entry) });
+  }
+
+  messageDone(entry: OutboxEntry): void {
+    if (entry.seq === 0) return; // never recorded
+    this.record({ type: 'message-done', key: this.storeKey, seq: entry.seq });
   }
 
   // --- RetainedReceiver ---------------------------------------------------------------------
@@ -631,6 +808,81 @@ export class Session<UC = unknown>
       this.reportError(error);
     }
     return expiry;
+  }
+
+  // --- Persistence -------------------------------------------------------------------------
+
+  private get storeKey(): SessionKey {
+    return { pool: this.pool, clientId: this.clientId };
+  }
+
+  private record(change: SessionChange): void {
+    this.host.journal?.record(change);
+  }
+
+  /**
+   * After a CONNECT is accepted: a session that outlives its connection is stored from here on
+   * (a new one from an empty record, a resumed one updated); one that no longer does is deleted.
+   */
+  private recordAccepted(present: boolean): void {
+    const persistent = this.host.journal !== undefined && this.expiryInterval > 0;
+    if (!persistent) {
+      this.stopRecording();
+      return;
+    }
+    if (!present || !this.recording) {
+      // A session resumed while not recorded cannot happen: one with expiry 0 ends with its
+      // connection, and a takeover of it starts afresh. So a new record starts empty.
+      this.record({ type: 'delete', key: this.storeKey });
+    }
+    this.recording = true;
+    this.outbox.journal = this;
+    this.recordSession();
+  }
+
+  /** After the connection is gone: the record says when the session expires and the Will is due. */
+  private recordDetached(publishWill: boolean, expiry = this.disconnectExpiry()): void {
+    if (!this.recording) return;
+    const now = this.now();
+    this.expiresAtMs = expiry === SESSION_NEVER_EXPIRES ? undefined : now + expiry * 1000;
+    const will = publishWill ? this.will : undefined;
+    this.willDueAtMs = will === undefined ? undefined : now + will.delayInterval * 1000;
+    this.recordSession(expiry);
+  }
+
+  private recordSession(expiryInterval = this.expiryInterval): void {
+    const will = this.will;
+    this.record({
+      type: 'session',
+      session: {
+        pool: this.pool,
+        clientId: this.clientId,
+        protocolVersion: this.version ?? 5,
+        expiryInterval,
+        expiresAt: this.expiresAtMs,
+        userData: this.runtime.persistentUserData?.(this.context),
+        lastPacketId: this.outbox.lastUsedPacketId,
+        will: will === undefined ? undefined : storedWillOf(will, this.willDueAtMs),
+      },
+    });
+  }
+
+  private recordSubscription(filter: string, options: SubscriptionOptions): void {
+    if (!this.recording) return;
+    this.record({
+      type: 'subscribe',
+      key: this.storeKey,
+      subscription: storedSubscriptionOf(filter, options),
+    });
+  }
+
+  /** The session is not stored any more: its record goes. */
+  private stopRecording(): void {
+    if (!this.recording) return;
+    this.recording = false;
+    this.outbox.journal = undefined;
+    this.unloadedUpTo = undefined;
+    this.record({ type: 'delete', key: this.storeKey });
   }
 
   private createWatchdog(): WillWatchdog<UC> {

@@ -8,6 +8,8 @@ export interface WatchdogOwner extends SessionContext {
   readonly timers: Timers;
   /** Ends the session for good. */
   end(reason: string): void;
+  /** The Will was published: a stored session records that it has none left. */
+  willGone(): void;
 }
 
 /**
@@ -36,6 +38,9 @@ export class WatchdogLink<UC> implements WillWatchdogOptions<UC> {
 
   publishWill(will: WillMessage, userContext: UC): void {
     publishWill(this.owner, will, userContext);
+    // With a synchronous ACL the Will's messages were queued just now, so they and its removal
+    // are stored together: published once, also across a crash.
+    this.owner.willGone();
   }
 
   endSession(reason: SessionEndReason): void {

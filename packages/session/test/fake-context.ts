@@ -63,6 +63,10 @@ export class FakeSession implements SessionContext {
   ackOutcome: AckOutcome = 'done';
   /** Filters the fake router knows, for UNSUBSCRIBE. */
   readonly known = new Set<string>();
+  /** What `durable` answers: at once by default, or a promise the test settles. */
+  stored: MaybePromise<void> = undefined;
+  /** What `loadStored` answers. */
+  loaded: MaybePromise<void> = undefined;
 
   constructor(options: Partial<SessionOptions> = {}, runtime?: Runtime<unknown>) {
     this.clientId = 'client-1';
@@ -87,6 +91,14 @@ export class FakeSession implements SessionContext {
 
   reportError(error: unknown): void {
     this.errors.push(error);
+  }
+
+  durable(): MaybePromise<void> {
+    return this.stored;
+  }
+
+  loadStored(): MaybePromise<void> {
+    return this.loaded;
   }
 
   authenticating(): void {
@@ -230,6 +242,17 @@ export class FakeConnection implements ConnectionState {
   sendAck(type: AckType, packetId: number, reasonCode: number): void {
     if (this.phase === 'closed') return;
     this.sent.push({ cmd: type, messageId: packetId, reasonCode } as Packet);
+  }
+
+  /** Sends at once, or when `stored` resolves (the real connection also keeps their order). */
+  sendAckWhenStored(
+    stored: MaybePromise<void>,
+    type: AckType,
+    packetId: number,
+    reasonCode: number,
+  ): void {
+    if (stored === undefined) this.sendAck(type, packetId, reasonCode);
+    else void Promise.resolve(stored).then(() => this.sendAck(type, packetId, reasonCode));
   }
 
   disconnect(reasonCode: number, reason: string, properties?: DisconnectProperties): void {

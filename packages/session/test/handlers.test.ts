@@ -22,6 +22,15 @@ function handle(session: FakeSession, connection: FakeConnection, packet: Packet
   expect(isPromiseLike(result)).toBe(false);
 }
 
+/** Hands a packet to the handlers when an answer waits (for the store): settles when it is done. */
+async function handleAsync(
+  session: FakeSession,
+  connection: FakeConnection,
+  packet: Packet,
+): Promise<void> {
+  await dispatch(session, connection, packet);
+}
+
 function publish(overrides: Partial<IPublishPacket> = {}): IPublishPacket {
   return {
     cmd: 'publish',
@@ -77,18 +86,55 @@ describe('the packet handlers against a fake session context', () => {
       expect(session.events[0]).toMatchObject({ type: 'connected', sessionPresent: false });
     });
 
-    it('refuses a Clean Start 0 from another protocol version than the session had', () => {
+    it('resumes a session from another protocol version (3.1.1 to 5), as Mosquitto does', () => {
       const session = new FakeSession();
       session.hasState = true;
       session.protocolVersion = 4;
+      session.sessionPresent = true;
       const connection = new FakeConnection(5, 'connecting');
       handle(session, connection, connect({ clean: false }));
-      expect(connection.sent).toEqual([
-        { cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.NotAuthorized },
+      expect(session.accepted).toMatchObject([{ clean: false }]);
+      expect(connection.sent[0]).toMatchObject({
+        cmd: 'connack',
+        sessionPresent: true,
+        reasonCode: 0,
+      });
+      expect(session.metrics.refusedConnects).toBe(0);
+    });
+
+    it('sends CONNACK only once the session is stored, and 0x88 when the store fails', async () => {
+      const session = new FakeSession();
+      let store!: () => void;
+      session.stored = new Promise<void>((resolve) => {
+        store = resolve;
+      });
+      const connection = new FakeConnection(5, 'connecting');
+      const done = handleAsync(session, connection, connect({ clean: false }));
+      expect(session.accepted).toHaveLength(1);
+      expect(connection.sent).toEqual([]);
+      store();
+      await done;
+      expect(connection.sent[0]).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+
+      const failing = new FakeSession();
+      failing.stored = Promise.reject(new Error('disk full'));
+      const other = new FakeConnection(5, 'connecting');
+      await handleAsync(failing, other, connect({ clean: false }));
+      expect(other.sent).toEqual([
+        { cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerUnavailable },
       ]);
-      expect(connection.ending).toEqual({ how: 'drop', reason: 'protocol version changed' });
+      expect(failing.errors).toHaveLength(1);
+    });
+
+    it('loads a restored session before it authenticates; a failed load refuses with 0x88', async () => {
+      const session = new FakeSession();
+      session.loaded = Promise.reject(new Error('store down'));
+      const connection = new FakeConnection(5, 'connecting');
+      await handleAsync(session, connection, connect({ clean: false }));
       expect(session.accepted).toEqual([]);
-      expect(session.metrics.refusedConnects).toBe(1);
+      expect(connection.sent).toEqual([
+        { cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerUnavailable },
+      ]);
     });
 
     it('maps a runtime refusal to the nearest MQTT 3.1.1 return code', () => {

@@ -13,7 +13,12 @@ import type { ConnackProperties, ConnectResult } from '@mqtt-sessions/runtime-de
 import { validateTopicName } from '@mqtt-sessions/topic-trie';
 import type { WillMessage } from '@mqtt-sessions/will';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
-import type { ConnectionState, PendingConnect, SessionContext } from '../context.js';
+import type {
+  ConnectionGrant,
+  ConnectionState,
+  PendingConnect,
+  SessionContext,
+} from '../context.js';
 import { willOf } from '../will-message.js';
 import { sendAuth } from './send-auth.js';
 
@@ -31,17 +36,32 @@ export function handleConnect(
     connection.drop('the runtime refused the CONNECT');
     return;
   }
+  // A session restored from its store brings its messages in first; a store that fails to
+  // answer makes the client come back later, with nothing lost.
+  const loaded = session.loadStored();
+  if (loaded === undefined) return checkConnect(session, connection, packet);
+  return Promise.resolve(loaded).then(
+    () => (connection.phase === 'closed' ? undefined : checkConnect(session, connection, packet)),
+    (error: unknown) => {
+      session.reportError(error);
+      refuseConnect(session, connection, ReasonCode.ServerUnavailable, 'the session store failed');
+    },
+  );
+}
+
+/**
+ * Checks a CONNECT and asks the runtime. A session resumes across protocol versions (3.1.1 to 5
+ * and back), as Mosquitto does: what the new version cannot express (properties, reason codes)
+ * is left out on the wire, and the state is kept.
+ */
+function checkConnect(
+  session: SessionContext,
+  connection: ConnectionState,
+  packet: IConnectPacket,
+): MaybePromise<void> {
+  const runtime = session.runtime;
   const version = connection.version;
-  if (
-    session.hasState &&
-    packet.clean === false &&
-    session.protocolVersion !== undefined &&
-    session.protocolVersion !== version
-  ) {
-    // As the original: a session made by one protocol version is not resumed by another.
-    return refuseConnect(session, connection, ReasonCode.NotAuthorized, 'protocol version changed');
-  }
-  const problem = checkConnect(packet);
+  const problem = checkConnectProperties(packet);
   if (problem !== undefined)
     return refuseConnect(session, connection, problem.code, problem.reason);
   const will = willOf(packet);
@@ -63,7 +83,7 @@ export function finishConnect(
   session: SessionContext,
   connection: ConnectionState,
   result: ConnectResult<unknown>,
-): void {
+): MaybePromise<void> {
   if (connection.phase === 'closed') return;
   if (session.ended) {
     // The session ended (killed, expired) while the runtime decided: nothing to attach to. The
@@ -112,18 +132,21 @@ export function finishConnect(
         return;
       }
       session.userContext = result.userContext;
-      accept(session, connection, pending, result.sessionPresent, result.properties);
+      return accept(session, connection, pending, result.sessionPresent, result.properties);
   }
 }
 
-/** Accepts a CONNECT: the session takes the connection, then CONNACK, then what waited. */
+/**
+ * Accepts a CONNECT: the session takes the connection, then CONNACK (once a persistent session is
+ * stored), then what waited.
+ */
 function accept(
   session: SessionContext,
   connection: ConnectionState,
   pending: PendingConnect,
   runtimeSessionPresent: boolean | undefined,
   runtimeProperties: ConnackProperties | undefined,
-): void {
+): MaybePromise<void> {
   const { packet, will } = pending;
   const options = session.options;
   const v5 = connection.version === 5;
@@ -148,7 +171,7 @@ function accept(
     expiryInterval,
     will,
   });
-  connection.establish({
+  const grant: ConnectionGrant = {
     keepAliveSeconds: keepAlive, // [MQTT-3.2.2-21]
     sendWindow: Math.min(props.receiveMaximum ?? MAX_RECEIVE_MAXIMUM, options.maxInflight), // [MQTT-3.3.4-9]
     maxOutgoingPacketSize: Math.min(
@@ -157,9 +180,39 @@ function accept(
     ),
     outboundAliases: v5 && options.outboundTopicAliases ? (props.topicAliasMaximum ?? 0) : 0,
     problemInformation: props.requestProblemInformation !== false,
-  });
+  };
 
   const connack: IConnackPacket = { cmd: 'connack', sessionPresent };
+  const stored = session.durable();
+  if (stored === undefined) {
+    establish(session, connection, packet, grant, connack, expiryInterval, runtimeProperties);
+    return;
+  }
+  return Promise.resolve(stored).then(
+    () => {
+      if (connection.phase === 'closed') return;
+      establish(session, connection, packet, grant, connack, expiryInterval, runtimeProperties);
+    },
+    (error: unknown) => {
+      session.reportError(error);
+      refuseConnect(session, connection, ReasonCode.ServerUnavailable, 'the session store failed');
+    },
+  );
+}
+
+/** The connection is established: CONNACK, then what waited for the client. */
+function establish(
+  session: SessionContext,
+  connection: ConnectionState,
+  packet: IConnectPacket,
+  grant: ConnectionGrant,
+  connack: IConnackPacket,
+  expiryInterval: number,
+  runtimeProperties: ConnackProperties | undefined,
+): void {
+  const v5 = connection.version === 5;
+  connection.establish(grant);
+  const sessionPresent = connack.sessionPresent;
   if (v5) {
     connack.reasonCode = ReasonCode.Success;
     connack.properties = connackProperties(
@@ -167,7 +220,7 @@ function accept(
       connection,
       packet,
       expiryInterval,
-      keepAlive,
+      grant.keepAliveSeconds,
       runtimeProperties,
     );
   } else {
@@ -217,7 +270,9 @@ function connackProperties(
 }
 
 /** Checks of a CONNECT that the MQTT 5 codec leaves to the server. */
-function checkConnect(packet: IConnectPacket): { code: number; reason: string } | undefined {
+function checkConnectProperties(
+  packet: IConnectPacket,
+): { code: number; reason: string } | undefined {
   const props = packet.properties;
   if (props === undefined) return undefined;
   if (props.receiveMaximum === 0) {

@@ -120,7 +120,9 @@ export function handlePublish(
   });
 }
 
-/** Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload. */
+/**
+ * Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload.
+ */
 function afterRouting(
   session: SessionContext,
   connection: ConnectionState,
@@ -138,7 +140,9 @@ function afterRouting(
   } else {
     connection.inboundUnacked--;
   }
-  acknowledge(connection, qos, id, code);
+  // Acknowledged once stored for every persistent session it was queued for (and, for QoS 2,
+  // with its packet id), so that nothing acknowledged is lost in a crash.
+  connection.sendAckWhenStored(session.durable(), qos === 1 ? 'puback' : 'pubrec', id, code);
 }
 
 /**

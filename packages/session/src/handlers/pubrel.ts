@@ -18,5 +18,7 @@ export function handlePubrel(
   } else {
     reasonCode = ReasonCode.PacketIdentifierNotFound;
   }
-  connection.sendAck('pubcomp', id, reasonCode);
+  // PUBCOMP frees the packet id for the client: it goes once the id is forgotten in the store too,
+  // or a restart would take the id's next message for a duplicate.
+  connection.sendAckWhenStored(session.durable(), 'pubcomp', id, reasonCode);
 }

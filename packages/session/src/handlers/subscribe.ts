@@ -87,7 +87,10 @@ export function handleSubscribe(
       }
       codes.push(outcome);
     }
-    finish(session, connection, packet.messageId as number, codes, retained, denials);
+    // The SUBACK goes once the subscriptions are stored.
+    return after(session.durable(), () =>
+      finish(session, connection, packet.messageId as number, codes, retained, denials),
+    );
   };
   return next();
 }

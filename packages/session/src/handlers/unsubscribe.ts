@@ -1,4 +1,4 @@
-import { ReasonCode } from '@mqtt-sessions/protocol';
+import { after, type MaybePromise, ReasonCode } from '@mqtt-sessions/protocol';
 import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
 import type { ConnectionState, SessionContext } from '../context.js';
 import { filterProtocolError } from './filter-rules.js';
@@ -12,7 +12,7 @@ export function handleUnsubscribe(
   session: SessionContext,
   connection: ConnectionState,
   packet: IUnsubscribePacket,
-): void {
+): MaybePromise<void> {
   for (const filter of packet.unsubscriptions) {
     const problem = filterProtocolError(filter, connection.version);
     if (problem !== undefined) {
@@ -31,5 +31,5 @@ export function handleUnsubscribe(
     granted: [],
   };
   if (connection.version === 5) unsuback.granted = codes;
-  connection.send(unsuback);
+  return after(session.durable(), () => connection.send(unsuback));
 }
