@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
-import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
 import { createAuthRuntime, LoginGuard } from './auth/index.js';
@@ -8,8 +7,8 @@ import { type Listener, SocketSet, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
 import { type BrokerOptions, resolveBrokerOptions } from './options.js';
-import { createRedisRetain } from './redis-retain.js';
 import { type BrokerStats, collectStats } from './stats.js';
+import { type BrokerStores, openStores } from './stores.js';
 import { SysTopics } from './sys-topics.js';
 
 /** The ports a started broker listens on (`undefined` for a listener that is off). */
@@ -31,6 +30,7 @@ export class Broker {
   readonly pools: PoolSet;
   /** Paces password checks (see `LoginGuard`); its figures go to the metrics. */
   readonly loginGuard: LoginGuard;
+  private readonly stores: BrokerStores;
   private readonly startedAt = Date.now();
   private readonly sockets = new SocketSet();
   private listeners: Listener[] = [];
@@ -41,26 +41,41 @@ export class Broker {
   constructor(
     options: BrokerOptions,
     runtime: Runtime<unknown>,
-    retain: RetainStore,
+    stores: BrokerStores,
     loginGuard: LoginGuard = new LoginGuard(),
   ) {
     this.options = options;
+    this.stores = stores;
     this.loginGuard = loginGuard;
     this.logger = options.logger ?? createLogger(options.logLevel);
     const logger = this.logger;
     this.pools = createPoolSet<unknown>({
       runtime,
-      retain,
+      retain: stores.retain,
+      ...(stores.sessions === undefined ? {} : { store: stores.sessions }),
       session: options.session,
+      ...(options.timers === undefined ? {} : { timers: options.timers }),
       ...(options.queueBudget === undefined ? {} : { queueBudget: options.queueBudget }),
       observe: (event) => logSessionEvent(logger, event),
       onError: (error, clientId) => logger.error({ err: error, clientId }, 'internal error'),
     });
   }
 
-  /** Opens the listeners, the metrics endpoint and the `$SYS` updates. */
+  /**
+   * Takes back the stored sessions (their expiry and Will timers resume with the time that
+   * remains), then opens the listeners, the metrics endpoint and the `$SYS` updates.
+   */
   async start(): Promise<BrokerAddresses> {
     const options = this.options;
+    this.logger.info(this.stores.where, 'mqtt-sessions broker data');
+    const restoreStarted = Date.now();
+    const restored = await this.pools.restore();
+    if (this.stores.sessions !== undefined) {
+      this.logger.info(
+        { sessions: restored, ms: Date.now() - restoreStarted },
+        'sessions restored',
+      );
+    }
     this.listeners = await startListeners(this.pools, options, this.sockets);
     if (options.metricsPort !== false) {
       const registry = createMetricsRegistry(this.pools, this.startedAt, this.loginGuard);
@@ -127,8 +142,11 @@ export async function createBroker(options: Partial<BrokerOptions> = {}): Promis
   const resolved = resolveBrokerOptions(options);
   const loginGuard = new LoginGuard();
   const runtime = await chooseRuntime(resolved, loginGuard);
-  const retain = await chooseRetainStore(resolved);
-  return new Broker(resolved, runtime, retain, loginGuard);
+  const logger = resolved.logger ?? createLogger(resolved.logLevel);
+  const stores = await openStores(resolved, (error) =>
+    logger.warn({ err: error }, 'Redis connection error'),
+  );
+  return new Broker({ ...resolved, logger }, runtime, stores, loginGuard);
 }
 
 async function chooseRuntime(
@@ -150,18 +168,6 @@ async function chooseRuntime(
     loginGuard,
   });
   return runtime as Runtime<unknown>;
-}
-
-async function chooseRetainStore(options: BrokerOptions): Promise<RetainStore> {
-  if (options.redisUrl !== undefined) {
-    return createRedisRetain({ url: options.redisUrl, keyPrefix: options.redisPrefix });
-  }
-  return createMemoryRetainStore({
-    ...(options.maxRetainedBytes === undefined ? {} : { maxBytes: options.maxRetainedBytes }),
-    ...(options.maxRetainedMessages === undefined
-      ? {}
-      : { maxMessages: options.maxRetainedMessages }),
-  });
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {

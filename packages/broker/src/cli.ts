@@ -82,8 +82,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`mqtt-sessions: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
+      // Exit now: a store client that is still trying to connect must not keep the process up.
+      process.exit(2);
     }
     process.stderr.write(`mqtt-sessions: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

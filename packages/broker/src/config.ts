@@ -124,6 +124,13 @@ function convert(spec: OptionSpec, value: unknown): unknown {
       return integer(where, value, 65535);
     case 'number':
       return integer(where, value, Number.MAX_SAFE_INTEGER);
+    case 'choice':
+      if (!spec.choices?.includes(String(value))) {
+        throw new ConfigError(
+          `${where} must be one of ${spec.choices?.join(', ')}, not ${String(value)}`,
+        );
+      }
+      return String(value);
   }
 }
 

@@ -1,7 +1,15 @@
+import type { Timers } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
 import type { SessionOptions } from '@mqtt-sessions/session';
+import type { SqliteDurability } from '@mqtt-sessions/store-sqlite';
 import type { Logger } from 'pino';
 import { SYS_TOP_REQUEST } from './sys-topics.js';
+
+/** Where a broker keeps its sessions or its retained messages. */
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+/** The store kinds, for option checking and `--help`. */
+export const STORE_KINDS: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
 
 /** A listener port: a number (0 picks a free port) or `false` to switch the listener off. */
 export type Port = number | false;
@@ -26,10 +34,29 @@ export interface BrokerOptions {
     | undefined;
   /** Prometheus `/metrics` and `/healthz` over HTTP. Default 9464. */
   metricsPort: Port;
-  /** Store retained messages in Redis at this URL instead of in memory. */
+  /**
+   * Where sessions are kept: `sqlite` (a database file in {@link dataDir}), `redis` (at
+   * {@link redisUrl}, shared by brokers) or `memory` (lost when the process ends). Default
+   * `redis` when a Redis URL is given, else `sqlite`.
+   */
+  store: StoreKind;
+  /** Where retained messages are kept. Default: the same place as the sessions. */
+  retainStore: StoreKind;
+  /** The directory of the SQLite database. Default `./data`. */
+  dataDir: string;
+  /**
+   * How durably SQLite commits: `normal` survives the process dying (`kill -9`), `full` also
+   * survives power loss, at the cost of a disk flush per commit. Default `normal`.
+   */
+  durability: SqliteDurability;
+  /** The Redis server of the `redis` store, e.g. `redis://127.0.0.1:6379`. */
   redisUrl: string | undefined;
-  /** The key prefix in Redis, so several brokers can share one server. */
-  redisPrefix: string | undefined;
+  /**
+   * The key prefix in Redis, so several brokers (or deployments) can share one server: sessions
+   * go under `<prefix>sessions:` and retained messages under `<prefix>retain:`. Default
+   * `mqtt-sessions:`.
+   */
+  redisPrefix: string;
   /** Cap on retained-message memory (in-memory store), bytes. Default 500 MiB. */
   maxRetainedBytes: number | undefined;
   /** Cap on the number of retained messages (in-memory store). Default none. */
@@ -56,10 +83,12 @@ export interface BrokerOptions {
   runtime: Runtime<unknown> | undefined;
   /** A pino logger of your own (API only). */
   logger: Logger | undefined;
+  /** The sessions' clock and timers (API only; inject fake ones in tests). Default the system's. */
+  timers: Timers | undefined;
 }
 
 /** The value type of a command-line option. */
-export type OptionType = 'number' | 'port' | 'string' | 'boolean';
+export type OptionType = 'number' | 'port' | 'string' | 'boolean' | 'choice';
 
 /** One option: how it is spelt on the command line, in the environment and in a config file. */
 export interface OptionSpec {
@@ -69,6 +98,8 @@ export interface OptionSpec {
   readonly type: OptionType;
   readonly description: string;
   readonly defaultText: string;
+  /** The values a `choice` option takes. */
+  readonly choices?: readonly string[];
 }
 
 /** Every option, for `--help`, flag parsing, `MQTT_SESSIONS_*` variables and config files. */
@@ -101,14 +132,30 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     'HTTP port of /metrics (Prometheus) and /healthz',
     '9464',
   ),
-  spec(
-    'redisUrl',
-    '--redis-url',
-    'string',
-    'keep retained messages in Redis at this URL',
-    'in memory',
+  choice(
+    'store',
+    '--store',
+    STORE_KINDS,
+    'where sessions are kept: sqlite, redis or memory',
+    'redis with --redis-url, else sqlite',
   ),
-  spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:retain:'),
+  choice(
+    'retainStore',
+    '--retain-store',
+    STORE_KINDS,
+    'where retained messages are kept',
+    'the same as --store',
+  ),
+  spec('dataDir', '--data-dir', 'string', 'directory of the SQLite database', './data'),
+  choice(
+    'durability',
+    '--durability',
+    ['normal', 'full'],
+    'SQLite commits: normal survives kill -9, full also power loss',
+    'normal',
+  ),
+  spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
+  spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
   spec(
     'maxRetainedBytes',
     '--max-retained-bytes',
@@ -357,6 +404,16 @@ function spec(
   return { key, flag, type, description, defaultText };
 }
 
+function choice(
+  key: string,
+  flag: string,
+  choices: readonly string[],
+  description: string,
+  defaultText: string,
+): OptionSpec {
+  return { key, flag, type: 'choice', description, defaultText, choices };
+}
+
 /** The environment variable of an option: `--ws-port` is `MQTT_SESSIONS_WS_PORT`. */
 export function envName(option: OptionSpec): string {
   return `MQTT_SESSIONS_${option.flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
@@ -365,6 +422,7 @@ export function envName(option: OptionSpec): string {
 /** Fills in every default; the TLS ports switch on only with a certificate. */
 export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): BrokerOptions {
   const tls = options.tls;
+  const store = options.store ?? (options.redisUrl === undefined ? 'sqlite' : 'redis');
   return {
     host: options.host ?? '0.0.0.0',
     port: options.port ?? 1883,
@@ -374,8 +432,12 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     wssPort: tls === undefined ? false : (options.wssPort ?? 8084),
     tls,
     metricsPort: options.metricsPort ?? 9464,
+    store,
+    retainStore: options.retainStore ?? store,
+    dataDir: options.dataDir ?? './data',
+    durability: options.durability ?? 'normal',
     redisUrl: options.redisUrl,
-    redisPrefix: options.redisPrefix,
+    redisPrefix: options.redisPrefix ?? 'mqtt-sessions:',
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,
@@ -390,5 +452,6 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     runtime: options.runtime,
     logger: options.logger,
+    timers: options.timers,
   };
 }

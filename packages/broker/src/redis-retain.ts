@@ -18,11 +18,13 @@ export interface RedisRetainOptions {
 
 /**
  * Loads `@mqtt-sessions/retain-redis` and creates its store. When the package is not installed,
- * rejects with a {@link ConfigError} that says what to install. `load` is for tests.
+ * rejects with a {@link ConfigError} that says what to install. `load` is for tests; `onError` hears
+ * the client's connection errors.
  */
 export async function createRedisRetain(
   options: RedisRetainOptions,
   load: () => Promise<unknown> = () => import('@mqtt-sessions/retain-redis'),
+  onError: (error: Error) => void = () => {},
 ): Promise<RetainStore> {
   let retainRedis: typeof RetainRedis;
   try {
@@ -30,22 +32,24 @@ export async function createRedisRetain(
   } catch (error) {
     if (isMissingPackage(error, RETAIN_REDIS_PACKAGE)) {
       throw new ConfigError(
-        `a Redis URL (--redis-url) needs the package ${RETAIN_REDIS_PACKAGE}, an optional ` +
+        `retained messages in Redis need the package ${RETAIN_REDIS_PACKAGE}, an optional ` +
           `dependency of @mqtt-sessions/broker that is not installed: install it next to the ` +
-          `broker (npm install ${RETAIN_REDIS_PACKAGE}), or leave the Redis URL out to keep ` +
-          'retained messages in memory',
+          `broker (npm install ${RETAIN_REDIS_PACKAGE}), or choose --retain-store sqlite`,
       );
     }
     throw error;
   }
-  return retainRedis.createRedisRetainStore({
+  const store = retainRedis.createRedisRetainStore({
     url: options.url,
     ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
   });
+  // ioredis reconnects by itself; the caller logs what goes wrong meanwhile.
+  store.client.on('error', onError);
+  return store;
 }
 
 /** Whether `error` is Node's "Cannot find package 'name'" from an import. */
-function isMissingPackage(error: unknown, name: string): boolean {
+export function isMissingPackage(error: unknown, name: string): boolean {
   return (
     error instanceof Error &&
     (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&

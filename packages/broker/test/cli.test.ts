@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,10 +90,12 @@ describe('the mqtt-sessions command', () => {
   });
 
   it('starts from flags and environment, and exits 0 on SIGTERM after DISCONNECT 0x8B', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
     const child = run(
       ['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--sys-interval', '0'],
       {
         MQTT_SESSIONS_METRICS_PORT: 'off',
+        MQTT_SESSIONS_DATA_DIR: dataDir,
       },
     );
     const ports = await listening(child);
@@ -109,6 +111,54 @@ describe('the mqtt-sessions command', () => {
     expect(code).toBe(0);
     client.end(true);
   }, 20_000);
+
+  it('is durable by default: says where the data lives, and refuses a second broker on it with status 2', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
+    const args = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--ws-port',
+      'off',
+      '--metrics-port',
+      'off',
+    ];
+    const first = run([...args, '--data-dir', dataDir]);
+    let log = '';
+    first.stdout?.on('data', (chunk) => {
+      log += chunk;
+    });
+    await listening(first);
+    const data = JSON.parse(log.split('\n').find((line) => line.includes('broker data')) ?? '{}');
+    const file = join(dataDir, 'mqtt-sessions.sqlite');
+    expect(data).toMatchObject({
+      sessions: `${file} (durability normal)`,
+      retained: `${file} (durability normal)`,
+    });
+
+    const second = await output(run([...args, '--data-dir', dataDir]));
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`is locked by process ${first.pid}`);
+    expect(second.stderr).toContain('only one broker may use a data directory at a time');
+  }, 20_000);
+
+  it('refuses a data directory it cannot create with status 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
+    const notADirectory = join(dir, 'file');
+    await writeFile(notADirectory, 'in the way');
+    const { code, stderr } = await output(
+      run(['--port', '0', '--ws-port', 'off', '--data-dir', join(notADirectory, 'data')]),
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain('cannot be written');
+  });
+
+  it('refuses an unknown store with status 2', async () => {
+    const { code, stderr } = await output(run(['--store', 'postgres']));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--store must be one of memory, sqlite, redis, not postgres');
+  });
 
   it('passwd adds a user whose password the broker then checks', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));

@@ -5,6 +5,7 @@ export async function run() {
     port: 0,
     wsPort: false,
     metricsPort: false,
+    store: 'memory',
     logLevel: 'silent',
   });
   const { tcp } = await broker.start();

@@ -10,6 +10,7 @@ export async function startBroker(options: Partial<BrokerOptions> = {}): Promise
     wsPort: 0,
     metricsPort: 0,
     sysInterval: 0,
+    store: 'memory',
     logger: pino({ level: 'silent' }),
     ...options,
   });

@@ -59,7 +59,12 @@ describe('@mqtt-sessions/retain-redis is an optional dependency, loaded only for
     `keeps retained messages in Redis when it is installed${url === undefined ? ' (skipped: REDIS_URL is unset)' : ''}`,
     async () => {
       const prefix = `mqtt-sessions-test:broker:${process.pid}:${Date.now()}:`;
-      const broker = await startBroker({ redisUrl: url, redisPrefix: prefix, wsPort: false });
+      const broker = await startBroker({
+        retainStore: 'redis',
+        redisUrl: url,
+        redisPrefix: prefix,
+        wsPort: false,
+      });
       const address = `mqtt://127.0.0.1:${broker.addresses().tcp}`;
       try {
         const publisher = await connectClient(address);

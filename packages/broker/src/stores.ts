@@ -1,0 +1,188 @@
+import { join, resolve } from 'node:path';
+import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
+import type { SessionStore } from '@mqtt-sessions/session-store';
+import type * as SessionStoreRedis from '@mqtt-sessions/session-store-redis';
+import {
+  DEFAULT_SQLITE_FILE_NAME,
+  openSqliteStore,
+  type SqliteStore,
+  SqliteStoreError,
+} from '@mqtt-sessions/store-sqlite';
+import { ConfigError } from './config.js';
+import type { BrokerOptions, StoreKind } from './options.js';
+import { createRedisRetain, isMissingPackage } from './redis-retain.js';
+
+/** The package of the Redis session store, an optional dependency like the retained one. */
+export const SESSION_STORE_REDIS_PACKAGE = '@mqtt-sessions/session-store-redis';
+
+/** The stores a broker runs on, and a sentence for the start-up log saying where data lives. */
+export interface BrokerStores {
+  /** The session store; `undefined` keeps sessions in memory only. */
+  readonly sessions: SessionStore | undefined;
+  readonly retain: RetainStore;
+  /** Fields for the start-up log line. */
+  readonly where: Record<string, string>;
+}
+
+/**
+ * Opens the stores the options ask for. Failures a user can fix (a directory that cannot be
+ * written, a database another broker holds, a missing optional package) become a
+ * {@link ConfigError}: the CLI prints it and exits with status 2.
+ */
+export async function openStores(
+  options: BrokerOptions,
+  onRedisError: (error: Error) => void = () => {},
+): Promise<BrokerStores> {
+  const sqlite = usesSqlite(options) ? openSqlite(options) : undefined;
+  try {
+    const sessions = await openSessionStore(options, sqlite, onRedisError);
+    const retain = await openRetainStore(options, sqlite, onRedisError);
+    // The database closes when both of its stores have: close the one nobody will use.
+    if (sqlite !== undefined && sessions !== sqlite.sessions) sqlite.sessions.close();
+    if (sqlite !== undefined && retain !== sqlite.retain) sqlite.retain.close();
+    return { sessions, retain, where: describe(options, sqlite) };
+  } catch (error) {
+    // Nothing half-open is left behind: the database lock goes with the error.
+    sqlite?.close();
+    throw error;
+  }
+}
+
+function usesSqlite(options: BrokerOptions): boolean {
+  return options.store === 'sqlite' || options.retainStore === 'sqlite';
+}
+
+function openSqlite(options: BrokerOptions): SqliteStore {
+  const file = join(resolve(options.dataDir), DEFAULT_SQLITE_FILE_NAME);
+  try {
+    return openSqliteStore({ file, durability: options.durability });
+  } catch (error) {
+    if (error instanceof SqliteStoreError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+async function openSessionStore(
+  options: BrokerOptions,
+  sqlite: SqliteStore | undefined,
+  onRedisError: (error: Error) => void,
+): Promise<SessionStore | undefined> {
+  switch (options.store) {
+    case 'memory':
+      return undefined;
+    case 'sqlite':
+      return sqlite?.sessions;
+    case 'redis':
+      return openRedisSessionStore(options, onRedisError);
+  }
+}
+
+async function openRetainStore(
+  options: BrokerOptions,
+  sqlite: SqliteStore | undefined,
+  onRedisError: (error: Error) => void,
+): Promise<RetainStore> {
+  switch (options.retainStore) {
+    case 'sqlite':
+      if (sqlite === undefined) throw new Error('the SQLite store is not open');
+      return sqlite.retain;
+    case 'redis':
+      return createRedisRetain(
+        { url: redisUrl(options), keyPrefix: `${options.redisPrefix}retain:` },
+        undefined,
+        onRedisError,
+      );
+    case 'memory':
+      return createMemoryRetainStore({
+        ...(options.maxRetainedBytes === undefined ? {} : { maxBytes: options.maxRetainedBytes }),
+        ...(options.maxRetainedMessages === undefined
+          ? {}
+          : { maxMessages: options.maxRetainedMessages }),
+      });
+  }
+}
+
+async function openRedisSessionStore(
+  options: BrokerOptions,
+  onRedisError: (error: Error) => void,
+): Promise<SessionStore> {
+  let module: typeof SessionStoreRedis;
+  try {
+    module = await import('@mqtt-sessions/session-store-redis');
+  } catch (error) {
+    if (isMissingPackage(error, SESSION_STORE_REDIS_PACKAGE)) {
+      throw new ConfigError(
+        `--store redis needs the package ${SESSION_STORE_REDIS_PACKAGE}, an optional dependency ` +
+          `of @mqtt-sessions/broker that is not installed: install it next to the broker ` +
+          `(npm install ${SESSION_STORE_REDIS_PACKAGE}), or choose --store sqlite`,
+      );
+    }
+    throw error;
+  }
+  const store = module.createRedisSessionStore({
+    url: redisUrl(options),
+    keyPrefix: `${options.redisPrefix}sessions:`,
+  });
+  // ioredis reconnects by itself; the broker logs what goes wrong meanwhile.
+  store.client.on('error', onRedisError);
+  await reachable(store, options);
+  return store;
+}
+
+/** How long the broker waits for Redis at start-up before it gives up. */
+const REDIS_START_TIMEOUT_MS = 10_000;
+
+/**
+ * Asks the store one question before the broker starts: a Redis that cannot be reached is a
+ * clear error at start-up, not a broker that listens and then cannot acknowledge anything.
+ */
+async function reachable(store: SessionStore, options: BrokerOptions): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer')), REDIS_START_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([store.count('default'), timeout]);
+  } catch (error) {
+    await Promise.resolve(store.close()).catch(() => {});
+    throw new ConfigError(
+      `cannot reach Redis at ${withoutPassword(options.redisUrl)} within ` +
+        `${REDIS_START_TIMEOUT_MS / 1000} s: ${(error as Error).message}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function redisUrl(options: BrokerOptions): string {
+  if (options.redisUrl === undefined) {
+    throw new ConfigError('a Redis store needs --redis-url (for example redis://127.0.0.1:6379)');
+  }
+  return options.redisUrl;
+}
+
+function describe(options: BrokerOptions, sqlite: SqliteStore | undefined): Record<string, string> {
+  const place = (kind: StoreKind): string => {
+    switch (kind) {
+      case 'memory':
+        return 'memory (lost when the process ends)';
+      case 'sqlite':
+        return `${sqlite?.file} (durability ${options.durability})`;
+      case 'redis':
+        return `${withoutPassword(options.redisUrl)} (key prefix ${options.redisPrefix})`;
+    }
+  };
+  return { sessions: place(options.store), retained: place(options.retainStore) };
+}
+
+/** The URL without its password, for the log. */
+function withoutPassword(url: string | undefined): string {
+  if (url === undefined) return 'none';
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an unparsable URL';
+  }
+}
