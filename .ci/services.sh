@@ -3,7 +3,12 @@
 # Redis for @mqtt-sessions/retain-redis: a throwaway server on a loopback port, with no
 # persistence, installed from the Debian packages when missing. Its URL is exported as REDIS_URL,
 # which the retain-redis tests require when CI is set.
+# A 3-master Redis Cluster for @mqtt-sessions/session-store-redis, whose seeds are exported as
+# REDIS_CLUSTER_URLS (packages/session-store-redis/ci/redis-cluster.sh).
 # mosquitto-clients for the broker's end-to-end tests: MQTT clients nobody here wrote.
+
+# shellcheck source=../packages/session-store-redis/ci/redis-cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../packages/session-store-redis/ci/redis-cluster.sh"
 
 CI_REDIS_PORT="${CI_REDIS_PORT:-6390}"
 CI_REDIS_DIR="${TMPDIR:-/tmp}/mqtt-sessions-ci-redis"
@@ -29,7 +34,8 @@ start_services() {
     if [ "$(redis-cli -p "$CI_REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; then
       export REDIS_URL="redis://127.0.0.1:$CI_REDIS_PORT"
       echo "redis-server ready on $REDIS_URL (after $attempt checks)"
-      return 0
+      start_redis_cluster
+      return
     fi
     sleep 0.1
   done
@@ -41,6 +47,7 @@ start_services() {
 stop_services() {
   if command -v redis-cli >/dev/null 2>&1; then
     redis-cli -p "$CI_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    stop_redis_cluster
   fi
   return 0
 }

@@ -9,6 +9,7 @@ export class RawClient {
   private readonly socket: Socket;
   private readonly received: Packet[] = [];
   private readonly waiters: Array<() => void> = [];
+  private listener: ((packet: Packet) => void) | undefined;
   /** Resolves when the broker closes the connection (or it breaks). */
   readonly closed: Promise<void>;
 
@@ -16,6 +17,7 @@ export class RawClient {
     this.socket = socket;
     const parser = packetParser({ protocolVersion });
     parser.on('packet', (packet) => {
+      if (this.listener) return this.listener(packet);
       this.received.push(packet);
       for (const wake of this.waiters.splice(0)) wake();
     });
@@ -54,6 +56,15 @@ export class RawClient {
     } as Packet);
     const connack = await client.next('connack');
     return { client, connack };
+  }
+
+  /**
+   * Hands every packet that arrives from now on to `listener` instead of keeping it for `next`
+   * and `take`, for clients that answer a stream of packets as they come.
+   */
+  listen(listener: (packet: Packet) => void): void {
+    this.listener = listener;
+    for (const packet of this.received.splice(0)) listener(packet);
   }
 
   send(packet: Packet): void {
