@@ -126,7 +126,7 @@ async function publishUntilKilled(
     const n = (packet.messageId as number) - 1;
     expect(packet.reasonCode ?? 0, `ack of message ${n}`).toBeLessThan(0x80);
     acked.add(n);
-    if (packet.cmd === 'pubrec') client.send({ cmd: 'pubrel', messageId: packet.messageId });
+    if (packet.cmd === 'pubrec') client.send({ cmd: 'pubrel', messageId: packet.messageId as number });
     if (acked.size >= killAfter) killed ??= kill(broker);
     else sendMore();
   });
@@ -162,12 +162,12 @@ async function resumeUntil(
   const ended = new Promise<void>((resolve) => {
     client.listen((packet: Packet) => {
       if (packet.cmd === 'pubrel') {
-        client.send({ cmd: 'pubcomp', messageId: packet.messageId });
+        client.send({ cmd: 'pubcomp', messageId: packet.messageId as number });
         return;
       }
       if (packet.cmd !== 'publish') return;
-      if (packet.qos === 1) client.send({ cmd: 'puback', messageId: packet.messageId });
-      if (packet.qos === 2) client.send({ cmd: 'pubrec', messageId: packet.messageId });
+      if (packet.qos === 1) client.send({ cmd: 'puback', messageId: packet.messageId as number });
+      if (packet.qos === 2) client.send({ cmd: 'pubrec', messageId: packet.messageId as number });
       if (packet.topic === endTopic) resolve();
       else
         deliveries.push({
