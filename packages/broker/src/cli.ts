@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { createInterface } from 'node:readline';
 import { addUser } from './auth/index.js';
 import { createBroker } from './broker.js';
 import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js';
+import { readPassword } from './password-input.js';
 import { VERSION } from './stats.js';
 
 /** Runs the `mqtt-sessions` command; resolves to the exit status (the broker keeps running). */
@@ -25,7 +25,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     const password =
       typeof given === 'string'
         ? given
-        : (process.env.MQTT_SESSIONS_PASSWORD ?? (await readLine()));
+        : (process.env.MQTT_SESSIONS_PASSWORD ??
+          (await readPassword().catch((error: Error) => {
+            throw new ConfigError(error.message);
+          })));
     if (password.length === 0) throw new ConfigError('the password must not be empty');
     await addUser(file, username, password);
     process.stdout.write(`user ${username} saved in ${file}\n`);
@@ -62,17 +65,6 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return undefined;
-}
-
-function readLine(): Promise<string> {
-  return new Promise((resolve) => {
-    const lines = createInterface({ input: process.stdin });
-    lines.once('line', (line) => {
-      lines.close();
-      resolve(line);
-    });
-    lines.once('close', () => resolve(''));
-  });
 }
 
 main(process.argv.slice(2)).then(

@@ -196,7 +196,8 @@ export function helpText(): string {
   lines.push(
     '',
     'passwd adds a user to a users file or changes their password; without --password it reads',
-    'the password from MQTT_SESSIONS_PASSWORD or the first line of standard input.',
+    'the password from MQTT_SESSIONS_PASSWORD, else asks twice on a terminal without echoing, else',
+    'takes the first line of standard input.',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -186,4 +186,34 @@ describe('the mqtt-sessions command', () => {
       await broker.close();
     }
   }, 20_000);
+
+  it('passwd reads the password from standard input, a line at a time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
+    const usersFile = join(dir, 'users');
+    const child = run(['passwd', usersFile, 'bob']);
+    const done = output(child);
+    // The line comes after stdin opened, as a slow pipe would give it.
+    setTimeout(() => child.stdin?.end('pa ss\r\nignored second line\n'), 100);
+    const { code, stdout, stderr } = await done;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('user bob saved');
+    const broker = await startBroker({ usersFile, wsPort: false });
+    try {
+      const url = `mqtt://127.0.0.1:${broker.addresses().tcp}`;
+      const good = await connectClient(url, { username: 'bob', password: 'pa ss' });
+      good.end(true);
+    } finally {
+      await broker.close();
+    }
+  }, 20_000);
+
+  it('passwd refuses an empty standard input with status 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mqtt-sessions-cli-'));
+    const child = run(['passwd', join(dir, 'users'), 'bob']);
+    child.stdin?.end();
+    const { code, stderr } = await output(child);
+    expect(code).toBe(2);
+    expect(stderr).toContain('the password must not be empty');
+  });
 });
