@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BrokerOptions, OptionSpec } from './options.js';
-import { envName, OPTION_SPECS } from './options.js';
+import { envName, OPTION_GROUPS, OPTION_SPECS } from './options.js';
+import { didYouMean } from './suggest.js';
 
 /** A bad flag, variable or config file: the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
@@ -45,7 +46,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       else values.set('password', value);
     } else {
       const spec = BY_FLAG.get(flag);
-      if (spec === undefined) throw new ConfigError(`unknown option ${flag} (see --help)`);
+      if (spec === undefined) {
+        const hint = didYouMean(flag, [...BY_FLAG.keys(), '--config', '--help', '--version']);
+        throw new ConfigError(`unknown option ${flag}${hint || ' (see --help)'}`);
+      }
       if (inline !== undefined) values.set(spec.key, inline);
       else if (
         spec.type === 'boolean' &&
@@ -72,6 +76,8 @@ export async function loadConfig(
 ): Promise<Partial<BrokerOptions>> {
   const file = commandLine.configFile ?? env.MQTT_SESSIONS_CONFIG;
   const fromFile = file === undefined ? {} : await readConfigFile(file);
+  checkConfigKeys(fromFile, file ?? '');
+  checkEnvironment(env);
   const raw = new Map<string, unknown>();
   for (const spec of OPTION_SPECS) {
     const flag = commandLine.values.get(spec.key);
@@ -96,6 +102,49 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     return parsed as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`config file ${path} is not a JSON object: ${(error as Error).message}`);
+  }
+}
+
+/** Names a config file may use: option keys, with `session.*` ones inside a `session` object. */
+const TOP_LEVEL_KEYS = new Set(
+  OPTION_SPECS.filter((spec) => !spec.key.startsWith('session.')).map((spec) => spec.key),
+);
+const SESSION_KEYS = new Set(
+  OPTION_SPECS.filter((spec) => spec.key.startsWith('session.')).map((spec) => spec.key.slice(8)),
+);
+const CONFIG_NAMES = [...TOP_LEVEL_KEYS, ...[...SESSION_KEYS].map((key) => `session.${key}`)];
+
+/** A key a config file does not know is a typo, not a setting to ignore. */
+function checkConfigKeys(config: Record<string, unknown>, file: string): void {
+  for (const key of Object.keys(config)) {
+    if (TOP_LEVEL_KEYS.has(key)) continue;
+    if (key === 'session') {
+      const session = config.session;
+      if (typeof session !== 'object' || session === null || Array.isArray(session))
+        throw new ConfigError(`config file ${file}: "session" must be an object`);
+      for (const inner of Object.keys(session)) {
+        if (!SESSION_KEYS.has(inner))
+          throw new ConfigError(
+            `config file ${file}: unknown key "session.${inner}"${didYouMean(inner, CONFIG_NAMES)}`,
+          );
+      }
+      continue;
+    }
+    throw new ConfigError(
+      `config file ${file}: unknown key "${key}"${didYouMean(key, CONFIG_NAMES)}`,
+    );
+  }
+}
+
+/** The variables the broker reads besides the options'. */
+const OTHER_VARIABLES = ['MQTT_SESSIONS_CONFIG', 'MQTT_SESSIONS_PASSWORD'];
+const VARIABLES = new Set([...OPTION_SPECS.map(envName), ...OTHER_VARIABLES]);
+
+/** An `MQTT_SESSIONS_*` variable that names no option is a typo too. */
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('MQTT_SESSIONS_') && !VARIABLES.has(name))
+      throw new ConfigError(`unknown environment variable ${name}${didYouMean(name, VARIABLES)}`);
   }
 }
 
@@ -124,6 +173,12 @@ function convert(spec: OptionSpec, value: unknown): unknown {
       return integer(where, value, 65535);
     case 'number':
       return integer(where, value, Number.MAX_SAFE_INTEGER);
+    case 'bytes':
+      return integer(where, withUnit(value, BYTE_UNITS), Number.MAX_SAFE_INTEGER, value);
+    case 'seconds':
+      return integer(where, withUnit(value, SECOND_UNITS), Number.MAX_SAFE_INTEGER, value);
+    case 'milliseconds':
+      return integer(where, withUnit(value, MILLISECOND_UNITS), Number.MAX_SAFE_INTEGER, value);
     case 'choice':
       if (!spec.choices?.includes(String(value))) {
         throw new ConfigError(
@@ -134,12 +189,46 @@ function convert(spec: OptionSpec, value: unknown): unknown {
   }
 }
 
-function integer(where: string, value: unknown, max: number): number {
+function integer(where: string, value: unknown, max: number, given: unknown = value): number {
   const number = typeof value === 'number' ? value : Number(String(value));
   if (!Number.isInteger(number) || number < 0 || number > max) {
-    throw new ConfigError(`${where} must be a whole number from 0 to ${max}, not ${String(value)}`);
+    throw new ConfigError(`${where} must be a whole number from 0 to ${max}, not ${String(given)}`);
   }
   return number;
+}
+
+const KIB = 1024;
+/** Size suffixes, case-insensitive; KB and KiB alike are 1024 bytes, as operators mean them. */
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: KIB,
+  kib: KIB,
+  mb: KIB ** 2,
+  mib: KIB ** 2,
+  gb: KIB ** 3,
+  gib: KIB ** 3,
+};
+const SECOND_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const MILLISECOND_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A number with an optional unit (`64KB`, `1.5s`) in the option's base unit; a plain number is
+ * already in it. Anything else comes back as it is, for {@link integer} to refuse.
+ */
+function withUnit(value: unknown, units: Record<string, number>): unknown {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
+  if (match === null) return value;
+  const [, amount, unit = ''] = match;
+  if (unit === '') return Number(amount);
+  const factor = units[unit.toLowerCase()];
+  return factor === undefined ? value : Math.round(Number(amount) * factor * 1e6) / 1e6;
 }
 
 async function toOptions(raw: Map<string, unknown>): Promise<Partial<BrokerOptions>> {
@@ -173,6 +262,27 @@ async function readPem(path: string): Promise<Buffer> {
   }
 }
 
+/** How an option is written, with a placeholder for its value: `--max-queued-bytes <size>`. */
+function usage(spec: OptionSpec): string {
+  switch (spec.type) {
+    case 'boolean':
+      return `${spec.flag} [true|false]`;
+    case 'choice':
+      return `${spec.flag} <${spec.choices?.join('|')}>`;
+    case 'port':
+      return `${spec.flag} <port|off>`;
+    case 'bytes':
+      return `${spec.flag} <size>`;
+    case 'seconds':
+    case 'milliseconds':
+      return `${spec.flag} <duration>`;
+    case 'number':
+      return `${spec.flag} <n>`;
+    case 'string':
+      return `${spec.flag} <${/(File|Cert|Key|Ca)$/.test(spec.key) ? 'file' : /Dir$/.test(spec.key) ? 'dir' : /Url$/.test(spec.key) ? 'url' : 'text'}>`;
+  }
+}
+
 /** The text of `--help`: every option with its environment variable and default. */
 export function helpText(): string {
   const lines = [
@@ -183,16 +293,22 @@ export function helpText(): string {
     'variables, then a JSON config file (--config <file> or MQTT_SESSIONS_CONFIG); session.* keys',
     'of the config file go in a "session" object.',
     '',
-    'Options:',
+    'Sizes take a unit (64KB, 500MB, 1GB; powers of 1024) and durations one (500ms, 20s, 5m, 1h);',
+    'a plain number is in the unit the option names.',
+    '',
   ];
-  const width = Math.max(...OPTION_SPECS.map((spec) => spec.flag.length)) + 2;
-  for (const spec of OPTION_SPECS) {
-    lines.push(`  ${spec.flag.padEnd(width)}${spec.description} (default ${spec.defaultText})`);
-    lines.push(`  ${''.padEnd(width)}env ${envName(spec)}`);
+  for (const [group, title] of Object.entries(OPTION_GROUPS)) {
+    lines.push(`${title}:`);
+    for (const spec of OPTION_SPECS.filter((option) => option.group === group)) {
+      lines.push(`  ${usage(spec)}`);
+      lines.push(`      ${spec.description} (default ${spec.defaultText}; env ${envName(spec)})`);
+    }
+    lines.push('');
   }
-  lines.push(`  ${'--config'.padEnd(width)}JSON config file`);
-  lines.push(`  ${'--help'.padEnd(width)}show this text`);
-  lines.push(`  ${'--version'.padEnd(width)}show the version`);
+  lines.push('Other:');
+  lines.push('  --config <file>', '      JSON config file (env MQTT_SESSIONS_CONFIG)');
+  lines.push('  --help', '      show this text');
+  lines.push('  --version', '      show the version');
   lines.push(
     '',
     'passwd adds a user to a users file or changes their password; without --password it reads',

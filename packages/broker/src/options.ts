@@ -87,8 +87,33 @@ export interface BrokerOptions {
   timers: Timers | undefined;
 }
 
-/** The value type of a command-line option. */
-export type OptionType = 'number' | 'port' | 'string' | 'boolean' | 'choice';
+/**
+ * The value type of a command-line option. `bytes` also takes `64KB`, `500MB`, `1GB` (powers of
+ * 1024); `seconds` and `milliseconds` also take `500ms`, `20s`, `5m`, `1h`, `1d`.
+ */
+export type OptionType =
+  | 'number'
+  | 'bytes'
+  | 'seconds'
+  | 'milliseconds'
+  | 'port'
+  | 'string'
+  | 'boolean'
+  | 'choice';
+
+/** The sections of `--help`, in order, with their titles. */
+export const OPTION_GROUPS = {
+  listeners: 'Listeners',
+  tls: 'TLS',
+  auth: 'Authentication and access',
+  storage: 'Storage',
+  limits: 'Limits',
+  features: 'MQTT 5 features',
+  observability: 'Observability',
+} as const;
+
+/** The key of a section of `--help`. */
+export type OptionGroup = keyof typeof OPTION_GROUPS;
 
 /** One option: how it is spelt on the command line, in the environment and in a config file. */
 export interface OptionSpec {
@@ -100,298 +125,321 @@ export interface OptionSpec {
   readonly defaultText: string;
   /** The values a `choice` option takes. */
   readonly choices?: readonly string[];
+  /** The section of `--help` it is listed in. */
+  readonly group: OptionGroup;
 }
 
 /** Every option, for `--help`, flag parsing, `MQTT_SESSIONS_*` variables and config files. */
 export const OPTION_SPECS: readonly OptionSpec[] = [
-  spec('host', '--host', 'string', 'address the listeners bind to', '0.0.0.0'),
-  spec('port', '--port', 'port', 'MQTT over TCP port ("off" to disable)', '1883'),
-  spec('wsPort', '--ws-port', 'port', 'MQTT over WebSocket port ("off" to disable)', '8083'),
-  spec('wsPath', '--ws-path', 'string', 'WebSocket path', '/mqtt'),
-  spec(
-    'tlsPort',
-    '--tls-port',
-    'port',
-    'MQTT over TLS port (needs --tls-cert and --tls-key)',
-    '8883 with a certificate',
-  ),
-  spec(
-    'wssPort',
-    '--wss-port',
-    'port',
-    'MQTT over secure WebSocket port',
-    '8084 with a certificate',
-  ),
-  spec('tlsCert', '--tls-cert', 'string', 'TLS certificate chain file (PEM)', 'none'),
-  spec('tlsKey', '--tls-key', 'string', 'TLS private key file (PEM)', 'none'),
-  spec('tlsCa', '--tls-ca', 'string', 'TLS CA file for client certificates (PEM)', 'none'),
-  spec(
-    'metricsPort',
-    '--metrics-port',
-    'port',
-    'HTTP port of /metrics (Prometheus) and /healthz',
-    '9464',
-  ),
-  choice(
-    'store',
-    '--store',
-    STORE_KINDS,
-    'where sessions are kept: sqlite, redis or memory',
-    'redis with --redis-url, else sqlite',
-  ),
-  choice(
-    'retainStore',
-    '--retain-store',
-    STORE_KINDS,
-    'where retained messages are kept',
-    'the same as --store',
-  ),
-  spec('dataDir', '--data-dir', 'string', 'directory of the SQLite database', './data'),
-  choice(
-    'durability',
-    '--durability',
-    ['normal', 'full'],
-    'SQLite commits: normal survives kill -9, full also power loss',
-    'normal',
-  ),
-  spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
-  spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
-  spec(
-    'maxRetainedBytes',
-    '--max-retained-bytes',
-    'number',
-    'retained-message memory cap in bytes (in-memory store)',
-    '524288000',
-  ),
-  spec(
-    'maxRetainedMessages',
-    '--max-retained-messages',
-    'number',
-    'retained-message count cap (in-memory store)',
-    'none',
-  ),
-  spec(
-    'usersFile',
-    '--users-file',
-    'string',
-    'users file with scrypt password hashes',
-    'none: anonymous',
-  ),
-  spec('aclFile', '--acl-file', 'string', 'ACL rules file', 'none: allow all'),
-  spec(
-    'allowAnonymous',
-    '--allow-anonymous',
-    'boolean',
-    'accept clients without credentials',
-    'true without users file',
-  ),
-  spec(
-    'logLevel',
-    '--log-level',
-    'string',
-    'log level: fatal, error, warn, info, debug, trace, silent',
-    'info',
-  ),
-  spec(
-    'sysInterval',
-    '--sys-interval',
-    'number',
-    'seconds between $SYS/broker updates (0 = off)',
-    '10',
-  ),
-  spec(
-    'session.maxIncomingPacketSize',
-    '--max-incoming-packet-size',
-    'number',
-    'largest packet accepted, bytes',
-    '20971520',
-  ),
-  spec(
-    'session.maxOutgoingPacketSize',
-    '--max-outgoing-packet-size',
-    'number',
-    'largest packet sent, bytes',
-    'client limit',
-  ),
-  spec(
-    'session.incomingRate',
-    '--incoming-rate',
-    'number',
-    'PUBLISH per second per client',
-    '1000',
-  ),
-  spec(
-    'session.incomingBurst',
-    '--incoming-burst',
-    'number',
-    'extra PUBLISH burst per client',
-    '5000',
-  ),
-  spec('session.maxQueued', '--max-queued', 'number', 'messages queued per session', '1000'),
-  spec(
-    'session.maxQueuedBytes',
-    '--max-queued-bytes',
-    'number',
-    'bytes queued per session',
-    '16777216',
-  ),
-  spec(
-    'queueBudget',
-    '--queue-budget',
-    'number',
-    'bytes all sessions may hold queued or in flight; past it QoS 1/2 PUBLISH get 0x97',
-    '1073741824',
-  ),
-  spec(
-    'session.maxSubscriptions',
-    '--max-subscriptions',
-    'number',
-    'subscriptions per session (SUBACK 0x97 beyond)',
-    '1000',
-  ),
-  spec(
-    'session.maxTopicLength',
-    '--max-topic-length',
-    'number',
-    'longest topic or filter, bytes',
-    '1024',
-  ),
-  spec(
-    'session.maxAwaitingRelease',
-    '--max-awaiting-release',
-    'number',
-    'incoming QoS 2 messages waiting for PUBREL per session',
-    '1000',
-  ),
-  spec(
-    'session.packetsPerTurn',
-    '--packets-per-turn',
-    'number',
-    'packets of one connection handled per event-loop turn',
-    '64',
-  ),
-  spec(
-    'session.slowClientTimeoutMs',
-    '--slow-client-timeout-ms',
-    'number',
-    'ms a client may leave its replies unread before it is cut off',
-    '60000',
-  ),
-  spec(
-    'writeHighWaterMark',
-    '--write-high-water-mark',
-    'number',
-    'unsent bytes above which a client counts as not reading',
-    '65536',
-  ),
-  spec(
-    'shutdownTimeoutMs',
-    '--shutdown-timeout-ms',
-    'number',
-    'ms a graceful shutdown may take before the process exits anyway',
-    '10000',
-  ),
-  spec(
-    'session.maxInflight',
-    '--max-inflight',
-    'number',
-    'outgoing QoS 1/2 in flight per client',
-    '500',
-  ),
-  spec(
-    'session.receiveMaximum',
-    '--receive-maximum',
-    'number',
-    'incoming QoS 1/2 in flight per client',
-    '65535',
-  ),
-  spec(
-    'session.topicAliasMaximum',
-    '--topic-alias-maximum',
-    'number',
-    'topic aliases a client may use',
-    '64',
-  ),
-  spec(
-    'session.outboundTopicAliases',
-    '--outbound-topic-aliases',
-    'boolean',
-    'assign topic aliases to clients',
-    'true',
-  ),
-  spec('session.maximumQoS', '--maximum-qos', 'number', 'highest QoS supported (0, 1 or 2)', '2'),
-  spec(
-    'session.retainAvailable',
-    '--retain-available',
-    'boolean',
-    'retained messages supported',
-    'true',
-  ),
-  spec(
-    'session.wildcardSubscriptionAvailable',
-    '--wildcard-subscription-available',
-    'boolean',
-    'wildcard subscriptions supported',
-    'true',
-  ),
-  spec(
-    'session.subscriptionIdentifiersAvailable',
-    '--subscription-identifiers-available',
-    'boolean',
-    'subscription identifiers supported',
-    'true',
-  ),
-  spec(
-    'session.sharedSubscriptionAvailable',
-    '--shared-subscription-available',
-    'boolean',
-    'shared subscriptions supported',
-    'true',
-  ),
-  spec(
-    'session.maxKeepAlive',
-    '--max-keep-alive',
-    'number',
-    'longest keep-alive allowed, seconds',
-    'none',
-  ),
-  spec(
-    'session.defaultSessionExpiry',
-    '--default-session-expiry',
-    'number',
-    'session expiry when a v5 client gives none, s',
-    '0',
-  ),
-  spec(
-    'session.maxSessionExpiry',
-    '--max-session-expiry',
-    'number',
-    'longest session expiry granted, seconds',
-    '4294967295',
-  ),
-  spec('session.maxTopicLevels', '--max-topic-levels', 'number', 'most levels in a topic', '128'),
-  spec(
-    'session.refuseSysPublish',
-    '--refuse-sys-publish',
-    'boolean',
-    'refuse client PUBLISH to $SYS/ topics (0x87)',
-    'true',
-  ),
-  spec(
-    'session.acceptMqtt31',
-    '--accept-mqtt31',
-    'boolean',
-    'accept MQTT 3.1 (MQIsdp) clients',
-    'true',
-  ),
-  spec(
-    'session.connectTimeoutMs',
-    '--connect-timeout-ms',
-    'number',
-    'time allowed for CONNECT, ms',
-    '20000',
-  ),
+  ...group('listeners', [
+    spec('host', '--host', 'string', 'address the listeners bind to', '0.0.0.0'),
+    spec('port', '--port', 'port', 'MQTT over TCP port ("off" to disable)', '1883'),
+    spec('wsPort', '--ws-port', 'port', 'MQTT over WebSocket port ("off" to disable)', '8083'),
+    spec('wsPath', '--ws-path', 'string', 'WebSocket path', '/mqtt'),
+    spec(
+      'tlsPort',
+      '--tls-port',
+      'port',
+      'MQTT over TLS port (needs --tls-cert and --tls-key)',
+      '8883 with a certificate',
+    ),
+    spec(
+      'wssPort',
+      '--wss-port',
+      'port',
+      'MQTT over secure WebSocket port',
+      '8084 with a certificate',
+    ),
+  ]),
+  ...group('tls', [
+    spec('tlsCert', '--tls-cert', 'string', 'TLS certificate chain file (PEM)', 'none'),
+    spec('tlsKey', '--tls-key', 'string', 'TLS private key file (PEM)', 'none'),
+    spec('tlsCa', '--tls-ca', 'string', 'TLS CA file for client certificates (PEM)', 'none'),
+  ]),
+  ...group('auth', [
+    spec(
+      'usersFile',
+      '--users-file',
+      'string',
+      'users file with scrypt password hashes',
+      'none: anonymous',
+    ),
+    spec('aclFile', '--acl-file', 'string', 'ACL rules file', 'none: allow all'),
+    spec(
+      'allowAnonymous',
+      '--allow-anonymous',
+      'boolean',
+      'accept clients without credentials',
+      'true without users file',
+    ),
+  ]),
+  ...group('storage', [
+    choice(
+      'store',
+      '--store',
+      STORE_KINDS,
+      'where sessions are kept: sqlite, redis or memory',
+      'redis with --redis-url, else sqlite',
+    ),
+    choice(
+      'retainStore',
+      '--retain-store',
+      STORE_KINDS,
+      'where retained messages are kept',
+      'the same as --store',
+    ),
+    spec('dataDir', '--data-dir', 'string', 'directory of the SQLite database', './data'),
+    choice(
+      'durability',
+      '--durability',
+      ['normal', 'full'],
+      'SQLite commits: normal survives kill -9, full also power loss',
+      'normal',
+    ),
+    spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
+    spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
+    spec(
+      'maxRetainedBytes',
+      '--max-retained-bytes',
+      'bytes',
+      'retained-message memory cap in bytes (in-memory store)',
+      '524288000',
+    ),
+    spec(
+      'maxRetainedMessages',
+      '--max-retained-messages',
+      'number',
+      'retained-message count cap (in-memory store)',
+      'none',
+    ),
+  ]),
+  ...group('limits', [
+    spec(
+      'session.maxIncomingPacketSize',
+      '--max-incoming-packet-size',
+      'bytes',
+      'largest packet accepted, bytes',
+      '20971520',
+    ),
+    spec(
+      'session.maxOutgoingPacketSize',
+      '--max-outgoing-packet-size',
+      'bytes',
+      'largest packet sent, bytes',
+      'client limit',
+    ),
+    spec(
+      'session.incomingRate',
+      '--incoming-rate',
+      'number',
+      'PUBLISH per second per client',
+      '1000',
+    ),
+    spec(
+      'session.incomingBurst',
+      '--incoming-burst',
+      'number',
+      'extra PUBLISH burst per client',
+      '5000',
+    ),
+    spec('session.maxQueued', '--max-queued', 'number', 'messages queued per session', '1000'),
+    spec(
+      'session.maxQueuedBytes',
+      '--max-queued-bytes',
+      'bytes',
+      'bytes queued per session',
+      '16777216',
+    ),
+    spec(
+      'session.maxSubscriptions',
+      '--max-subscriptions',
+      'number',
+      'subscriptions per session (SUBACK 0x97 beyond)',
+      '1000',
+    ),
+    spec(
+      'session.maxTopicLength',
+      '--max-topic-length',
+      'bytes',
+      'longest topic or filter, bytes',
+      '1024',
+    ),
+    spec(
+      'session.maxAwaitingRelease',
+      '--max-awaiting-release',
+      'number',
+      'incoming QoS 2 messages waiting for PUBREL per session',
+      '1000',
+    ),
+    spec(
+      'session.packetsPerTurn',
+      '--packets-per-turn',
+      'number',
+      'packets of one connection handled per event-loop turn',
+      '64',
+    ),
+    spec(
+      'session.slowClientTimeoutMs',
+      '--slow-client-timeout-ms',
+      'milliseconds',
+      'ms a client may leave its replies unread before it is cut off',
+      '60000',
+    ),
+    spec(
+      'session.maxInflight',
+      '--max-inflight',
+      'number',
+      'outgoing QoS 1/2 in flight per client',
+      '500',
+    ),
+    spec(
+      'session.receiveMaximum',
+      '--receive-maximum',
+      'number',
+      'incoming QoS 1/2 in flight per client',
+      '65535',
+    ),
+    spec(
+      'session.maxKeepAlive',
+      '--max-keep-alive',
+      'seconds',
+      'longest keep-alive allowed, seconds',
+      'none',
+    ),
+    spec(
+      'session.maxSessionExpiry',
+      '--max-session-expiry',
+      'seconds',
+      'longest session expiry granted, seconds',
+      '4294967295',
+    ),
+    spec('session.maxTopicLevels', '--max-topic-levels', 'number', 'most levels in a topic', '128'),
+    spec(
+      'session.connectTimeoutMs',
+      '--connect-timeout-ms',
+      'milliseconds',
+      'time allowed for CONNECT, ms',
+      '20000',
+    ),
+    spec(
+      'queueBudget',
+      '--queue-budget',
+      'bytes',
+      'bytes all sessions may hold queued or in flight; past it QoS 1/2 PUBLISH get 0x97',
+      '1073741824',
+    ),
+    spec(
+      'writeHighWaterMark',
+      '--write-high-water-mark',
+      'bytes',
+      'unsent bytes above which a client counts as not reading',
+      '65536',
+    ),
+    spec(
+      'shutdownTimeoutMs',
+      '--shutdown-timeout-ms',
+      'milliseconds',
+      'ms a graceful shutdown may take before the process exits anyway',
+      '10000',
+    ),
+  ]),
+  ...group('features', [
+    spec(
+      'session.topicAliasMaximum',
+      '--topic-alias-maximum',
+      'number',
+      'topic aliases a client may use',
+      '64',
+    ),
+    spec(
+      'session.outboundTopicAliases',
+      '--outbound-topic-aliases',
+      'boolean',
+      'assign topic aliases to clients',
+      'true',
+    ),
+    spec('session.maximumQoS', '--maximum-qos', 'number', 'highest QoS supported (0, 1 or 2)', '2'),
+    spec(
+      'session.retainAvailable',
+      '--retain-available',
+      'boolean',
+      'retained messages supported',
+      'true',
+    ),
+    spec(
+      'session.wildcardSubscriptionAvailable',
+      '--wildcard-subscription-available',
+      'boolean',
+      'wildcard subscriptions supported',
+      'true',
+    ),
+    spec(
+      'session.subscriptionIdentifiersAvailable',
+      '--subscription-identifiers-available',
+      'boolean',
+      'subscription identifiers supported',
+      'true',
+    ),
+    spec(
+      'session.sharedSubscriptionAvailable',
+      '--shared-subscription-available',
+      'boolean',
+      'shared subscriptions supported',
+      'true',
+    ),
+    spec(
+      'session.defaultSessionExpiry',
+      '--default-session-expiry',
+      'seconds',
+      'session expiry when a v5 client gives none, s',
+      '0',
+    ),
+    spec(
+      'session.refuseSysPublish',
+      '--refuse-sys-publish',
+      'boolean',
+      'refuse client PUBLISH to $SYS/ topics (0x87)',
+      'true',
+    ),
+    spec(
+      'session.acceptMqtt31',
+      '--accept-mqtt31',
+      'boolean',
+      'accept MQTT 3.1 (MQIsdp) clients',
+      'true',
+    ),
+  ]),
+  ...group('observability', [
+    spec(
+      'metricsPort',
+      '--metrics-port',
+      'port',
+      'HTTP port of /metrics (Prometheus) and /healthz',
+      '9464',
+    ),
+    spec(
+      'logLevel',
+      '--log-level',
+      'string',
+      'log level: fatal, error, warn, info, debug, trace, silent',
+      'info',
+    ),
+    spec(
+      'sysInterval',
+      '--sys-interval',
+      'seconds',
+      'seconds between $SYS/broker updates (0 = off)',
+      '10',
+    ),
+  ]),
 ];
+
+type UngroupedSpec = Omit<OptionSpec, 'group'>;
+
+/** The options of one section of `--help`. */
+function group(name: OptionGroup, specs: readonly UngroupedSpec[]): OptionSpec[] {
+  return specs.map((option) => ({ ...option, group: name }));
+}
 
 /** One option, its flag written out: a name that reads well, not a case conversion of the key. */
 function spec(
@@ -400,7 +448,7 @@ function spec(
   type: OptionType,
   description: string,
   defaultText: string,
-): OptionSpec {
+): UngroupedSpec {
   return { key, flag, type, description, defaultText };
 }
 
@@ -410,7 +458,7 @@ function choice(
   choices: readonly string[],
   description: string,
   defaultText: string,
-): OptionSpec {
+): UngroupedSpec {
   return { key, flag, type: 'choice', description, defaultText, choices };
 }
 
