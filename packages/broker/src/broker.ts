@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
 import { createAuthRuntime, LoginGuard } from './auth/index.js';
-import { type Listener, SocketSet, startListeners } from './listeners.js';
+import { ConfigError, readTlsFiles } from './config.js';
+import { type Listener, SocketSet, secureOptions, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
-import { type BrokerOptions, resolveBrokerOptions } from './options.js';
+import { type BrokerOptions, resolveBrokerOptions, type TlsMaterial } from './options.js';
 import { type BrokerStats, collectStats } from './stats.js';
 import { type BrokerStores, openStores } from './stores.js';
 import { SysTopics } from './sys-topics.js';
@@ -105,6 +107,23 @@ export class Broker {
     };
   }
 
+  /**
+   * Serves a new certificate, key and CA to new TLS and WSS connections; open connections keep
+   * theirs. Without `material` it reads `options.tlsFiles` again (what SIGHUP does). A file that
+   * cannot be read leaves the current certificate in place and rejects.
+   */
+  async reloadTls(material?: TlsMaterial): Promise<void> {
+    const files = this.options.tlsFiles;
+    const next = material ?? (files === undefined ? undefined : await readTlsFiles(files));
+    if (next === undefined) throw new Error('no TLS certificate files to reload');
+    const context = secureOptions(this.options, next);
+    for (const listener of this.listeners) {
+      if (listener.kind === 'tls' || listener.kind === 'wss')
+        (listener.server as unknown as TlsServer).setSecureContext(context);
+    }
+    this.logger.info({ files }, 'TLS certificate reloaded');
+  }
+
   /** The broker's figures now. */
   stats(): Promise<BrokerStats> {
     return collectStats(this.pools, this.startedAt);
@@ -140,6 +159,7 @@ export class Broker {
 /** Creates a broker; call `start()` to listen. Reads the users and ACL files when given. */
 export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
+  checkTlsOptions(resolved);
   const loginGuard = new LoginGuard();
   const runtime = await chooseRuntime(resolved, loginGuard);
   const logger = resolved.logger ?? createLogger(resolved.logLevel);
@@ -147,6 +167,15 @@ export async function createBroker(options: Partial<BrokerOptions> = {}): Promis
     logger.warn({ err: error }, 'Redis connection error'),
   );
   return new Broker({ ...resolved, logger }, runtime, stores, loginGuard);
+}
+
+function checkTlsOptions(options: BrokerOptions): void {
+  if (options.tlsRequireClientCert && options.tls?.ca === undefined)
+    throw new ConfigError(
+      '--tls-require-client-cert needs --tls-ca (the CA client certificates are signed by)',
+    );
+  if (options.tlsIdentityAsUsername && !options.tlsRequireClientCert)
+    throw new ConfigError('--tls-identity-as-username needs client certificates (--tls-ca)');
 }
 
 async function chooseRuntime(
@@ -157,7 +186,8 @@ async function chooseRuntime(
   if (
     options.usersFile === undefined &&
     options.aclFile === undefined &&
-    options.allowAnonymous !== false
+    options.allowAnonymous !== false &&
+    !options.tlsIdentityAsUsername
   ) {
     return createDefaultRuntime() as Runtime<unknown>;
   }

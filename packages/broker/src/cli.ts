@@ -63,6 +63,16 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP reloads the TLS certificate (renewed certificates need no restart).
+  process.on('SIGHUP', () => {
+    if (broker.options.tlsFiles === undefined) {
+      broker.logger.info('SIGHUP: no TLS certificate to reload');
+      return;
+    }
+    broker.reloadTls().catch((error: unknown) => {
+      broker.logger.error({ err: error }, 'TLS certificate reload failed: keeping the old one');
+    });
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   return undefined;
 }

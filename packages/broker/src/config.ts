@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { BrokerOptions, OptionSpec } from './options.js';
+import type { BrokerOptions, OptionSpec, TlsFiles, TlsMaterial } from './options.js';
 import { envName, OPTION_GROUPS, OPTION_SPECS } from './options.js';
 import { didYouMean } from './suggest.js';
 
@@ -245,13 +245,19 @@ async function toOptions(raw: Map<string, unknown>): Promise<Partial<BrokerOptio
   if ((cert === undefined) !== (key === undefined))
     throw new ConfigError('--tls-cert and --tls-key go together');
   if (cert !== undefined && key !== undefined) {
-    options.tls = {
-      cert: await readPem(cert),
-      key: await readPem(key),
-      ca: ca === undefined ? undefined : await readPem(ca),
-    };
-  }
+    options.tlsFiles = { cert, key, ca };
+    options.tls = await readTlsFiles(options.tlsFiles as TlsFiles);
+  } else if (ca !== undefined) throw new ConfigError('--tls-ca needs --tls-cert and --tls-key');
   return options as Partial<BrokerOptions>;
+}
+
+/** Reads a listener's certificate, key and CA; a file that cannot be read is a ConfigError. */
+export async function readTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
+  return {
+    cert: await readPem(files.cert),
+    key: await readPem(files.key),
+    ca: files.ca === undefined ? undefined : await readPem(files.ca),
+  };
 }
 
 async function readPem(path: string): Promise<Buffer> {

@@ -10,11 +10,11 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { attachSocket, attachWebSocket, type Connectable } from '@mqtt-sessions/pool';
 import { DEFAULT_SESSION_OPTIONS } from '@mqtt-sessions/session';
 import { WebSocketServer } from 'ws';
-import type { BrokerOptions } from './options.js';
+import type { BrokerOptions, TlsMaterial } from './options.js';
 
 /** A listen backlog that absorbs connection storms (the kernel caps it at somaxconn). */
 const LISTEN_BACKLOG = 4096;
@@ -63,10 +63,16 @@ export async function startListeners(
       listeners.push(await listen('tcp', server, options.host, options.port));
     }
     if (options.tlsPort !== false && options.tls !== undefined) {
-      const server = createTlsServer({ ...options.tls, noDelay: true }, (socket) => {
-        sockets.add(socket);
-        attachSocket(target, socket, transportOptions(options));
-      });
+      const server = createTlsServer(
+        { ...secureOptions(options, options.tls), noDelay: true },
+        (socket) => {
+          sockets.add(socket);
+          attachSocket(target, socket, {
+            ...transportOptions(options),
+            ...certificateFacts(socket, options),
+          });
+        },
+      );
       // Count raw sockets too: a TLS handshake that never completes still holds one.
       server.on('connection', (socket: Socket) => sockets.add(socket));
       listeners.push(await listen('tls', server, options.host, options.tlsPort));
@@ -78,7 +84,7 @@ export async function startListeners(
       listeners.push(await listen('ws', server, options.host, options.wsPort));
     }
     if (options.wssPort !== false && options.tls !== undefined) {
-      const server = createHttpsServer(options.tls, notFound);
+      const server = createHttpsServer(secureOptions(options, options.tls), notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
       serveWebSocket(target, server, options, 'websocket-tls');
       listeners.push(await listen('wss', server, options.host, options.wssPort));
@@ -110,10 +116,48 @@ function serveWebSocket(
   wss.on('connection', (ws, request: IncomingMessage) => {
     attachWebSocket(target, ws, {
       ...transportOptions(options),
+      ...(origin === 'websocket-tls' ? certificateFacts(request.socket as TLSSocket, options) : {}),
       peerIp: request.socket.remoteAddress,
       secure: origin === 'websocket-tls',
     });
   });
+}
+
+/**
+ * The secure context of the TLS and WSS listeners. With client certificates required, a client
+ * without one signed by the CA fails the handshake: it never reaches MQTT.
+ */
+export function secureOptions(options: BrokerOptions, material: TlsMaterial): TlsOptions {
+  const require = options.tlsRequireClientCert;
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(material.ca === undefined ? {} : { ca: material.ca }),
+    requestCert: require,
+    rejectUnauthorized: require,
+    minVersion: options.tlsMinVersion,
+    ...(options.tlsCiphers === undefined ? {} : { ciphers: options.tlsCiphers }),
+  };
+}
+
+/**
+ * What the runtime learns from a verified client certificate: `certificateIdentity` (subject CN,
+ * else the first subject alternative name), which the auth runtime takes as the username when
+ * told to.
+ */
+function certificateFacts(
+  socket: TLSSocket,
+  options: BrokerOptions,
+): { contextPrefs?: { certificateIdentity: string } } {
+  if (!options.tlsIdentityAsUsername || !socket.authorized) return {};
+  const certificate = socket.getPeerCertificate();
+  const subjectCn = certificate.subject?.CN;
+  const commonName = Array.isArray(subjectCn) ? subjectCn[0] : subjectCn;
+  const alternative = certificate.subjectaltname?.split(', ')[0]?.replace(/^[A-Za-z ]+:/, '');
+  const identity = typeof commonName === 'string' && commonName !== '' ? commonName : alternative;
+  return identity === undefined || identity === ''
+    ? {}
+    : { contextPrefs: { certificateIdentity: identity } };
 }
 
 function transportOptions(options: BrokerOptions): { highWaterMark?: number } {

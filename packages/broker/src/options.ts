@@ -11,6 +11,23 @@ export type StoreKind = 'memory' | 'sqlite' | 'redis';
 /** The store kinds, for option checking and `--help`. */
 export const STORE_KINDS: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
 
+/** The certificate and key a TLS listener presents, and the CA its clients' certificates need. */
+export interface TlsMaterial {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca?: string | Buffer | undefined;
+}
+
+/** The PEM files of {@link TlsMaterial}. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca?: string | undefined;
+}
+
+/** The TLS versions a broker can be told to require at least. */
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
 /** A listener port: a number (0 picks a free port) or `false` to switch the listener off. */
 export type Port = number | false;
 
@@ -29,9 +46,27 @@ export interface BrokerOptions {
   /** MQTT over secure WebSocket. Default 8084 when a certificate is given, else off. */
   wssPort: Port;
   /** TLS certificate chain (PEM), key and optional CA; paths on the command line. */
-  tls:
-    | { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer | undefined }
-    | undefined;
+  tls: TlsMaterial | undefined;
+  /**
+   * Where {@link tls} was read from: `reloadTls()` (and SIGHUP) reads the files again. Set by the
+   * command line; an API user may set it too.
+   */
+  tlsFiles: TlsFiles | undefined;
+  /**
+   * Refuse TLS clients without a certificate signed by `tls.ca`, in the handshake. Default: on
+   * when a CA is given.
+   */
+  tlsRequireClientCert: boolean;
+  /**
+   * Take the username from the client certificate (subject CN, else its first subject
+   * alternative name) instead of the CONNECT, with no password asked: the handshake proved it.
+   * Needs {@link tlsRequireClientCert}. Default false.
+   */
+  tlsIdentityAsUsername: boolean;
+  /** The oldest TLS version accepted. Default `TLSv1.2`. */
+  tlsMinVersion: TlsVersion;
+  /** An OpenSSL cipher list for TLS 1.2 and older (TLS 1.3 suites are not affected). */
+  tlsCiphers: string | undefined;
   /** Prometheus `/metrics` and `/healthz` over HTTP. Default 9464. */
   metricsPort: Port;
   /**
@@ -155,6 +190,28 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     spec('tlsCert', '--tls-cert', 'string', 'TLS certificate chain file (PEM)', 'none'),
     spec('tlsKey', '--tls-key', 'string', 'TLS private key file (PEM)', 'none'),
     spec('tlsCa', '--tls-ca', 'string', 'TLS CA file for client certificates (PEM)', 'none'),
+    spec(
+      'tlsRequireClientCert',
+      '--tls-require-client-cert',
+      'boolean',
+      'refuse TLS clients without a certificate signed by --tls-ca',
+      'true with --tls-ca',
+    ),
+    spec(
+      'tlsIdentityAsUsername',
+      '--tls-identity-as-username',
+      'boolean',
+      'the client certificate (subject CN) is the username; no password asked',
+      'false',
+    ),
+    choice(
+      'tlsMinVersion',
+      '--tls-min-version',
+      ['TLSv1.2', 'TLSv1.3'],
+      'oldest TLS version accepted',
+      'TLSv1.2',
+    ),
+    spec('tlsCiphers', '--tls-ciphers', 'string', 'OpenSSL cipher list for TLS 1.2', "Node's"),
   ]),
   ...group('auth', [
     spec(
@@ -479,6 +536,11 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     tlsPort: tls === undefined ? false : (options.tlsPort ?? 8883),
     wssPort: tls === undefined ? false : (options.wssPort ?? 8084),
     tls,
+    tlsFiles: options.tlsFiles,
+    tlsRequireClientCert: options.tlsRequireClientCert ?? tls?.ca !== undefined,
+    tlsIdentityAsUsername: options.tlsIdentityAsUsername ?? false,
+    tlsMinVersion: options.tlsMinVersion ?? 'TLSv1.2',
+    tlsCiphers: options.tlsCiphers,
     metricsPort: options.metricsPort ?? 9464,
     store,
     retainStore: options.retainStore ?? store,

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ContextPrefs } from '@mqtt-sessions/runtime-default';
 import type { Connection, ConnectionOptions, Transport } from './connection.js';
 
 /** Anything that connects a transport: a pool or a set of pools. */
@@ -99,6 +100,11 @@ export interface SocketOptions {
    * and its messages wait in its session. Default 64 KiB.
    */
   readonly highWaterMark?: number;
+  /**
+   * More facts for the runtime about this connection, beside `origin`: a TLS listener can pass
+   * the identity of the client's certificate, for instance.
+   */
+  readonly contextPrefs?: ContextPrefs;
 }
 
 /**
@@ -122,7 +128,12 @@ export function attachSocket(
   );
   const connection = target.connect(new SocketTransport(socket, mark), {
     peerIp: socket.remoteAddress,
-    contextPrefs: encrypted ? TLS : TCP,
+    contextPrefs:
+      options.contextPrefs === undefined
+        ? encrypted
+          ? TLS
+          : TCP
+        : { ...(encrypted ? TLS : TCP), ...options.contextPrefs },
   });
   (socket as OwnedSocket).mqtt = connection;
   socket.on('data', onData);
@@ -159,6 +170,8 @@ export interface WebSocketOptions {
   readonly secure?: boolean;
   /** Buffered bytes above which the connection counts as full. Default 64 KiB. */
   readonly highWaterMark?: number;
+  /** More facts for the runtime about this connection, beside `origin` and `secure`. */
+  readonly contextPrefs?: ContextPrefs;
 }
 
 const BINARY = Object.freeze({ binary: true });
@@ -203,7 +216,11 @@ export function attachWebSocket(
     },
     {
       peerIp: options.peerIp,
-      contextPrefs: { origin: 'websocket', secure: options.secure === true },
+      contextPrefs: {
+        ...options.contextPrefs,
+        origin: 'websocket',
+        secure: options.secure === true,
+      },
     },
   );
   ws.on('message', (data, isBinary) => {

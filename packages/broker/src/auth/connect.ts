@@ -22,6 +22,12 @@ export interface ConnectPolicy {
 }
 
 type Result = ConnectResult<AuthUserContext>;
+
+/**
+ * The password handed on for a certificate identity: the default runtime logs in a username that
+ * comes with a password, and here the TLS handshake stood in for the password check.
+ */
+const CERTIFICATE_PROOF = Buffer.from('verified TLS client certificate');
 // mqtt-packet's IConnectPacket, named through the contract: the broker does not depend on mqtt-packet.
 type IConnectPacket = Parameters<Runtime<AuthUserContext>['connect']>[0];
 
@@ -32,6 +38,7 @@ type IConnectPacket = Parameters<Runtime<AuthUserContext>['connect']>[0];
  * | CONNECT                              | Answer                                          |
  * |--------------------------------------|-------------------------------------------------|
  * | an Authentication Method             | 0x8C Bad authentication method                  |
+ * | a verified certificate identity      | accepted as that username, no password asked    |
  * | no users file                        | credentials ignored: the client is anonymous    |
  * | no username and no password          | 0x87 Not authorized unless anonymous is allowed |
  * | only one of username and password    | 0x86 Bad user name or password                  |
@@ -58,6 +65,12 @@ export async function decideAuthConnect(
   const users = policy.users;
   const delegate = (forwarded: IConnectPacket) =>
     policy.base.connect(forwarded, sessionPresent, connection, userContext);
+  // Set by the TLS listener from a certificate the handshake verified, only when the broker takes
+  // certificate identities as usernames: the handshake was the proof, so no password is asked.
+  const identity = connection.contextPrefs.certificateIdentity;
+  if (typeof identity === 'string') {
+    return delegate({ ...packet, username: identity, password: CERTIFICATE_PROOF });
+  }
   if (users === undefined) {
     // Without a users file nobody can prove a name, and an unproven name must not pick up the
     // rights of `user` sections or `%u` rules; clients that always send credentials still work.
