@@ -88,7 +88,7 @@ async function client(url: string, options: Parameters<typeof connectClient>[1] 
 function handshake(
   port: number,
   options: Record<string, unknown> = {},
-): Promise<{ fingerprint?: string; error?: Error }> {
+): Promise<{ fingerprint?: string | undefined; error?: Error }> {
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host: '127.0.0.1',
