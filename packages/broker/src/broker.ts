@@ -7,7 +7,7 @@ import { createAuthRuntime, LoginGuard } from './auth/index.js';
 import { ConfigError, readTlsFiles } from './config.js';
 import { type Listener, SocketSet, secureOptions, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
-import { createMetricsRegistry, startMetricsServer } from './metrics-http.js';
+import { type BrokerHealth, createMetricsRegistry, startMetricsServer } from './metrics-http.js';
 import { type BrokerOptions, resolveBrokerOptions, type TlsMaterial } from './options.js';
 import { type BrokerStats, collectStats } from './stats.js';
 import { type BrokerStores, openStores } from './stores.js';
@@ -86,6 +86,7 @@ export class Broker {
         this.pools,
         options.host,
         options.metricsPort,
+        () => this.health(),
       );
     }
     this.sys = new SysTopics(this.pools, this.startedAt, this.logger);
@@ -122,6 +123,16 @@ export class Broker {
         (listener.server as unknown as TlsServer).setSecureContext(context);
     }
     this.logger.info({ files }, 'TLS certificate reloaded');
+  }
+
+  /**
+   * `ok`, or `unavailable` while a Redis connection the stores use is not ready (ioredis keeps
+   * reconnecting meanwhile; what needs Redis is refused after `redisTimeoutMs`).
+   */
+  health(): BrokerHealth {
+    const redis = this.stores.redis.map((connection) => connection.status);
+    if (redis.length === 0) return { status: 'ok' };
+    return { status: redis.every((status) => status === 'ready') ? 'ok' : 'unavailable', redis };
   }
 
   /** The broker's figures now. */

@@ -102,15 +102,25 @@ export function createMetricsRegistry(
   return registry;
 }
 
+/**
+ * What `/healthz` answers: `ok` (HTTP 200), or `unavailable` (HTTP 503) while a store the broker
+ * needs cannot be reached, with the state of each Redis connection.
+ */
+export interface BrokerHealth {
+  readonly status: 'ok' | 'unavailable';
+  readonly redis?: readonly string[];
+}
+
 /** Serves `/metrics` (Prometheus text), `/healthz` and `/top?by=queued|packets` (JSON). */
 export function startMetricsServer(
   registry: Registry,
   pools: PoolSet,
   host: string,
   port: number,
+  health: () => BrokerHealth = () => ({ status: 'ok' }),
 ): Promise<{ server: Server; port: () => number }> {
   const server = createServer((request, response) => {
-    handle(request, response, registry, pools).catch((error: unknown) => {
+    handle(request, response, registry, pools, health).catch((error: unknown) => {
       response.writeHead(500, { 'content-type': 'text/plain' });
       response.end(`${(error as Error).message}\n`);
     });
@@ -129,6 +139,7 @@ async function handle(
   response: ServerResponse,
   registry: Registry,
   pools: PoolSet,
+  health: () => BrokerHealth,
 ) {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (url.pathname === '/metrics') {
@@ -138,8 +149,9 @@ async function handle(
     return;
   }
   if (url.pathname === '/healthz') {
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ status: 'ok' }));
+    const state = health();
+    response.writeHead(state.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(state));
     return;
   }
   if (url.pathname === '/top') {

@@ -92,6 +92,11 @@ export interface BrokerOptions {
    * `mqtt-sessions:`.
    */
   redisPrefix: string;
+  /**
+   * How long a Redis command may take before it fails, in ms: while Redis is away, what needs it
+   * is refused (PUBACK 0x80, DISCONNECT 0x80) after this long instead of waiting. Default 5 s.
+   */
+  redisTimeoutMs: number;
   /** Cap on retained-message memory (in-memory store), bytes. Default 500 MiB. */
   maxRetainedBytes: number | undefined;
   /** Cap on the number of retained messages (in-memory store). Default none. */
@@ -255,6 +260,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     ),
     spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
     spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
+    spec(
+      'redisTimeoutMs',
+      '--redis-timeout',
+      'milliseconds',
+      'how long a Redis command may take before what needs it is refused',
+      '5s',
+    ),
     spec(
       'maxRetainedBytes',
       '--max-retained-bytes',
@@ -548,6 +560,7 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     durability: options.durability ?? 'normal',
     redisUrl: options.redisUrl,
     redisPrefix: options.redisPrefix ?? 'mqtt-sessions:',
+    redisTimeoutMs: options.redisTimeoutMs ?? 5000,
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,

@@ -10,10 +10,18 @@ import { ConfigError } from './config.js';
  */
 export const RETAIN_REDIS_PACKAGE = '@mqtt-sessions/retain-redis';
 
+/** What the broker watches of a Redis connection: ioredis's `status` (`ready` when usable). */
+export interface RedisConnection {
+  readonly status: string;
+  ping(): Promise<unknown>;
+}
+
 /** Where the broker keeps retained messages in Redis. */
 export interface RedisRetainOptions {
   readonly url: string;
   readonly keyPrefix?: string | undefined;
+  /** How long a command may take before it fails, in ms. */
+  readonly commandTimeoutMs?: number | undefined;
 }
 
 /**
@@ -25,7 +33,7 @@ export async function createRedisRetain(
   options: RedisRetainOptions,
   load: () => Promise<unknown> = () => import('@mqtt-sessions/retain-redis'),
   onError: (error: Error) => void = () => {},
-): Promise<RetainStore> {
+): Promise<RetainStore & { readonly client: RedisConnection }> {
   let retainRedis: typeof RetainRedis;
   try {
     retainRedis = (await load()) as typeof RetainRedis;
@@ -42,6 +50,9 @@ export async function createRedisRetain(
   const store = retainRedis.createRedisRetainStore({
     url: options.url,
     ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+    ...(options.commandTimeoutMs === undefined
+      ? {}
+      : { redisOptions: { commandTimeout: options.commandTimeoutMs } }),
   });
   // ioredis reconnects by itself; the caller logs what goes wrong meanwhile.
   store.client.on('error', onError);

@@ -10,7 +10,7 @@ import {
 } from '@mqtt-sessions/store-sqlite';
 import { ConfigError } from './config.js';
 import type { BrokerOptions, StoreKind } from './options.js';
-import { createRedisRetain, isMissingPackage } from './redis-retain.js';
+import { createRedisRetain, isMissingPackage, type RedisConnection } from './redis-retain.js';
 
 /** The package of the Redis session store, an optional dependency like the retained one. */
 export const SESSION_STORE_REDIS_PACKAGE = '@mqtt-sessions/session-store-redis';
@@ -22,6 +22,8 @@ export interface BrokerStores {
   readonly retain: RetainStore;
   /** Fields for the start-up log line. */
   readonly where: Record<string, string>;
+  /** The Redis connections the stores use, for `/healthz`. */
+  readonly redis: readonly RedisConnection[];
 }
 
 /**
@@ -34,13 +36,14 @@ export async function openStores(
   onRedisError: (error: Error) => void = () => {},
 ): Promise<BrokerStores> {
   const sqlite = usesSqlite(options) ? openSqlite(options) : undefined;
+  const redis: RedisConnection[] = [];
   try {
-    const sessions = await openSessionStore(options, sqlite, onRedisError);
-    const retain = await openRetainStore(options, sqlite, onRedisError);
+    const sessions = await openSessionStore(options, sqlite, redis, onRedisError);
+    const retain = await openRetainStore(options, sqlite, redis, onRedisError);
     // The database closes when both of its stores have: close the one nobody will use.
     if (sqlite !== undefined && sessions !== sqlite.sessions) sqlite.sessions.close();
     if (sqlite !== undefined && retain !== sqlite.retain) sqlite.retain.close();
-    return { sessions, retain, where: describe(options, sqlite) };
+    return { sessions, retain, where: describe(options, sqlite), redis };
   } catch (error) {
     // Nothing half-open is left behind: the database lock goes with the error.
     sqlite?.close();
@@ -65,6 +68,7 @@ function openSqlite(options: BrokerOptions): SqliteStore {
 async function openSessionStore(
   options: BrokerOptions,
   sqlite: SqliteStore | undefined,
+  redis: RedisConnection[],
   onRedisError: (error: Error) => void,
 ): Promise<SessionStore | undefined> {
   switch (options.store) {
@@ -72,26 +76,42 @@ async function openSessionStore(
       return undefined;
     case 'sqlite':
       return sqlite?.sessions;
-    case 'redis':
-      return openRedisSessionStore(options, onRedisError);
+    case 'redis': {
+      const store = await openRedisSessionStore(options, onRedisError);
+      redis.push(store.client);
+      return store;
+    }
   }
 }
 
 async function openRetainStore(
   options: BrokerOptions,
   sqlite: SqliteStore | undefined,
+  redis: RedisConnection[],
   onRedisError: (error: Error) => void,
 ): Promise<RetainStore> {
   switch (options.retainStore) {
     case 'sqlite':
       if (sqlite === undefined) throw new Error('the SQLite store is not open');
       return sqlite.retain;
-    case 'redis':
-      return createRedisRetain(
-        { url: redisUrl(options), keyPrefix: `${options.redisPrefix}retain:` },
+    case 'redis': {
+      const store = await createRedisRetain(
+        {
+          url: redisUrl(options),
+          keyPrefix: `${options.redisPrefix}retain:`,
+          commandTimeoutMs: options.redisTimeoutMs,
+        },
         undefined,
         onRedisError,
       );
+      redis.push(store.client);
+      await reachable(
+        () => store.client.ping(),
+        () => store.close(),
+        options,
+      );
+      return store;
+    }
     case 'memory':
       return createMemoryRetainStore({
         ...(options.maxRetainedBytes === undefined ? {} : { maxBytes: options.maxRetainedBytes }),
@@ -105,7 +125,7 @@ async function openRetainStore(
 async function openRedisSessionStore(
   options: BrokerOptions,
   onRedisError: (error: Error) => void,
-): Promise<SessionStore> {
+): Promise<SessionStore & { readonly client: RedisConnection }> {
   let module: typeof SessionStoreRedis;
   try {
     module = await import('@mqtt-sessions/session-store-redis');
@@ -122,10 +142,15 @@ async function openRedisSessionStore(
   const store = module.createRedisSessionStore({
     url: redisUrl(options),
     keyPrefix: `${options.redisPrefix}sessions:`,
+    redisOptions: { commandTimeout: options.redisTimeoutMs },
   });
   // ioredis reconnects by itself; the broker logs what goes wrong meanwhile.
   store.client.on('error', onRedisError);
-  await reachable(store, options);
+  await reachable(
+    () => store.count('default'),
+    () => store.close(),
+    options,
+  );
   return store;
 }
 
@@ -136,15 +161,21 @@ const REDIS_START_TIMEOUT_MS = 10_000;
  * Asks the store one question before the broker starts: a Redis that cannot be reached is a
  * clear error at start-up, not a broker that listens and then cannot acknowledge anything.
  */
-async function reachable(store: SessionStore, options: BrokerOptions): Promise<void> {
+async function reachable(
+  ask: () => Promise<unknown>,
+  close: () => unknown,
+  options: BrokerOptions,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('no answer')), REDIS_START_TIMEOUT_MS);
   });
   try {
-    await Promise.race([store.count('default'), timeout]);
+    await Promise.race([ask(), timeout]);
   } catch (error) {
-    await Promise.resolve(store.close()).catch(() => {});
+    await Promise.resolve()
+      .then(close)
+      .catch(() => {});
     throw new ConfigError(
       `cannot reach Redis at ${withoutPassword(options.redisUrl)} within ` +
         `${REDIS_START_TIMEOUT_MS / 1000} s: ${(error as Error).message}`,

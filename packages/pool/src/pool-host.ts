@@ -84,18 +84,22 @@ export class PoolHost<UC> implements SessionHost {
         propertyBytes: message.propertyBytes,
       });
     } catch (error) {
-      this.parts.reportError(error);
-      return result;
+      return this.retainFailed(error);
     }
     if (!isPromiseLike(stored)) return result;
     return stored.then(
       () => result,
-      (error: unknown) => {
-        // The message reached its subscribers; only keeping it failed. Report, do not fail them.
-        this.parts.reportError(error);
-        return result;
-      },
+      (error: unknown) => this.retainFailed(error),
     );
+  }
+
+  /**
+   * The message reached its subscribers but was not kept as the retained one. The publisher must
+   * not hear "stored" (PUBACK 0x00): it hears 0x80 and may send it again.
+   */
+  private retainFailed(error: unknown): PublishResult {
+    this.parts.reportError(error);
+    return { ok: false, reason: 'store-failed', message: 'the retained message was not stored' };
   }
 
   subscribe(subscriber: Subscriber, filter: string, options: SubscriptionOptions): SubscribeResult {

@@ -53,7 +53,11 @@ export interface PublishOptions<UC> {
 /** The outcome of a server-side publish. */
 export type PublishOutcome =
   | { ok: true; deliveries: number }
-  | { ok: false; reason: 'invalid-topic' | 'not-allowed' | 'overload'; message: string };
+  | {
+      ok: false;
+      reason: 'invalid-topic' | 'not-allowed' | 'overload' | 'store-failed';
+      message: string;
+    };
 
 /** Options of a server-side subscription. */
 export interface SubscribeOptions<UC> {
@@ -146,7 +150,7 @@ export function publishFromServer<UC>(
       return after(
         pool.host.publish(message, undefined),
         (result): PublishOutcome =>
-          result.ok ? result : { ok: false, reason: 'overload', message: result.message },
+          result.ok ? result : { ok: false, reason: result.reason, message: result.message },
       );
     },
   );

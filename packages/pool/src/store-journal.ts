@@ -29,6 +29,8 @@ export class StoreJournal implements SessionJournal {
   private storing: Batch | undefined = undefined;
   private scheduled = false;
   private closed = false;
+  /** How many changes have been recorded. */
+  recorded = 0;
 
   constructor(store: SessionStore, reportError: (error: unknown) => void) {
     this.store = store;
@@ -37,6 +39,7 @@ export class StoreJournal implements SessionJournal {
 
   record(change: SessionChange): void {
     if (this.closed) return;
+    this.recorded++;
     this.open ??= newBatch();
     const batch = this.open;
     batch.changes.push(change);

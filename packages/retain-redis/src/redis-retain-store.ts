@@ -11,7 +11,7 @@ import {
   type RetainStore,
   resolvePageLimit,
 } from '@mqtt-sessions/retain';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { decodeMessage, encodeProperties } from './codec.js';
 import { cursorPosition, RedisRetainCursor } from './cursor.js';
 import { type FilterPlan, lexRanges, matchesPlan, planFilter } from './filter-plan.js';
@@ -48,7 +48,18 @@ export interface RedisRetainStoreCommonOptions {
  * `redis://` URL for a client the store creates and closes.
  */
 export type RedisRetainStoreOptions = RedisRetainStoreCommonOptions &
-  ({ client: Redis; url?: never } | { url: string; client?: never });
+  (
+    | { client: Redis; url?: never; redisOptions?: never }
+    | {
+        url: string;
+        /**
+         * Options of the ioredis client the store creates, such as `commandTimeout`, so that a
+         * Redis that stops answering fails calls instead of holding them.
+         */
+        redisOptions?: RedisOptions;
+        client?: never;
+      }
+  );
 
 /** Topics read from the index per round trip while a match looks for its page. */
 const SCAN_BATCH = 256;
@@ -88,7 +99,10 @@ export class RedisRetainStore implements RetainStore {
       this.client = options.client;
       this.ownsClient = false;
     } else {
-      this.client = new Redis(options.url);
+      if (options.redisOptions?.keyPrefix) {
+        throw new TypeError("use the store's keyPrefix option, not the ioredis client's keyPrefix");
+      }
+      this.client = new Redis(options.url, options.redisOptions ?? {});
       this.ownsClient = true;
     }
     this.keyPrefix = options.keyPrefix ?? DEFAULT_RETAIN_KEY_PREFIX;

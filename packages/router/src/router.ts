@@ -48,10 +48,13 @@ export type SubscribeResult =
       message: string;
     };
 
-/** The outcome of {@link Router.publish}. */
+/**
+ * The outcome of {@link Router.publish}. The router itself answers `overload`; `store-failed` is
+ * for a host that also stores the message (a retained one) and could not.
+ */
 export type PublishResult =
   | { ok: true; deliveries: number }
-  | { ok: false; reason: 'overload'; message: string };
+  | { ok: false; reason: 'overload' | 'store-failed'; message: string };
 
 /** A subscription as listed by {@link Router.subscriptionsOf}. */
 export interface SubscriptionInfo {

@@ -8,7 +8,7 @@ import type {
   StoredMessage,
   StoredSubscription,
 } from '@mqtt-sessions/session-store';
-import { Cluster, type ClusterNode, type ClusterOptions, Redis } from 'ioredis';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import {
   decodeMessage,
   decodeSession,
@@ -45,7 +45,17 @@ export interface RedisSessionStoreCommonOptions {
 export type RedisSessionStoreOptions = RedisSessionStoreCommonOptions &
   (
     | { client: RedisClient; url?: never; cluster?: never; clusterOptions?: never }
-    | { url: string; client?: never; cluster?: never; clusterOptions?: never }
+    | {
+        url: string;
+        /**
+         * Options of the ioredis client the store creates, such as `commandTimeout`, so that a
+         * Redis that stops answering fails writes instead of holding them.
+         */
+        redisOptions?: RedisOptions;
+        client?: never;
+        cluster?: never;
+        clusterOptions?: never;
+      }
     | {
         /** Seed nodes of a Redis Cluster, e.g. `['127.0.0.1:7000', '127.0.0.1:7001']`. */
         cluster: readonly ClusterNode[];
@@ -104,7 +114,10 @@ export class RedisSessionStore implements SessionStore {
     } else if (options.url !== undefined) {
       // Auto-pipelining writes the commands of one tick (list's loads, a split batch's scripts)
       // to the socket together.
-      this.client = new Redis(options.url, { enableAutoPipelining: true });
+      this.client = new Redis(options.url, {
+        enableAutoPipelining: true,
+        ...checkedOptions(options.redisOptions),
+      });
       this.ownsClient = true;
     } else {
       const clusterOptions = options.clusterOptions ?? {};
@@ -420,4 +433,11 @@ function packetIdArg(packetId: number): string {
  */
 export function createRedisSessionStore(options: RedisSessionStoreOptions): RedisSessionStore {
   return new RedisSessionStore(options);
+}
+
+function checkedOptions(options: RedisOptions | undefined): RedisOptions {
+  if (options?.keyPrefix) {
+    throw new TypeError("use the store's keyPrefix option, not the ioredis client's keyPrefix");
+  }
+  return options ?? {};
 }

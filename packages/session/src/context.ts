@@ -163,7 +163,12 @@ export interface SessionContext {
    * with nothing, when there is no store or nothing waits. Acknowledgements of what a change
    * records (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP) wait for it. Rejects when the store failed.
    */
-  durable(): MaybePromise<void>;
+  durable(since?: number): MaybePromise<void>;
+  /**
+   * How many changes have been recorded so far; given back to {@link durable}, it lets an
+   * acknowledgement that recorded nothing go out without waiting on other sessions' writes.
+   */
+  journalMark(): number;
 
   // CONNECT and AUTH
   /** True when a CONNECT was accepted before: there is state that Clean Start 0 resumes. */

@@ -19,6 +19,8 @@ import { type OutboxEntry, Stage } from './outbox-entry.js';
 export interface SessionJournal {
   /** Records a change, applied with the others of this turn. */
   record(change: SessionChange): void;
+  /** How many changes have been recorded since the journal was made. */
+  readonly recorded: number;
   /**
    * Settles once every change recorded so far is stored: nothing (at once) when none is pending.
    * Rejects when the store failed.

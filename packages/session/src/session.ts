@@ -461,8 +461,14 @@ export class Session<UC = unknown>
     else console.error(`mqtt-sessions session ${this.clientId}:`, error);
   }
 
-  durable(): MaybePromise<void> {
-    return this.host.journal?.durable();
+  durable(since?: number): MaybePromise<void> {
+    const journal = this.host.journal;
+    if (journal === undefined || journal.recorded === since) return undefined;
+    return journal.durable();
+  }
+
+  journalMark(): number {
+    return this.host.journal?.recorded ?? 0;
   }
 
   loadStored(): MaybePromise<void> {

@@ -93,8 +93,13 @@ export class FakeSession implements SessionContext {
     this.errors.push(error);
   }
 
-  durable(): MaybePromise<void> {
+  durable(_since?: number): MaybePromise<void> {
     return this.stored;
+  }
+
+  /** A mark that never matches, so acknowledgements always wait on {@link stored}. */
+  journalMark(): number {
+    return -1;
   }
 
   loadStored(): MaybePromise<void> {

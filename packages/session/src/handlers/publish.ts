@@ -114,14 +114,16 @@ export function handlePublish(
       senderContext: session.userContext,
       wireCache: undefined,
     };
+    const mark = session.journalMark();
     const routed = session.publish(message);
     if (qos === 0) return;
-    return after(routed, (result) => afterRouting(session, connection, qos, id, result));
+    return after(routed, (result) => afterRouting(session, connection, qos, id, result, mark));
   });
 }
 
 /**
- * Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload.
+ * Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload,
+ * 0x80 when a retained message could not be stored.
  */
 function afterRouting(
   session: SessionContext,
@@ -129,9 +131,18 @@ function afterRouting(
   qos: 1 | 2,
   id: number,
   result: PublishResult,
+  mark: number,
 ): void {
   let code: number;
-  if (!result.ok) code = ReasonCode.QuotaExceeded;
+  if (!result.ok && result.reason === 'store-failed' && connection.version !== 5) {
+    // MQTT 3.1.1 has no failing PUBACK, and a plain one would say "stored": close instead, and
+    // the client sends the message again when it reconnects.
+    connection.inboundUnacked--;
+    connection.disconnect(ReasonCode.UnspecifiedError, result.message);
+    return;
+  }
+  if (!result.ok)
+    code = result.reason === 'overload' ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError;
   else if (result.deliveries === 0 && connection.version === 5)
     code = ReasonCode.NoMatchingSubscribers;
   else code = ReasonCode.Success;
@@ -142,7 +153,9 @@ function afterRouting(
   }
   // Acknowledged once stored for every persistent session it was queued for (and, for QoS 2,
   // with its packet id), so that nothing acknowledged is lost in a crash.
-  connection.sendAckWhenStored(session.durable(), qos === 1 ? 'puback' : 'pubrec', id, code);
+  // A message that went to no persistent session recorded nothing: its acknowledgement does not
+  // wait on other sessions' writes, nor fail with them.
+  connection.sendAckWhenStored(session.durable(mark), qos === 1 ? 'puback' : 'pubrec', id, code);
 }
 
 /**

@@ -12,6 +12,7 @@ export function handlePubrel(
   packet: IPubrelPacket,
 ): void {
   const id = packet.messageId as number;
+  const mark = session.journalMark();
   let reasonCode: number = ReasonCode.Success;
   if (session.release(id)) {
     if (connection.inboundUnacked > 0) connection.inboundUnacked--;
@@ -20,5 +21,5 @@ export function handlePubrel(
   }
   // PUBCOMP frees the packet id for the client: it goes once the id is forgotten in the store too,
   // or a restart would take the id's next message for a duplicate.
-  connection.sendAckWhenStored(session.durable(), 'pubcomp', id, reasonCode);
+  connection.sendAckWhenStored(session.durable(mark), 'pubcomp', id, reasonCode);
 }

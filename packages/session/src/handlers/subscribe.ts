@@ -39,6 +39,7 @@ export function handleSubscribe(
   connection: ConnectionState,
   packet: ISubscribePacket,
 ): MaybePromise<void> {
+  const mark = session.journalMark();
   const subscriptionIdentifier =
     connection.version === 5 ? packet.properties?.subscriptionIdentifier : undefined;
   if (subscriptionIdentifier !== undefined) {
@@ -88,7 +89,7 @@ export function handleSubscribe(
       codes.push(outcome);
     }
     // The SUBACK goes once the subscriptions are stored.
-    return after(session.durable(), () =>
+    return after(session.durable(mark), () =>
       finish(session, connection, packet.messageId as number, codes, retained, denials),
     );
   };

@@ -13,6 +13,7 @@ export function handleUnsubscribe(
   connection: ConnectionState,
   packet: IUnsubscribePacket,
 ): MaybePromise<void> {
+  const mark = session.journalMark();
   for (const filter of packet.unsubscriptions) {
     const problem = filterProtocolError(filter, connection.version);
     if (problem !== undefined) {
@@ -31,5 +32,5 @@ export function handleUnsubscribe(
     granted: [],
   };
   if (connection.version === 5) unsuback.granted = codes;
-  return after(session.durable(), () => connection.send(unsuback));
+  return after(session.durable(mark), () => connection.send(unsuback));
 }
