@@ -84,7 +84,7 @@ export class Broker {
       this.metricsServer = await startMetricsServer(
         registry,
         this.pools,
-        options.host,
+        options.metricsHost,
         options.metricsPort,
         () => this.health(),
       );
@@ -92,8 +92,45 @@ export class Broker {
     this.sys = new SysTopics(this.pools, this.startedAt, this.logger);
     await this.sys.start(options.sysInterval);
     const addresses = this.addresses();
-    this.logger.info({ ...addresses, host: options.host }, 'mqtt-sessions broker listening');
+    this.logger.info(
+      { ...addresses, host: options.host, urls: this.urls() },
+      'mqtt-sessions broker listening',
+    );
+    this.warnIfExposed();
     return addresses;
+  }
+
+  /** Where clients reach the broker: `mqtt://localhost:1883`, `ws://localhost:8083/mqtt`, ... */
+  urls(): string[] {
+    const { tcp, tls, ws, wss, metrics } = this.addresses();
+    const host = displayHost(this.options.host);
+    const path = this.options.wsPath;
+    return [
+      ...(tcp === undefined ? [] : [`mqtt://${host}:${tcp}`]),
+      ...(tls === undefined ? [] : [`mqtts://${host}:${tls}`]),
+      ...(ws === undefined ? [] : [`ws://${host}:${ws}${path}`]),
+      ...(wss === undefined ? [] : [`wss://${host}:${wss}${path}`]),
+      ...(metrics === undefined
+        ? []
+        : [`http://${displayHost(this.options.metricsHost)}:${metrics}/metrics`]),
+    ];
+  }
+
+  /** A loud line when anyone who can reach the broker may use it without a password. */
+  private warnIfExposed(): void {
+    const options = this.options;
+    if (isLoopback(options.host) || options.runtime !== undefined) return;
+    const anonymous =
+      options.usersFile === undefined
+        ? 'any client, with any or no password,'
+        : options.allowAnonymous === true
+          ? 'clients without credentials'
+          : undefined;
+    if (anonymous === undefined) return;
+    this.logger.warn(
+      { host: options.host },
+      `${anonymous} can connect from the network: give --users-file (and --acl-file), or --host 127.0.0.1`,
+    );
   }
 
   /** The bound ports. */
@@ -165,6 +202,17 @@ export class Broker {
     }
     this.logger.info('mqtt-sessions broker stopped');
   }
+}
+
+/** Loopback addresses reach only this machine. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** A host for a URL: the wildcard addresses are reached as localhost from here. */
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** Creates a broker; call `start()` to listen. Reads the users and ACL files when given. */

@@ -2,6 +2,7 @@
 import { addUser } from './auth/index.js';
 import { createBroker } from './broker.js';
 import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js';
+import { commandLineListeners } from './options.js';
 import { readPassword } from './password-input.js';
 import { VERSION } from './stats.js';
 
@@ -36,7 +37,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   }
   if (command !== 'start') throw new ConfigError(`unknown command ${command} (see --help)`);
   const options = await loadConfig(commandLine);
-  const broker = await createBroker(options);
+  const broker = await createBroker({ ...options, ...commandLineListeners(options) });
   await broker.start();
   let stopping = false;
   const stop = (signal: string) => {

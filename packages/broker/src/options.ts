@@ -37,13 +37,16 @@ export interface BrokerOptions {
   host: string;
   /** MQTT over TCP. Default 1883. */
   port: Port;
-  /** MQTT over WebSocket. Default 8083. */
+  /** MQTT over WebSocket. Default off in the API (the command line's default is 8083). */
   wsPort: Port;
   /** The HTTP path of the WebSocket endpoint. Default `/mqtt`. */
   wsPath: string;
   /** MQTT over TLS. Default 8883 when a certificate is given, else off. */
   tlsPort: Port;
-  /** MQTT over secure WebSocket. Default 8084 when a certificate is given, else off. */
+  /**
+   * MQTT over secure WebSocket. Default off in the API (the command line's default is 8084 when a
+   * certificate is given).
+   */
   wssPort: Port;
   /** TLS certificate chain (PEM), key and optional CA; paths on the command line. */
   tls: TlsMaterial | undefined;
@@ -67,8 +70,16 @@ export interface BrokerOptions {
   tlsMinVersion: TlsVersion;
   /** An OpenSSL cipher list for TLS 1.2 and older (TLS 1.3 suites are not affected). */
   tlsCiphers: string | undefined;
-  /** Prometheus `/metrics` and `/healthz` over HTTP. Default 9464. */
+  /**
+   * Prometheus `/metrics` and `/healthz` over HTTP. Default off in the API (the command line's
+   * default is 9464).
+   */
   metricsPort: Port;
+  /**
+   * The address the metrics endpoint binds to. Default `127.0.0.1`: it lists client ids, so it
+   * is not published beyond the machine unless asked.
+   */
+  metricsHost: string;
   /**
    * Where sessions are kept: `sqlite` (a database file in {@link dataDir}), `redis` (at
    * {@link redisUrl}, shared by brokers) or `memory` (lost when the process ends). Default
@@ -487,6 +498,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       '9464',
     ),
     spec(
+      'metricsHost',
+      '--metrics-host',
+      'string',
+      'address the metrics endpoint binds to (it lists client ids)',
+      '127.0.0.1',
+    ),
+    spec(
       'logLevel',
       '--log-level',
       'string',
@@ -536,24 +554,43 @@ export function envName(option: OptionSpec): string {
   return `MQTT_SESSIONS_${option.flag.slice(2).replace(/-/g, '_').toUpperCase()}`;
 }
 
-/** Fills in every default; the TLS ports switch on only with a certificate. */
+/**
+ * The listeners the `mqtt-sessions` command opens unless told otherwise, besides MQTT on 1883:
+ * WebSocket on 8083, metrics on 9464, and with a certificate secure WebSocket on 8084. The API
+ * opens only the listeners it is given.
+ */
+export function commandLineListeners(
+  options: Partial<BrokerOptions>,
+): Pick<BrokerOptions, 'wsPort' | 'metricsPort' | 'wssPort'> {
+  return {
+    wsPort: options.wsPort ?? 8083,
+    metricsPort: options.metricsPort ?? 9464,
+    wssPort: options.wssPort ?? (options.tls === undefined ? false : 8084),
+  };
+}
+
+/**
+ * Fills in every default: MQTT over TCP on 1883, TLS on 8883 with a certificate, the other
+ * listeners off unless given.
+ */
 export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): BrokerOptions {
   const tls = options.tls;
   const store = options.store ?? (options.redisUrl === undefined ? 'sqlite' : 'redis');
   return {
     host: options.host ?? '0.0.0.0',
     port: options.port ?? 1883,
-    wsPort: options.wsPort ?? 8083,
+    wsPort: options.wsPort ?? false,
     wsPath: options.wsPath ?? '/mqtt',
     tlsPort: tls === undefined ? false : (options.tlsPort ?? 8883),
-    wssPort: tls === undefined ? false : (options.wssPort ?? 8084),
+    wssPort: tls === undefined ? false : (options.wssPort ?? false),
     tls,
     tlsFiles: options.tlsFiles,
     tlsRequireClientCert: options.tlsRequireClientCert ?? tls?.ca !== undefined,
     tlsIdentityAsUsername: options.tlsIdentityAsUsername ?? false,
     tlsMinVersion: options.tlsMinVersion ?? 'TLSv1.2',
     tlsCiphers: options.tlsCiphers,
-    metricsPort: options.metricsPort ?? 9464,
+    metricsPort: options.metricsPort ?? false,
+    metricsHost: options.metricsHost ?? '127.0.0.1',
     store,
     retainStore: options.retainStore ?? store,
     dataDir: options.dataDir ?? './data',

@@ -216,4 +216,47 @@ describe('the mqtt-sessions command', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('the password must not be empty');
   });
+
+  it('prints the URLs, binds metrics to loopback and warns when anyone may connect', async () => {
+    const child = run([
+      ...['--host', '0.0.0.0', '--port', '0', '--ws-port', '0', '--metrics-port', '0'],
+      ...['--sys-interval', '0', '--store', 'memory'],
+    ]);
+    let log = '';
+    child.stdout?.on('data', (chunk) => {
+      log += chunk;
+    });
+    const ports = await listening(child);
+    const lines = log.split('\n').filter((line) => line.startsWith('{'));
+    const listened = JSON.parse(lines.find((line) => line.includes('broker listening')) as string);
+    expect(listened.urls).toEqual([
+      `mqtt://localhost:${ports.tcp}`,
+      `ws://localhost:${listened.ws}/mqtt`,
+      `http://127.0.0.1:${ports.metrics}/metrics`,
+    ]);
+    for (let i = 0; i < 40 && !log.includes('can connect from the network'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    const warning = log.split('\n').find((line) => line.includes('can connect from the network'));
+    expect(JSON.parse(warning as string).level).toBe(40);
+    const health = await fetch(`http://127.0.0.1:${ports.metrics}/healthz`);
+    expect(health.status).toBe(200);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
+  it('does not warn on loopback', async () => {
+    const child = run([
+      ...['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--metrics-port', 'off'],
+      ...['--sys-interval', '0', '--store', 'memory'],
+    ]);
+    let log = '';
+    child.stdout?.on('data', (chunk) => {
+      log += chunk;
+    });
+    await listening(child);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(log).not.toContain('can connect from the network');
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
 });
