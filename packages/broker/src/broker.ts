@@ -3,6 +3,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
+import { AdminApi } from './admin-http.js';
 import { createAuthRuntime, LoginGuard } from './auth/index.js';
 import { ConfigError, readTlsFiles } from './config.js';
 import { type Listener, SocketSet, secureOptions, startListeners } from './listeners.js';
@@ -87,6 +88,7 @@ export class Broker {
         options.metricsHost,
         options.metricsPort,
         () => this.health(),
+        options.adminToken === undefined ? undefined : new AdminApi(this.pools, options.adminToken),
       );
     }
     this.sys = new SysTopics(this.pools, this.startedAt, this.logger);
@@ -218,7 +220,7 @@ function displayHost(host: string): string {
 /** Creates a broker; call `start()` to listen. Reads the users and ACL files when given. */
 export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
-  checkTlsOptions(resolved);
+  checkListenerOptions(resolved);
   const loginGuard = new LoginGuard();
   const runtime = await chooseRuntime(resolved, loginGuard);
   const logger = resolved.logger ?? createLogger(resolved.logLevel);
@@ -228,7 +230,10 @@ export async function createBroker(options: Partial<BrokerOptions> = {}): Promis
   return new Broker({ ...resolved, logger }, runtime, stores, loginGuard);
 }
 
-function checkTlsOptions(options: BrokerOptions): void {
+/** Options that only make sense together, refused as a user would fix them. */
+function checkListenerOptions(options: BrokerOptions): void {
+  if (options.adminToken !== undefined && options.metricsPort === false)
+    throw new ConfigError('--admin-token needs the metrics listener (--metrics-port)');
   if (options.tlsRequireClientCert && options.tls?.ca === undefined)
     throw new ConfigError(
       '--tls-require-client-cert needs --tls-ca (the CA client certificates are signed by)',

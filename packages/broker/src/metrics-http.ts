@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { PoolSet } from '@mqtt-sessions/pool';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { AdminApi } from './admin-http.js';
 import type { LoginGuard } from './auth/index.js';
 import { type BrokerStats, collectStats, topSessions } from './stats.js';
 
@@ -118,9 +119,10 @@ export function startMetricsServer(
   host: string,
   port: number,
   health: () => BrokerHealth = () => ({ status: 'ok' }),
+  admin?: AdminApi,
 ): Promise<{ server: Server; port: () => number }> {
   const server = createServer((request, response) => {
-    handle(request, response, registry, pools, health).catch((error: unknown) => {
+    handle(request, response, registry, pools, health, admin).catch((error: unknown) => {
       response.writeHead(500, { 'content-type': 'text/plain' });
       response.end(`${(error as Error).message}\n`);
     });
@@ -140,8 +142,13 @@ async function handle(
   registry: Registry,
   pools: PoolSet,
   health: () => BrokerHealth,
+  admin: AdminApi | undefined,
 ) {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  if (admin !== undefined && url.pathname.startsWith('/admin/')) {
+    await admin.handle(request, response, url);
+    return;
+  }
   if (url.pathname === '/metrics') {
     const body = await registry.metrics();
     response.writeHead(200, { 'content-type': registry.contentType });

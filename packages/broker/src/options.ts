@@ -76,6 +76,12 @@ export interface BrokerOptions {
    */
   metricsPort: Port;
   /**
+   * Switches on the admin API under `/admin/` on the metrics listener, for requests that carry
+   * `Authorization: Bearer <token>`. Default off. Prefer the environment variable to the flag,
+   * which other users of the machine can read in the process list.
+   */
+  adminToken: string | undefined;
+  /**
    * The address the metrics endpoint binds to. Default `127.0.0.1`: it lists client ids, so it
    * is not published beyond the machine unless asked.
    */
@@ -498,6 +504,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       '9464',
     ),
     spec(
+      'adminToken',
+      '--admin-token',
+      'string',
+      'switches on the admin API under /admin/ for this bearer token (prefer the env variable)',
+      'none: off',
+    ),
+    spec(
       'metricsHost',
       '--metrics-host',
       'string',
@@ -591,6 +604,7 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     tlsCiphers: options.tlsCiphers,
     metricsPort: options.metricsPort ?? false,
     metricsHost: options.metricsHost ?? '127.0.0.1',
+    adminToken: options.adminToken,
     store,
     retainStore: options.retainStore ?? store,
     dataDir: options.dataDir ?? './data',

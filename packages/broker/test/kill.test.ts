@@ -126,7 +126,8 @@ async function publishUntilKilled(
     const n = (packet.messageId as number) - 1;
     expect(packet.reasonCode ?? 0, `ack of message ${n}`).toBeLessThan(0x80);
     acked.add(n);
-    if (packet.cmd === 'pubrec') client.send({ cmd: 'pubrel', messageId: packet.messageId as number });
+    if (packet.cmd === 'pubrec')
+      client.send({ cmd: 'pubrel', messageId: packet.messageId as number });
     if (acked.size >= killAfter) killed ??= kill(broker);
     else sendMore();
   });

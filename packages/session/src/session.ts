@@ -94,6 +94,10 @@ export interface SessionStats {
   readonly packetsSent: number;
   /** Incoming QoS 2 messages waiting for PUBREL. */
   readonly awaitingRelease: number;
+  /** When the live connection was accepted (the session clock, ms); undefined when offline. */
+  readonly connectedSince: number | undefined;
+  /** The remote address of the live connection, when known. */
+  readonly peerIp: string | undefined;
 }
 
 /**
@@ -138,6 +142,8 @@ export class Session<UC = unknown>
   /** The connect-time Session Expiry Interval, for the DISCONNECT rule (section 3.14.2.2.2). */
   private connectExpiryInterval = 0;
   private isEnded = false;
+  /** When the live connection was accepted, on the session clock. */
+  private connectedSince: number | undefined = undefined;
   /** CONNECTs on this session still waiting for the runtime's answer. */
   private handshakes = 0;
   /** Subscriptions this session holds, against `maxSubscriptions`. */
@@ -331,6 +337,8 @@ export class Session<UC = unknown>
       packetsReceived: this.counters.packetsReceived,
       packetsSent: this.counters.packetsSent,
       awaitingRelease: this.awaitingRelease.size,
+      connectedSince: this.connected ? this.connectedSince : undefined,
+      peerIp: this.connected ? this.attachment?.info.peerIp : undefined,
     };
   }
 
@@ -529,6 +537,7 @@ export class Session<UC = unknown>
 
   resume(connection: ConnectionState): void {
     const attachment = connection as Attachment;
+    this.connectedSince = this.timers.now();
     this.outbox.resend(attachment);
     this.outbox.pump(attachment);
   }
