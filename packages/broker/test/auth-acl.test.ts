@@ -319,7 +319,7 @@ describe('parseAcl', () => {
     ['allow subscribe $share/g/x', /without \$share/],
     ['allow publish a/%x', /unknown "%x"/],
     ['allow publish a/%', /unknown "%"/],
-    ['deny publish x', /no deny rules/],
+    ['deny publishes x', /expected "deny publish"/],
     ['users alice', /unknown keyword "users"/],
     ['user', /"user" needs a username/],
     ['user # alice', /"user" needs a username/],

@@ -61,16 +61,61 @@ export function allowedOn(
   levels: readonly string[],
   who: AclSubject,
 ): boolean {
-  const grants = (rule: AclRule): boolean =>
-    (action === 'publish' ? rule.publish : rule.subscribe) && ruleCovers(rule, levels, who);
-  const applies = (list: readonly AclRule[] | undefined): boolean => list?.some(grants) === true;
-  if (applies(rules.everyone)) return true;
-  if (who.username !== undefined && applies(rules.users.get(who.username))) return true;
-  if (applies(rules.clients.get(who.clientId))) return true;
+  let allowed = false;
+  const visit = (list: readonly AclRule[] | undefined): boolean => {
+    for (const rule of list ?? []) {
+      if (!(action === 'publish' ? rule.publish : rule.subscribe)) continue;
+      if (rule.deny) {
+        // A deny rule wins: stop at the first that reaches these levels.
+        if (ruleReaches(rule, levels, who, action)) return true;
+      } else if (!allowed && ruleCovers(rule, levels, who)) allowed = true;
+    }
+    return false;
+  };
+  if (visit(rules.everyone)) return false;
+  if (who.username === undefined ? visit(rules.anonymous) : visit(rules.users.get(who.username)))
+    return false;
+  if (visit(rules.clients.get(who.clientId))) return false;
   for (const [prefix, list] of rules.clientPrefixes) {
-    if (who.clientId.startsWith(prefix) && applies(list)) return true;
+    if (who.clientId.startsWith(prefix) && visit(list)) return false;
   }
-  return false;
+  return allowed;
+}
+
+/**
+ * Whether a deny rule reaches a topic (its pattern matches it) or a filter (the two could match
+ * one topic: a subscription is checked once, so what it would receive decides).
+ */
+function ruleReaches(
+  rule: AclRule,
+  levels: readonly string[],
+  who: AclSubject,
+  action: 'publish' | 'subscribe',
+): boolean {
+  const pattern = rule.hasVariables ? fillIn(rule.levels, who) : (rule.levels as string[]);
+  // A deny pattern whose variable cannot be filled in denies conservatively.
+  if (pattern === undefined) return true;
+  return action === 'publish'
+    ? filterCoversLevels(pattern, levels)
+    : filtersOverlap(pattern, levels);
+}
+
+/** Whether some topic matches both filters (`+` and `#` as in MQTT, `$` topics apart). */
+export function filtersOverlap(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; ; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '#' || y === '#') {
+      // A leading wildcard does not reach `$` topics [MQTT-4.7.2-1].
+      return i > 0 || !(isDollarTopic(x ?? '') || isDollarTopic(y ?? ''));
+    }
+    if (x === undefined || y === undefined) return x === y;
+    if (x === '+' || y === '+') {
+      if (i === 0 && (isDollarTopic(x) || isDollarTopic(y))) return false;
+      continue;
+    }
+    if (x !== y) return false;
+  }
 }
 
 function ruleCovers(rule: AclRule, levels: readonly string[], who: AclSubject): boolean {

@@ -46,7 +46,21 @@ import { usernameProblem } from './users-file.js';
  * the pattern (`chat/#` covers `chat/+/x` and `chat/#`; `chat/+` covers `chat/a` and `chat/+` but
  * not `chat/#`). A `$share/{group}/{filter}` subscription is checked on its filter. As in MQTT, a
  * pattern starting with `+` or `#` does not match topics starting with `$`: write `$SYS/#` to
- * grant those. There are no deny rules, because there is nothing to deny: no rule, no access.
+ * grant those.
+ *
+ *   deny publish|subscribe|both PATTERN   takes away what allow rules give, whatever the order
+ *
+ * A deny rule wins: a publish is refused when a deny pattern matches the topic, a subscription
+ * when a deny pattern and the filter could both match some topic (so `deny subscribe chat/secret`
+ * refuses `chat/#` too: its messages would include the denied ones).
+ *
+ * Mosquitto's ACL format is read as well, so a deployment can move over with its file. Its lines:
+ *   user NAME                                        starts the rules of one user
+ *   topic [read|write|readwrite|deny] TOPIC          for that user; before any `user` line, for
+ *                                                    anonymous clients only
+ *   pattern [read|write|readwrite|deny] PATTERN      for every client, `%u` and `%c` filled in
+ * `read` is subscribe, `write` publish, `readwrite` both (the default), `deny` a deny rule for
+ * both. A file is in one format or the other, never both.
  */
 
 type Section =
@@ -64,10 +78,20 @@ type Section =
  */
 export function parseAcl(text: string, source = 'ACL file'): AclRules {
   const everyone: AclRule[] = [];
+  const anonymous: AclRule[] = [];
+  /** Which syntax the file speaks, from its first rule: ours or Mosquitto's. */
+  let format: 'ours' | 'mosquitto' | undefined;
+  const speak = (spoken: 'ours' | 'mosquitto', fail: (problem: string) => never) => {
+    format ??= spoken;
+    if (format !== spoken)
+      fail('the file mixes allow/deny rules with Mosquitto topic/pattern lines: use one format');
+  };
   const users = new Map<string, AclRule[]>();
   const clients = new Map<string, AclRule[]>();
   const clientPrefixes = new Map<string, AclRule[]>();
+  // In Mosquitto's format, `topic` lines before any `user` line are for anonymous clients.
   let section: Section = { kind: 'everyone' };
+  let sawUser = false;
   const rulesOf = (current: Section): AclRule[] => {
     switch (current.kind) {
       case 'everyone':
@@ -98,6 +122,7 @@ export function parseAcl(text: string, source = 'ACL file'): AclRules {
         const problem = usernameProblem(name);
         if (problem !== undefined) fail(problem);
         section = { kind: 'user', name };
+        sawUser = true;
         length = 2;
         break;
       }
@@ -109,36 +134,88 @@ export function parseAcl(text: string, source = 'ACL file'): AclRules {
         length = 2;
         break;
       }
-      case 'allow': {
+      case 'allow':
+      case 'deny': {
+        speak('ours', fail);
         const action = words[1];
         if (action !== 'publish' && action !== 'subscribe' && action !== 'both') {
-          fail('expected "allow publish", "allow subscribe" or "allow both"');
+          fail(`expected "${keyword} publish", "${keyword} subscribe" or "${keyword} both"`);
         }
         // The pattern `#` is a pattern here, not a comment: a comment needs a complete line first.
-        const pattern = words[2] ?? fail(`"allow ${action}" needs a topic pattern`);
-        const levels = compilePattern(pattern, fail);
-        rulesOf(section).push({
-          publish: action !== 'subscribe',
-          subscribe: action !== 'publish',
-          pattern,
-          levels,
-          hasVariables: levels.some((level) => typeof level !== 'string'),
-          line,
-        });
+        const pattern = words[2] ?? fail(`"${keyword} ${action}" needs a topic pattern`);
+        rulesOf(section).push(
+          rule(
+            keyword === 'deny',
+            action !== 'subscribe',
+            action !== 'publish',
+            pattern,
+            line,
+            fail,
+          ),
+        );
         length = 3;
         break;
       }
-      case 'deny':
-        return fail('there are no deny rules: whatever no rule allows is denied');
+      case 'topic':
+      case 'pattern': {
+        speak('mosquitto', fail);
+        // Mosquitto: `topic [read|write|readwrite|deny] TOPIC`, readwrite when left out.
+        const access = MOSQUITTO_ACCESS[words[1] ?? ''];
+        const pattern =
+          word(words, access === undefined ? 1 : 2) ?? fail(`"${keyword}" needs a topic`);
+        const { deny, publish, subscribe } = access ?? READWRITE;
+        // `pattern` lines are for every client wherever they are; `topic` lines belong to the
+        // user above them, or to anonymous clients before the first `user` line.
+        const list = keyword === 'pattern' ? everyone : sawUser ? rulesOf(section) : anonymous;
+        list.push(rule(deny, publish, subscribe, pattern, line, fail));
+        length = access === undefined ? 2 : 3;
+        break;
+      }
       default:
-        return fail(`unknown keyword "${keyword}" (expected allow, user, client or all)`);
+        return fail(
+          `unknown keyword "${keyword}" (expected allow, deny, user, client or all; or Mosquitto's topic, pattern, user)`,
+        );
     }
     const extra = words[length];
     if (extra !== undefined && !extra.startsWith('#')) {
       fail(`unexpected "${extra}" (a comment starts with #)`);
     }
   }
-  return { everyone, users, clients, clientPrefixes };
+  return { everyone, anonymous, users, clients, clientPrefixes };
+}
+
+/** What a Mosquitto access word grants (or, for `deny`, takes away). */
+interface Access {
+  readonly deny: boolean;
+  readonly publish: boolean;
+  readonly subscribe: boolean;
+}
+const READWRITE: Access = { deny: false, publish: true, subscribe: true };
+const MOSQUITTO_ACCESS: Readonly<Record<string, Access>> = {
+  read: { deny: false, publish: false, subscribe: true },
+  write: { deny: false, publish: true, subscribe: false },
+  readwrite: READWRITE,
+  deny: { deny: true, publish: true, subscribe: true },
+};
+
+function rule(
+  deny: boolean,
+  publish: boolean,
+  subscribe: boolean,
+  pattern: string,
+  line: number,
+  fail: (problem: string) => never,
+): AclRule {
+  const levels = compilePattern(pattern, fail);
+  return {
+    deny,
+    publish,
+    subscribe,
+    pattern,
+    levels,
+    hasVariables: levels.some((level) => typeof level !== 'string'),
+    line,
+  };
 }
 
 // A section name may not be left out in favour of a comment: `user # alice` names nobody.

@@ -9,11 +9,13 @@ export interface AclVariable {
  */
 export type AclLevel = string | readonly (string | AclVariable)[];
 
-/** One `allow` line of an ACL file. */
+/** One `allow` or `deny` line of an ACL file (or a Mosquitto `topic`/`pattern` line). */
 export interface AclRule {
-  /** True when it allows publishing (`allow publish` or `allow both`). */
+  /** True for a deny rule: it takes away what allow rules give, and wins over them. */
+  readonly deny: boolean;
+  /** True when it is about publishing (`publish` or `both`; Mosquitto's `write`). */
   readonly publish: boolean;
-  /** True when it allows subscribing (`allow subscribe` or `allow both`). */
+  /** True when it is about subscribing (`subscribe` or `both`; Mosquitto's `read`). */
   readonly subscribe: boolean;
   /** The pattern as written. */
   readonly pattern: string;
@@ -32,6 +34,8 @@ export interface AclRule {
 export interface AclRules {
   /** Rules before any section, or in an `all` section: for every client, anonymous ones too. */
   readonly everyone: readonly AclRule[];
+  /** Rules for clients without a username only (Mosquitto's `topic` lines before any `user`). */
+  readonly anonymous: readonly AclRule[];
   /** Rules of `user NAME` sections, by username. */
   readonly users: ReadonlyMap<string, readonly AclRule[]>;
   /** Rules of `client ID` sections, by exact client id. */

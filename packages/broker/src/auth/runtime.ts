@@ -11,6 +11,7 @@ import { parseAcl } from './acl-parse.js';
 import type { AclRules } from './acl-rules.js';
 import { decideAuthConnect } from './connect.js';
 import { LoginGuard } from './login-guard.js';
+import { decodeMosquittoHash, isMosquittoHash, mosquittoDecoy } from './mosquitto-hash.js';
 import { decodeScryptHash, hashPassword } from './scrypt.js';
 import { type AuthUserContext, isServerContext } from './user-context.js';
 import { parseUsersFile } from './users-file.js';
@@ -113,8 +114,13 @@ async function decoyFor(
 ): Promise<string | undefined> {
   const first = users?.values().next().value;
   if (first === undefined) return undefined;
+  // parseUsersFile has checked every hash; the throws only satisfy the types.
+  if (isMosquittoHash(first)) {
+    const mosquitto = decodeMosquittoHash(first);
+    if (typeof mosquitto === 'string') throw new Error(mosquitto);
+    return mosquittoDecoy(mosquitto);
+  }
   const decoded = decodeScryptHash(first);
-  // parseUsersFile has checked every hash; this only satisfies the types.
   if (typeof decoded === 'string') throw new Error(decoded);
   return hashPassword(randomBytes(16), decoded);
 }

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { decodeMosquittoHash, isMosquittoHash, verifyMosquittoHash } from './mosquitto-hash.js';
 
 /** scrypt cost parameters: CPU/memory cost `N` (a power of two), block size `r`, parallelism `p`. */
 export interface ScryptCost {
@@ -51,8 +52,9 @@ export async function hashPassword(
 }
 
 /**
- * Checks a password against a hash made by {@link hashPassword}, comparing in constant time so
- * the answer time does not tell how close a guess was.
+ * Checks a password against a hash made by {@link hashPassword}, or against a Mosquitto
+ * password-file hash (`$7$` PBKDF2-SHA512 or `$6$` SHA-512), comparing in constant time so the
+ * answer time does not tell how close a guess was.
  *
  * As with any scrypt (its HMAC pads the password with zero bytes), a password followed by zero
  * bytes verifies as the password itself; that helps only someone who knows the password.
@@ -64,6 +66,11 @@ export async function verifyPassword(
   password: string | Uint8Array,
   encoded: string,
 ): Promise<boolean> {
+  if (isMosquittoHash(encoded)) {
+    const mosquitto = decodeMosquittoHash(encoded);
+    if (typeof mosquitto === 'string') throw new Error(`verifyPassword: ${mosquitto}`);
+    return verifyMosquittoHash(password, mosquitto);
+  }
   const decoded = decodeScryptHash(encoded);
   if (typeof decoded === 'string') throw new Error(`verifyPassword: ${decoded}`);
   const key = await derive(password, decoded.salt, decoded.key.length, decoded);

@@ -1,10 +1,12 @@
 import { AuthFileError } from './errors.js';
 import { numberedLines } from './lines.js';
+import { decodeMosquittoHash, isMosquittoHash } from './mosquitto-hash.js';
 import { decodeScryptHash } from './scrypt.js';
 
 /*
  * The users file: one `username:hash` per line, where the hash is what hashPassword makes
- * (`scrypt$N$r$p$salt$hash`). Blank lines and lines starting with `#` are ignored. Usernames
+ * (`scrypt$N$r$p$salt$hash`) or what Mosquitto's `mosquitto_passwd` makes (`$7$...` or `$6$...`),
+ * so a Mosquitto password file works as it is. Blank lines and lines starting with `#` are ignored. Usernames
  * cannot contain `:` (the separator) and cannot start with `#` (that would be a comment).
  *
  *   # broker users (written by addUser, which the broker's CLI runs for its add-user command)
@@ -55,7 +57,7 @@ export function readUserEntries(text: string, source = 'users file'): UserEntry[
     if (first !== undefined) {
       throw new AuthFileError(source, line, `user ${username} is already on line ${first}`);
     }
-    const decoded = decodeScryptHash(hash);
+    const decoded = isMosquittoHash(hash) ? decodeMosquittoHash(hash) : decodeScryptHash(hash);
     if (typeof decoded === 'string') {
       throw new AuthFileError(source, line, `user ${username}: ${decoded}`);
     }
