@@ -50,7 +50,7 @@ export class Broker {
     this.options = options;
     this.stores = stores;
     this.loginGuard = loginGuard;
-    this.logger = options.logger ?? createLogger(options.logLevel);
+    this.logger = options.logger ?? createLogger(options.logLevel, options.logFormat);
     const logger = this.logger;
     this.pools = createPoolSet<unknown>({
       runtime,
@@ -91,7 +91,9 @@ export class Broker {
         options.adminToken === undefined ? undefined : new AdminApi(this.pools, options.adminToken),
       );
     }
-    this.sys = new SysTopics(this.pools, this.startedAt, this.logger);
+    // Retained messages in Redis are shared with other brokers: each keeps its figures apart.
+    const nodeId = options.retainStore === 'redis' ? options.nodeId : undefined;
+    this.sys = new SysTopics(this.pools, this.startedAt, this.logger, nodeId);
     await this.sys.start(options.sysInterval);
     const addresses = this.addresses();
     this.logger.info(
@@ -223,7 +225,7 @@ export async function createBroker(options: Partial<BrokerOptions> = {}): Promis
   checkListenerOptions(resolved);
   const loginGuard = new LoginGuard();
   const runtime = await chooseRuntime(resolved, loginGuard);
-  const logger = resolved.logger ?? createLogger(resolved.logLevel);
+  const logger = resolved.logger ?? createLogger(resolved.logLevel, resolved.logFormat);
   const stores = await openStores(resolved, (error) =>
     logger.warn({ err: error }, 'Redis connection error'),
   );

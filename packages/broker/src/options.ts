@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import type { Timers } from '@mqtt-sessions/protocol';
 import type { Runtime } from '@mqtt-sessions/runtime-default';
 import type { SessionOptions } from '@mqtt-sessions/session';
 import type { SqliteDurability } from '@mqtt-sessions/store-sqlite';
 import type { Logger } from 'pino';
+import type { LogFormat } from './logging.js';
 import { SYS_TOP_REQUEST } from './sys-topics.js';
 
 /** Where a broker keeps its sessions or its retained messages. */
@@ -110,6 +112,11 @@ export interface BrokerOptions {
    */
   redisPrefix: string;
   /**
+   * This broker's name among brokers that share a Redis: with retained messages in Redis, its
+   * `$SYS` figures go under `$SYS/broker/nodes/<nodeId>/`. Default: the host name.
+   */
+  nodeId: string;
+  /**
    * How long a Redis command may take before it fails, in ms: while Redis is away, what needs it
    * is refused (PUBACK 0x80, DISCONNECT 0x80) after this long instead of waiting. Default 5 s.
    */
@@ -126,6 +133,8 @@ export interface BrokerOptions {
   allowAnonymous: boolean | undefined;
   /** pino log level. Default `info`. */
   logLevel: string;
+  /** `json` lines, `pretty` text, or `auto`: text on a terminal, JSON otherwise. Default `auto`. */
+  logFormat: LogFormat;
   /** Seconds between `$SYS/broker/...` updates; 0 switches them off. Default 10. */
   sysInterval: number;
   /** Session limits and MQTT 5 feature switches (see `@mqtt-sessions/session`). */
@@ -277,6 +286,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     ),
     spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
     spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
+    spec(
+      'nodeId',
+      '--node-id',
+      'string',
+      "this broker's name among brokers sharing a Redis ($SYS/broker/nodes/<id>/)",
+      'the host name',
+    ),
     spec(
       'redisTimeoutMs',
       '--redis-timeout',
@@ -524,6 +540,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'log level: fatal, error, warn, info, debug, trace, silent',
       'info',
     ),
+    choice(
+      'logFormat',
+      '--log-format',
+      ['auto', 'json', 'pretty'],
+      'log lines as JSON or as text; auto: text on a terminal',
+      'auto',
+    ),
     spec(
       'sysInterval',
       '--sys-interval',
@@ -612,12 +635,14 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     redisUrl: options.redisUrl,
     redisPrefix: options.redisPrefix ?? 'mqtt-sessions:',
     redisTimeoutMs: options.redisTimeoutMs ?? 5000,
+    nodeId: options.nodeId ?? hostname(),
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,
     aclFile: options.aclFile,
     allowAnonymous: options.allowAnonymous,
     logLevel: options.logLevel ?? 'info',
+    logFormat: options.logFormat ?? 'auto',
     sysInterval: options.sysInterval ?? 10,
     // The broker keeps $SYS/ for its own figures (section 4.7.2) unless told otherwise.
     session: { refuseSysPublish: true, sysPublishAllowed: [SYS_TOP_REQUEST], ...options.session },

@@ -17,11 +17,19 @@ export class SysTopics {
   private readonly startedAt: number;
   private readonly logger: Logger;
   private unsubscribe: (() => boolean) | undefined = undefined;
+  /** Where the figures go: `$SYS/broker/`, or a node's own place when brokers share retained messages. */
+  readonly prefix: string;
 
-  constructor(pools: PoolSet, startedAt: number, logger: Logger) {
+  /**
+   * @param nodeId Set when the retained messages live in a store other brokers share (Redis):
+   *   the figures then go under `$SYS/broker/nodes/<nodeId>/`, so brokers do not overwrite
+   *   each other's.
+   */
+  constructor(pools: PoolSet, startedAt: number, logger: Logger, nodeId?: string) {
     this.pools = pools;
     this.startedAt = startedAt;
     this.logger = logger;
+    this.prefix = nodeId === undefined ? '$SYS/broker/' : `$SYS/broker/nodes/${nodeId}/`;
   }
 
   /**
@@ -79,7 +87,7 @@ export class SysTopics {
     ];
     const pool = this.pools.defaultPool;
     for (const [name, value] of values) {
-      await pool.serverPublish(`$SYS/broker/${name}`, String(value), { retain: true });
+      await pool.serverPublish(`${this.prefix}${name}`, String(value), { retain: true });
     }
     return stats;
   }

@@ -81,4 +81,29 @@ describe('@mqtt-sessions/retain-redis is an optional dependency, loaded only for
       }
     },
   );
+
+  it.skipIf(url === undefined)(
+    'keeps the $SYS figures of brokers that share a Redis apart, under their node ids',
+    async () => {
+      const prefix = `mqtt-sessions-test:broker-nodes:${process.pid}:${Date.now()}:`;
+      const shared = { retainStore: 'redis' as const, redisUrl: url, redisPrefix: prefix };
+      const a = await startBroker({ ...shared, nodeId: 'node-a', sysInterval: 3600 });
+      const b = await startBroker({ ...shared, nodeId: 'node-b', sysInterval: 3600 });
+      try {
+        const topics = new Set<string>();
+        let cursor = null;
+        do {
+          const page = await a.pools.defaultPool.retain.match('$SYS/#', { cursor, limit: 100 });
+          for (const message of page.messages) topics.add(message.topic);
+          cursor = page.cursor;
+        } while (cursor !== null);
+        expect(topics).toContain('$SYS/broker/nodes/node-a/uptime');
+        expect(topics).toContain('$SYS/broker/nodes/node-b/uptime');
+        expect(topics).not.toContain('$SYS/broker/uptime');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    },
+  );
 });
