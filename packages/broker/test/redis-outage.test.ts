@@ -144,6 +144,12 @@ describe.skipIf(!hasRedisServer())('Redis outages', () => {
     await redis.stop();
     await healthBecomes(started, 503);
     expect((await healthz(started)).body.status).toBe('unavailable');
+    // The figures stay available; only the retained ones are unknown meanwhile.
+    const metrics = await fetch(`http://127.0.0.1:${started.addresses().metrics}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/mqtt_sessions_retained_messages nan/i);
+    expect(text).toMatch(/mqtt_sessions_connected_sessions 2/);
 
     // Not retained: Redis has no part in it, so it goes through at once.
     const plain = await publish(publisher, 't/plain', false);

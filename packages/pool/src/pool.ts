@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import {
   after,
+  isPromiseLike,
   type MaybePromise,
   ReasonCode,
   systemTimers,
@@ -398,18 +399,33 @@ export class Pool<UC = unknown>
     return this.router.stats();
   }
 
-  /** Counters, session counts and retained-store sizes. */
+  /**
+   * Counters, session counts and retained-store sizes. When the retain store cannot answer (a
+   * Redis that is away), `retainedCount` and `retainedBytes` are `NaN` and the rest is still
+   * given: figures must not go dark with one store.
+   */
   stats(): MaybePromise<PoolStats> {
-    return after(this.retain.count(), (retainedCount) =>
-      after(this.retain.bytes(), (retainedBytes) => ({
-        ...this.host.metrics,
-        sessions: this.sessions.size,
-        connected: this.connectedCount(),
-        subscriptions: this.router.stats().subscriptions,
-        retainedCount,
-        retainedBytes,
-      })),
-    );
+    const rest = () => ({
+      ...this.host.metrics,
+      sessions: this.sessions.size,
+      connected: this.connectedCount(),
+      subscriptions: this.router.stats().subscriptions,
+    });
+    let sizes: MaybePromise<[number, number]>;
+    try {
+      sizes = after(this.retain.count(), (count) =>
+        after(this.retain.bytes(), (bytes): [number, number] => [count, bytes]),
+      );
+    } catch {
+      sizes = [Number.NaN, Number.NaN];
+    }
+    const withSizes = ([retainedCount, retainedBytes]: [number, number]): PoolStats => ({
+      ...rest(),
+      retainedCount,
+      retainedBytes,
+    });
+    if (!isPromiseLike(sizes)) return withSizes(sizes);
+    return sizes.then(withSizes, () => withSizes([Number.NaN, Number.NaN]));
   }
 
   /**
