@@ -9,6 +9,7 @@ export {
 } from './keys.js';
 export {
   createRedisSessionStore,
+  MAX_SCRIPT_ARGS,
   RedisSessionStore,
   type RedisSessionStoreCommonOptions,
   type RedisSessionStoreOptions,

@@ -84,7 +84,8 @@ interface SessionPlan {
 /**
  * A {@link SessionStore} on Redis or Redis Cluster, through ioredis. Every method returns a
  * Promise. The keys of one session share a hash tag, so one Lua script reads or writes a session
- * atomically on a Cluster too. On a single Redis a whole batch is one script: all of it or none.
+ * atomically on a Cluster too. On a single Redis a batch is one script, all of it or none, unless
+ * it is larger than {@link MAX_SCRIPT_ARGS}: then it goes in several, one after the other.
  * On a Cluster each session's changes are one script, run in parallel, and the pool indexes are
  * updated around them; see the README for what that means after a crash.
  */
@@ -299,8 +300,27 @@ export class RedisSessionStore implements SessionStore {
     return [...plans.values()];
   }
 
-  /** A single Redis: the whole batch, indexes included, in one script. */
+  /**
+   * A single Redis: the batch, indexes included, in one script, or for a large batch in several
+   * run one after the other (see {@link MAX_SCRIPT_ARGS}).
+   */
   private async applyWhole(plans: readonly SessionPlan[]): Promise<void> {
+    let script: SessionPlan[] = [];
+    let size = 0;
+    for (const piece of plans.flatMap(slicePlan)) {
+      const cost = planArgCount(piece);
+      if (script.length > 0 && size + cost > MAX_SCRIPT_ARGS) {
+        await this.applyScript(script);
+        script = [];
+        size = 0;
+      }
+      script.push(piece);
+      size += cost;
+    }
+    if (script.length > 0) await this.applyScript(script);
+  }
+
+  private async applyScript(plans: readonly SessionPlan[]): Promise<void> {
     const keys: string[] = [];
     for (const plan of plans) keys.push(...keysOf(plan.keys));
     const indexPositions = new Map<string, number>();
@@ -330,10 +350,16 @@ export class RedisSessionStore implements SessionStore {
       plans.filter((plan) => plan.creates),
     );
     const results = await Promise.allSettled(
-      plans.map((plan) => {
-        const args: Arg[] = ['0', '1', '0', plan.key.clientId];
-        pushOps(args, plan.ops, 1);
-        return runScript(this.client, APPLY_SCRIPT, keysOf(plan.keys), args);
+      plans.map(async (plan) => {
+        // A session's slices go one after the other, in order; the last one's answer says
+        // whether the session exists afterwards.
+        let reply: unknown;
+        for (const piece of slicePlan(plan)) {
+          const args: Arg[] = ['0', '1', '0', piece.key.clientId];
+          pushOps(args, piece.ops, 1);
+          reply = await runScript(this.client, APPLY_SCRIPT, keysOf(piece.keys), args);
+        }
+        return reply;
       }),
     );
     const gone: SessionPlan[] = [];
@@ -400,6 +426,42 @@ function outlineOf(
 
 function keysOf(keys: SessionKeys): string[] {
   return [keys.record, keys.subscriptions, keys.order, keys.messages, keys.release];
+}
+
+/**
+ * The most arguments (keys included) one script call carries. ioredis spreads them on the stack:
+ * a batch of some 40,000 arguments overflowed it inside its auto-pipelining and left its replies
+ * out of step with its callbacks, which crashed the process (ioredis issue 1931). A larger batch
+ * goes in several scripts, each session's changes in order.
+ */
+export const MAX_SCRIPT_ARGS = 16_384;
+
+/** Keys and arguments a session takes in a script besides its operations. */
+const PLAN_OVERHEAD = 8;
+
+function planArgCount(plan: SessionPlan): number {
+  let count = PLAN_OVERHEAD;
+  for (const op of plan.ops) count += op.length + 1;
+  return count;
+}
+
+/** A session's plan cut into pieces of at most {@link MAX_SCRIPT_ARGS}, in order. */
+function slicePlan(plan: SessionPlan): SessionPlan[] {
+  if (planArgCount(plan) <= MAX_SCRIPT_ARGS) return [plan];
+  const pieces: SessionPlan[] = [];
+  let ops: Arg[][] = [];
+  let size = PLAN_OVERHEAD;
+  for (const op of plan.ops) {
+    if (ops.length > 0 && size + op.length + 1 > MAX_SCRIPT_ARGS) {
+      pieces.push({ ...plan, ops });
+      ops = [];
+      size = PLAN_OVERHEAD;
+    }
+    ops.push(op);
+    size += op.length + 1;
+  }
+  if (ops.length > 0) pieces.push({ ...plan, ops });
+  return pieces;
 }
 
 /** Appends operations to a script's ARGV, each with its session number after its code. */

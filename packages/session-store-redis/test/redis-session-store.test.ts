@@ -433,6 +433,27 @@ function behaviours(target: Target): void {
       expect(await s.count('kit')).toBe(30);
     });
   }
+
+  it('stores a batch far larger than one script call takes, in order, with auto-pipelining', async () => {
+    // One session with 20,000 queued messages (the broker's fan-in to one persistent
+    // subscriber) and 2,000 sessions of 3: together over 300,000 arguments, which once
+    // overflowed ioredis's stack and crashed the process.
+    const client = target.client({ enableAutoPipelining: true });
+    try {
+      const s = store(client);
+      const changes = sessionWithMessages('big', 'subscriber', 20_000);
+      for (let i = 0; i < 2000; i++) changes.push(...sessionWithMessages('big', `c${i}`, 3));
+      await s.apply(changes);
+      const loaded = await s.load({ pool: 'big', clientId: 'subscriber' });
+      expect(loaded?.messages.map((message) => message.seq)).toEqual(
+        Array.from({ length: 20_000 }, (_, i) => i + 1),
+      );
+      expect(await s.count('big')).toBe(2001);
+      expect((await s.load({ pool: 'big', clientId: 'c1999' }))?.messages).toHaveLength(3);
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
 }
 
 await describeWithRedis('RedisSessionStore on a real Redis', (url) => {
