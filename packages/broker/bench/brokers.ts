@@ -2,10 +2,14 @@
  * The brokers under test, each in a child process of its own: mqtt-sessions (the built CLI),
  * optionally a baseline build of it (another checkout's CLI), and Aedes (bench/aedes-server.mjs). The parent reads a child's memory from /proc/<pid>/status and its
  * CPU time from /proc/<pid>/stat, and asks it over IPC to collect garbage before a memory reading.
+ *
+ * Each broker keeps its sessions in a store: in memory, or (for the persistent-session scenarios)
+ * in SQLite or Redis. A durable store is fresh for every broker process and removed after it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,6 +20,18 @@ import { HOST } from './client.ts';
  * `bare` is no broker: a net server that only answers CONNECT (a floor for the storm).
  */
 export type BrokerName = 'ours' | 'baseline' | 'aedes' | 'bare';
+
+/**
+ * Where a broker keeps its sessions: `memory` (Aedes' default, and ours with `--store memory`),
+ * `sqlite` (ours only: a database file in a fresh directory) or `redis` (ours with
+ * `--store redis`, Aedes with aedes-persistence-redis; a fresh key prefix on one server).
+ */
+export type StoreKind = 'memory' | 'sqlite' | 'redis';
+
+/** A broker on a store, as the tables name it: `ours`, `ours-sqlite`, `aedes-redis`, ... */
+export function setupLabel(name: BrokerName, store: StoreKind): string {
+  return store === 'memory' ? name : `${name}-${store}`;
+}
 
 /** A broker's memory after a full collection, in bytes. */
 export interface MemoryReading {
@@ -51,6 +67,8 @@ export const OUR_LIMIT_FLAGS: readonly string[] = [
 
 /** The built CLI of the `baseline` broker, set by `setBaselineDir`. */
 let baselineCliPath: string | undefined;
+/** Whether the baseline's CLI has `--store` (older builds keep sessions in memory, flagless). */
+let baselineHasStores = false;
 
 /**
  * Makes `baseline` run `DIR/packages/broker/dist/cli.js`, DIR being another checkout of this
@@ -63,7 +81,108 @@ export function setBaselineDir(dir: string): string {
     throw new Error(`${cli} is missing: run pnpm install && pnpm build in ${root}`);
   }
   baselineCliPath = cli;
+  const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+  baselineHasStores = help.includes('--store');
   return root;
+}
+
+/** The stores a broker can run on here. */
+export function storesOf(name: BrokerName): readonly StoreKind[] {
+  switch (name) {
+    case 'ours':
+      return ['memory', 'sqlite', 'redis'];
+    case 'baseline':
+      return baselineHasStores ? ['memory', 'sqlite', 'redis'] : ['memory'];
+    case 'aedes':
+      return ['memory', 'redis'];
+    case 'bare':
+      return ['memory'];
+  }
+}
+
+/** The Redis server of the `redis` stores, set by `useRedis`. */
+let redisUrl: string | undefined;
+/** Its process id when it runs on this machine: its CPU time is part of a run's cost. */
+let redisPid: number | undefined;
+
+/**
+ * Runs redis-cli against the Redis of the `redis` stores. The benchmark has no Redis client of
+ * its own; redis-cli comes with every redis-server.
+ */
+function redisCli(...args: string[]): string {
+  if (redisUrl === undefined) throw new Error('no Redis: call useRedis first');
+  return execFileSync('redis-cli', ['-u', redisUrl, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Makes the `redis` stores use the Redis at `url`, and checks that it answers. Brokers share the
+ * server, each under a key prefix of its own, so nothing else on it is touched.
+ */
+export function useRedis(url: string): void {
+  redisUrl = url;
+  let info: string;
+  try {
+    info = redisCli('info', 'server');
+  } catch (error) {
+    throw new Error(
+      `no Redis answers at ${url} (start one, e.g. redis-server --port 6390 --daemonize yes, and ` +
+        `pass --redis-url): ${(error as Error).message}`,
+    );
+  }
+  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  // The same process id on another machine (or in a container) would be someone else's.
+  const comm = `/proc/${pid}/comm`;
+  redisPid = existsSync(comm) && readFileSync(comm, 'utf8').startsWith('redis') ? pid : undefined;
+}
+
+/** Deletes every key under `prefix` (SCAN, then DEL in batches). */
+function deleteRedisKeys(prefix: string): void {
+  const keys = redisCli('--scan', '--pattern', `${prefix}*`)
+    .split('\n')
+    .filter((key) => key !== '');
+  for (let i = 0; i < keys.length; i += 500) redisCli('del', ...keys.slice(i, i + 500));
+}
+
+/** Tells the broker processes' durable stores apart, within this run and from other runs. */
+let storeCount = 0;
+
+/** A fresh place for one broker process's store, and how to remove it afterwards. */
+interface StorePlace {
+  /** CLI flags of our broker (or of aedes-server.mjs) that point it there. */
+  readonly flags: readonly string[];
+  readonly cleanup: () => void;
+}
+
+function placeStore(name: BrokerName, store: StoreKind): StorePlace {
+  if (!storesOf(name).includes(store)) throw new Error(`${name} cannot run on ${store}`);
+  const ours = name === 'ours' || name === 'baseline';
+  // A baseline without --store keeps sessions in memory already; the flag would be refused.
+  const memoryFlags = ours && (name === 'ours' || baselineHasStores) ? ['--store', 'memory'] : [];
+  switch (store) {
+    case 'memory':
+      return { flags: memoryFlags, cleanup: () => {} };
+    case 'sqlite': {
+      const dir = mkdtempSync(join(tmpdir(), 'mqtt-sessions-bench-'));
+      return {
+        flags: ['--store', 'sqlite', '--data-dir', dir],
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    }
+    case 'redis': {
+      const url = redisUrl;
+      if (url === undefined) throw new Error('the redis store needs a server: call useRedis first');
+      const prefix = `bench-${name}-${process.pid}-${++storeCount}:`;
+      return {
+        flags: ours
+          ? ['--store', 'redis', '--redis-url', url, '--redis-prefix', prefix]
+          : ['--persistence', 'redis', '--redis-url', url, '--redis-prefix', prefix],
+        cleanup: () => deleteRedisKeys(prefix),
+      };
+    }
+  }
 }
 
 /** Aedes options: mqemitter `concurrency` (default 100), its one knob on the delivery path. */
@@ -76,6 +195,8 @@ export function setAedesConcurrency(value: number): void {
 
 export interface StartOptions {
   readonly port: number;
+  /** Where the broker keeps its sessions; default `memory`. */
+  readonly store?: StoreKind | undefined;
   /** Write a V8 CPU profile of our broker into this directory (`--cpu-prof`). */
   readonly cpuProfileDir?: string | undefined;
 }
@@ -83,13 +204,26 @@ export interface StartOptions {
 /** A running broker child. */
 export class BrokerProcess {
   readonly name: BrokerName;
+  readonly store: StoreKind;
   readonly port: number;
   readonly child: ChildProcess;
   private exited = false;
+  private stopping = false;
+  /** The last CPU reading: it stands once the process is gone. */
+  private cpuSeen = 0;
   private stderr = '';
+  private cleanup: (() => void) | undefined;
 
-  private constructor(name: BrokerName, port: number, child: ChildProcess) {
+  private constructor(
+    name: BrokerName,
+    store: StoreKind,
+    port: number,
+    child: ChildProcess,
+    cleanup: () => void,
+  ) {
     this.name = name;
+    this.store = store;
+    this.cleanup = cleanup;
     this.port = port;
     this.child = child;
     child.on('exit', () => {
@@ -104,6 +238,8 @@ export class BrokerProcess {
 
   /** Spawns a broker and resolves once its port accepts connections. */
   static async start(name: BrokerName, options: StartOptions): Promise<BrokerProcess> {
+    const store = options.store ?? 'memory';
+    const place = placeStore(name, store);
     const nodeFlags = ['--expose-gc', '--import', hookUrl];
     let args: string[];
     if (name === 'ours' || name === 'baseline') {
@@ -128,6 +264,7 @@ export class BrokerProcess {
         '--log-level',
         'warn',
         ...OUR_LIMIT_FLAGS,
+        ...place.flags,
       ];
     } else if (name === 'bare') {
       args = [...nodeFlags, barePath, '--port', String(options.port)];
@@ -139,11 +276,17 @@ export class BrokerProcess {
         String(options.port),
         '--concurrency',
         String(AEDES_CONCURRENCY),
+        ...place.flags,
       ];
     }
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const broker = new BrokerProcess(name, options.port, child);
-    await broker.waitForPort();
+    const broker = new BrokerProcess(name, store, options.port, child, place.cleanup);
+    try {
+      await broker.waitForPort();
+    } catch (error) {
+      await broker.stop();
+      throw error;
+    }
     return broker;
   }
 
@@ -163,13 +306,24 @@ export class BrokerProcess {
     return match === null ? Number.NaN : Number(match[1]) * 1024;
   }
 
+  /** Whether the broker exited before `stop()` asked it to (a crash: see `errorOutput`). */
+  get died(): boolean {
+    return this.exited && !this.stopping;
+  }
+
   /** CPU time (user + system) consumed so far, in ms. */
   cpuMs(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLOCK_TICKS;
+    try {
+      this.cpuSeen = processCpuMs(this.pid);
+    } catch {
+      // The broker died mid-run: keep the last reading, so that the run still reports.
+    }
+    return this.cpuSeen;
+  }
+
+  /** CPU time of the Redis server holding this broker's store (if it runs here), in ms; else 0. */
+  storeCpuMs(): number {
+    return this.store === 'redis' && redisPid !== undefined ? processCpuMs(redisPid) : 0;
   }
 
   /** Runs the child's garbage collector, then returns VmRSS and the V8 figures, in bytes. */
@@ -196,14 +350,22 @@ export class BrokerProcess {
     });
   }
 
-  /** Stops the broker: SIGTERM (lets a CPU profile be written), SIGKILL after `graceMs`. */
+  /**
+   * Stops the broker: SIGTERM (lets a CPU profile be written), SIGKILL after `graceMs`; then
+   * removes its store (the SQLite directory, the Redis keys under its prefix).
+   */
   async stop(graceMs = 5000): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    this.stopping ||= !this.exited;
+    if (!this.exited) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    const cleanup = this.cleanup;
+    this.cleanup = undefined;
+    cleanup?.();
   }
 
   private async waitForPort(): Promise<void> {
@@ -227,6 +389,15 @@ export class BrokerProcess {
 
 /** USER_HZ: clock ticks per second of /proc/<pid>/stat (100 on Linux x86 and arm). */
 const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, all threads) a process has consumed so far, in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
 
 /** Samples a broker's VmRSS every `everyMs` and keeps the peak. */
 export class RssSampler {
@@ -264,16 +435,22 @@ export function systemBusyMs(): number {
 /** CPU use over an interval, in % of one core. */
 export interface CpuUse {
   readonly broker: number;
+  /** The Redis server of a `redis` store: work done for the broker, so not counted as other. */
+  readonly store: number;
   readonly loadgen: number;
   /** Everything else on the machine: other engineers' tests, the kernel's softirqs, ... */
   readonly other: number;
   readonly ms: number;
 }
 
-/** Measures the broker's, this process's and everybody else's CPU use from now to `stop()`. */
+/**
+ * Measures the broker's (and its Redis server's), this process's and everybody else's CPU use
+ * from now to `stop()`.
+ */
 export class CpuMeter {
   private readonly broker: BrokerProcess;
   private readonly broker0: number;
+  private readonly store0: number;
   private readonly self0: NodeJS.CpuUsage;
   private readonly system0: number;
   private readonly t0: number;
@@ -281,6 +458,7 @@ export class CpuMeter {
   constructor(broker: BrokerProcess) {
     this.broker = broker;
     this.broker0 = broker.cpuMs();
+    this.store0 = broker.storeCpuMs();
     this.self0 = process.cpuUsage();
     this.system0 = systemBusyMs();
     this.t0 = performance.now();
@@ -289,14 +467,16 @@ export class CpuMeter {
   stop(): CpuUse {
     const ms = performance.now() - this.t0;
     const broker = this.broker.cpuMs() - this.broker0;
+    const store = this.broker.storeCpuMs() - this.store0;
     const self = process.cpuUsage(this.self0);
     const loadgen = (self.user + self.system) / 1000;
     const system = systemBusyMs() - this.system0;
     const pct = (x: number) => (x * 100) / ms;
     return {
       broker: pct(broker),
+      store: pct(store),
       loadgen: pct(loadgen),
-      other: Math.max(0, pct(system - broker - loadgen)),
+      other: Math.max(0, pct(system - broker - store - loadgen)),
       ms,
     };
   }

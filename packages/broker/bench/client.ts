@@ -53,6 +53,8 @@ export interface ClientOptions {
   readonly port: number;
   readonly clientId: string;
   readonly keepalive?: number;
+  /** Clean Session; false (0) makes the session persist after the connection. Default true. */
+  readonly clean?: boolean | undefined;
   /** Receives PUBLISH packets; without one they are counted only. */
   readonly sink?: PublishSink | undefined;
 }
@@ -93,7 +95,7 @@ export class BenchClient {
       protocolId: 'MQTT',
       protocolVersion: 4,
       clientId: options.clientId,
-      clean: true,
+      clean: options.clean ?? true,
       keepalive: options.keepalive ?? 300,
     });
     this.socket.write(connect);
@@ -327,6 +329,8 @@ export interface ConnectManyOptions {
   readonly prefix: string;
   /** Connections in flight at once (sent CONNECT, no CONNACK yet). */
   readonly inFlight?: number;
+  /** Clean Session of every client; default true. */
+  readonly clean?: boolean | undefined;
   readonly sink?: PublishSink | undefined;
   /** Called with each CONNECT-to-CONNACK time in ms. */
   readonly onConnectTime?: (ms: number) => void;
@@ -347,6 +351,7 @@ export async function connectMany(options: ConnectManyOptions): Promise<BenchCli
       const client = new BenchClient({
         port: options.port,
         clientId: `${options.prefix}${index}`,
+        clean: options.clean,
         sink: options.sink,
       });
       clients[index] = client;

@@ -6,15 +6,22 @@
  *   node --expose-gc --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
  *     [--measure 5000] [--warmup 1000] [--window-scale 1] [--parser inline|mqtt-packet]
  *     [--brokers ours,aedes] [--baseline <checkout>] [--profile <dir>] [--no-write]
+ *     [--redis-url redis://127.0.0.1:6379]
  *
- * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, storm, retained. For each one the brokers take
- * turns, A B A B..., each run in a fresh broker process. `--baseline` adds a third broker, our
- * broker as built in another checkout, to compare a change with the code before it in one run.
+ * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, storm, retained, and with persistent sessions
+ * pairs-persistent and fan-in-persistent. For each one the brokers take turns, A B A B..., each
+ * run in a fresh broker process. `--baseline` adds a third broker, our broker as built in another
+ * checkout, to compare a change with the code before it in one run.
+ *
+ * Every broker keeps its sessions in memory (ours with `--store memory`, so that it compares with
+ * Aedes' in-memory default), except in the persistent-session scenarios: there ours runs once on
+ * each store (memory, SQLite, Redis) and Aedes on Redis (aedes-persistence-redis), and a second
+ * table compares them.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import os from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
@@ -31,8 +38,12 @@ import {
   type BrokerName,
   BrokerProcess,
   OUR_LIMIT_FLAGS,
+  type StoreKind,
   setAedesConcurrency,
   setBaselineDir,
+  setupLabel,
+  storesOf,
+  useRedis,
   waitForQuiet,
 } from './brokers.ts';
 import { type ParserMode, setParserMode } from './client.ts';
@@ -41,6 +52,7 @@ import {
   FAN_OUT,
   type FlowSpec,
   PAIRS,
+  persistent,
   type RunResult,
   runFlow,
   runRetained,
@@ -66,6 +78,7 @@ const { values } = parseArgs({
     'max-other': { type: 'string' },
     retries: { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'redis-url': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -96,7 +109,8 @@ const baselineDir = values.baseline === undefined ? undefined : setBaselineDir(v
 if (baselineDir !== undefined && !brokerNames.includes('baseline')) {
   brokerNames.splice(brokerNames.indexOf('ours') + 1, 0, 'baseline');
 }
-const nameWidth = Math.max(5, ...brokerNames.map((name) => name.length));
+/** The Redis of the `redis` stores (persistent-session scenarios), as in the Redis store's bench. */
+const redisUrl = values['redis-url'] ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const profileDir = values.profile;
 if (values['aedes-concurrency'] !== undefined) {
   setAedesConcurrency(Number(values['aedes-concurrency']));
@@ -112,8 +126,42 @@ interface Scenario {
   readonly id: string;
   readonly title: string;
   readonly kind: Kind;
+  /** A persistent-session scenario: the stores ours runs on (see `setupsOf`). */
+  readonly stores?: readonly StoreKind[];
   run(broker: BrokerProcess): Promise<RunResult>;
 }
+
+/** A broker on a store, run in turn with the others: `ours`, `ours-sqlite`, `aedes-redis`, ... */
+interface Setup {
+  readonly name: BrokerName;
+  readonly store: StoreKind;
+  readonly label: string;
+}
+
+const setup = (name: BrokerName, store: StoreKind): Setup => ({
+  name,
+  store,
+  label: setupLabel(name, store),
+});
+
+/**
+ * The setups of a scenario, in the order they take turns. Most scenarios run every broker in
+ * memory. A persistent-session scenario runs ours (and the baseline, if it has stores) on each of
+ * its stores, and Aedes on the durable ones it has, i.e. Redis: the peer the targets name.
+ */
+function setupsOf(scenario: Scenario): Setup[] {
+  const stores = scenario.stores;
+  if (stores === undefined) return brokerNames.map((name) => setup(name, 'memory'));
+  return brokerNames.flatMap((name) =>
+    stores
+      .filter((store) => storesOf(name).includes(store))
+      .filter((store) => name !== 'aedes' || store !== 'memory')
+      .map((store) => setup(name, store)),
+  );
+}
+
+/** Stores of the persistent-session scenarios. */
+const ALL_STORES: readonly StoreKind[] = ['memory', 'sqlite', 'redis'];
 
 const flow =
   (spec: FlowSpec) =>
@@ -125,6 +173,20 @@ const SCENARIOS: readonly Scenario[] = [
   { id: 'fan-in-1', title: 'fan-in 100 -> 1, QoS 1', kind: 'rate', run: flow(FAN_IN(1)) },
   { id: 'fan-out', title: 'fan-out 1 -> 1000, QoS 0', kind: 'rate', run: flow(FAN_OUT) },
   { id: 'pairs', title: '1000 pairs, QoS 1', kind: 'rate', run: flow(PAIRS) },
+  {
+    id: 'pairs-persistent',
+    title: '1000 persistent pairs, QoS 1',
+    kind: 'rate',
+    stores: ALL_STORES,
+    run: flow(persistent(PAIRS)),
+  },
+  {
+    id: 'fan-in-persistent',
+    title: 'fan-in 100 -> 1 persistent subscriber, QoS 1',
+    kind: 'rate',
+    stores: ALL_STORES,
+    run: flow(persistent(FAN_IN(1))),
+  },
   {
     id: 'storm',
     title: `connection storm ${settings.stormConnections / 1000}k`,
@@ -147,6 +209,12 @@ const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (brokerNames.includes('ours') && !existsSync(cliPath)) {
   throw new Error(`${cliPath} is missing: run pnpm build first (pnpm bench:broker does)`);
 }
+const setups = new Map(selected.map((scenario) => [scenario.id, setupsOf(scenario)]));
+const allSetups = [...setups.values()].flat();
+const usesRedis = allSetups.some((s) => s.store === 'redis');
+// Fails now, not halfway through, when the Redis of the persistent-session scenarios is missing.
+if (usesRedis) useRedis(redisUrl);
+const nameWidth = Math.max(5, ...allSetups.map((s) => s.label.length));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -218,16 +286,17 @@ log(
     `measured ${settings.measureMs} ms, window x${settings.windowScale}, parser ${parserMode}`,
 );
 
-/** Each scenario's runs per broker. */
-const results = new Map<string, Map<BrokerName, RunResult[]>>();
+/** Each scenario's runs per setup (by label). */
+const results = new Map<string, Map<string, RunResult[]>>();
 
 for (const scenario of selected) {
-  const perBroker = new Map<BrokerName, RunResult[]>(brokerNames.map((b) => [b, []]));
-  results.set(scenario.id, perBroker);
+  const scenarioSetups = setups.get(scenario.id) as Setup[];
+  const perSetup = new Map<string, RunResult[]>(scenarioSetups.map((s) => [s.label, []]));
+  results.set(scenario.id, perSetup);
   for (let rep = 0; rep < reps; rep++) {
-    for (const name of brokerNames) {
-      const result = await runQuietly(scenario, name, rep);
-      perBroker.get(name)?.push(result);
+    for (const s of scenarioSetups) {
+      const result = await runQuietly(scenario, s, rep);
+      perSetup.get(s.label)?.push(result);
     }
   }
 }
@@ -237,7 +306,8 @@ for (const scenario of selected) {
  * which other processes used more than `maxOtherPct` % of a core is discarded and repeated (up to
  * `retries` times); if every attempt was disturbed, the least disturbed one is kept.
  */
-async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Promise<RunResult> {
+async function runQuietly(scenario: Scenario, s: Setup, rep: number): Promise<RunResult> {
+  const { name, label } = s;
   let kept: RunResult | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
     const quiet = await waitForQuiet(quietPct, quietWaitMs);
@@ -250,6 +320,7 @@ async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Pr
     const port = await freePort();
     const broker = await BrokerProcess.start(name, {
       port,
+      store: s.store,
       cpuProfileDir: name === 'ours' ? profileDir : undefined,
     });
     let result: RunResult;
@@ -258,12 +329,17 @@ async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Pr
     } finally {
       await broker.stop();
     }
-    if (broker.errorOutput.trim() !== '') {
-      console.error(`[${name} stderr] ${broker.errorOutput.trim().slice(0, 2000)}`);
+    if (broker.died) {
+      // What it delivered before it died still counts, marked incomplete: a crash is a finding.
+      result = { ...result, complete: false, note: `broker died during the run; ${result.note}` };
     }
-    const disturbed = result.cpu.other > maxOtherPct;
+    if (broker.errorOutput.trim() !== '') {
+      console.error(`[${label} stderr] ${broker.errorOutput.trim().slice(0, 2000)}`);
+    }
+    // A crash is kept, not retried: its CPU figures are meaningless, and it is a finding.
+    const disturbed = !broker.died && result.cpu.other > maxOtherPct;
     log(
-      `  ${scenario.id.padEnd(9)} ${name.padEnd(nameWidth)} #${rep + 1}: ${headline(scenario.kind, result)}` +
+      `  ${scenario.id.padEnd(9)} ${label.padEnd(nameWidth)} #${rep + 1}: ${headline(scenario.kind, result)}` +
         `${latencyText(result)}, RSS ${formatBytes(result.peakRss)}, CPU ${cpuText(result)}` +
         `${result.complete ? '' : ', INCOMPLETE'}; ${result.note}` +
         (disturbed ? ' -- disturbed by other processes, discarded' : ''),
@@ -277,7 +353,13 @@ async function runQuietly(scenario: Scenario, name: BrokerName, rep: number): Pr
 
 function cpuText(result: RunResult): string {
   const cpu = result.cpu;
-  return `broker ${cpu.broker.toFixed(0)}% / load gen ${cpu.loadgen.toFixed(0)}% / other ${cpu.other.toFixed(0)}%`;
+  return `broker ${brokerCpu(result)} / load gen ${cpu.loadgen.toFixed(0)}% / other ${cpu.other.toFixed(0)}%`;
+}
+
+/** The broker's CPU, and its Redis server's when it has one. */
+function brokerCpu(result: RunResult): string {
+  const cpu = result.cpu;
+  return `${cpu.broker.toFixed(0)}%${cpu.store > 0 ? ` + Redis ${cpu.store.toFixed(0)}%` : ''}`;
 }
 
 function headline(kind: Kind, result: RunResult): string {
@@ -381,9 +463,37 @@ const header = withBaseline
 const rows: string[][] = [];
 const targets: string[] = [];
 const detailRows: string[][] = [];
+const persistentHeader = [
+  'scenario',
+  'broker (store)',
+  'msgs/s',
+  'vs memory',
+  'vs Aedes (same store)',
+  'p50/p99',
+  'RSS',
+  'CPU (+ Redis)',
+];
+const persistentRows: string[][] = [];
 
 for (const scenario of selected) {
-  const perBroker = results.get(scenario.id) as Map<BrokerName, RunResult[]>;
+  const perBroker = results.get(scenario.id) as Map<string, RunResult[]>;
+  for (const [label, runs] of perBroker) {
+    runs.forEach((r, i) => {
+      detailRows.push([
+        scenario.id,
+        `${label} #${i + 1}`,
+        headline(scenario.kind, r),
+        brokerCpu(r),
+        `${r.cpu.loadgen.toFixed(0)}%`,
+        `${r.cpu.other.toFixed(0)}%`,
+        r.note,
+      ]);
+    });
+  }
+  if (scenario.stores !== undefined) {
+    addPersistentRows(scenario, perBroker);
+    continue;
+  }
   const oursRuns = perBroker.get('ours') ?? [];
   const baselineRuns = perBroker.get('baseline') ?? [];
   const aedesRuns = perBroker.get('aedes') ?? [];
@@ -397,9 +507,8 @@ for (const scenario of selected) {
         : higherIsBetter(kind)
           ? o.value / a.value
           : a.value / o.value;
-    const flag = (runs: readonly RunResult[]) => (runs.every((r) => r.complete) ? '' : ' (!)');
     const figureOf = (x: ReturnType<typeof best>, runs: readonly RunResult[]) =>
-      `${bound(kind, x?.run)}${show(kind, x?.value, x?.spread)}${flag(runs)}`;
+      `${bound(kind, x?.run)}${show(kind, x?.value, x?.spread)}${incomplete(runs)}`;
     const latencyOf = (x: ReturnType<typeof best>) => (kind === 'bytes' ? '-' : lat(x?.run));
     const rssOf = (x: ReturnType<typeof best>) =>
       x === undefined ? '-' : formatBytes(x.run.peakRss);
@@ -453,19 +562,45 @@ for (const scenario of selected) {
       targets.push(target('retained delivery < 0.5 s', o.value < 500));
     }
   }
-  for (const [name, runs] of perBroker) {
-    runs.forEach((r, i) => {
-      detailRows.push([
-        scenario.id,
-        `${name} #${i + 1}`,
-        headline(scenario.kind, r),
-        `${r.cpu.broker.toFixed(0)}%`,
-        `${r.cpu.loadgen.toFixed(0)}%`,
-        `${r.cpu.other.toFixed(0)}%`,
-        r.note,
-      ]);
-    });
+}
+
+/**
+ * The rows of a persistent-session scenario, one per setup: its rate, and how it compares with
+ * the same broker in memory (what the store costs) and with Aedes on the same store.
+ */
+function addPersistentRows(scenario: Scenario, perSetup: Map<string, RunResult[]>): void {
+  const bestOf = (name: BrokerName, store: StoreKind) =>
+    best('rate', perSetup.get(setupLabel(name, store)) ?? []);
+  const ratio = (x: ReturnType<typeof best>, y: ReturnType<typeof best>) =>
+    x === undefined || y === undefined ? undefined : x.value / y.value;
+  const ratioText = (value: number | undefined) => (value === undefined ? '-' : formatRatio(value));
+  for (const s of setups.get(scenario.id) as Setup[]) {
+    const runs = perSetup.get(s.label) ?? [];
+    const x = best('rate', runs);
+    persistentRows.push([
+      scenario.title,
+      `${s.name === 'aedes' ? 'Aedes' : s.name} (${s.store})`,
+      `${bound('rate', x?.run)}${show('rate', x?.value, x?.spread)}${incomplete(runs)}`,
+      ratioText(s.store === 'memory' ? undefined : ratio(x, bestOf(s.name, 'memory'))),
+      ratioText(s.name === 'aedes' ? undefined : ratio(x, bestOf('aedes', s.store))),
+      lat(x?.run),
+      x === undefined ? '-' : formatBytes(x.run.peakRss),
+      x === undefined ? '-' : brokerCpu(x.run),
+    ]);
   }
+  const sqlite = ratio(bestOf('ours', 'sqlite'), bestOf('ours', 'memory'));
+  if (sqlite !== undefined) {
+    targets.push(target(`${scenario.title}: ours on SQLite >= 0.5x in memory`, sqlite >= 0.5));
+  }
+  const redis = ratio(bestOf('ours', 'redis'), bestOf('aedes', 'redis'));
+  if (redis !== undefined) {
+    targets.push(target(`${scenario.title}: ours on Redis >= 3x Aedes on Redis`, redis >= 3));
+  }
+}
+
+/** ` (!)` when a run did not deliver every message it had to. */
+function incomplete(runs: readonly RunResult[]): string {
+  return runs.every((r) => r.complete) ? '' : ' (!)';
 }
 
 /** `≥ ` when the load generator used most of a core: then the broker could go faster. */
@@ -483,6 +618,11 @@ const table = formatTable(
   rows,
   header.map((_, i) => (i === 0 ? 'left' : 'right')),
 );
+const persistentTable = formatTable(
+  persistentHeader,
+  persistentRows,
+  persistentHeader.map((_, i) => (i < 2 ? 'left' : 'right')),
+);
 const details = formatTable(
   ['scenario', 'run', 'result', 'broker CPU', 'load gen CPU', 'other CPU', 'counts'],
   detailRows,
@@ -494,14 +634,21 @@ const report = [
   ...(baselineCode === undefined ? [] : [`Baseline: ${baselineCode}`]),
   `Load average (1/5/15 min): ${loadAtStart} at start, ${loadAtEnd} at end.`,
   `Runs: ${reps} per broker and scenario (A B A B, a fresh broker process each); the table shows the best run, ±half the spread across runs. Warm-up ${settings.warmupMs} ms, measured ${settings.measureMs} ms, parser ${parserMode}.`,
-  `mqtt-sessions flags: ${OUR_LIMIT_FLAGS.join(' ')}; Aedes: concurrency ${AEDES_CONCURRENCY}. Ratio > 1 means mqtt-sessions is better (for memory and time: Aedes / ours). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
+  `mqtt-sessions flags: --store memory ${OUR_LIMIT_FLAGS.join(' ')}; Aedes: concurrency ${AEDES_CONCURRENCY}. Ratio > 1 means mqtt-sessions is better (for memory and time: Aedes / ours). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
   ...(withBaseline
     ? [
         'baseline is mqtt-sessions built in the baseline checkout, run with the same flags. ours / baseline > 1 means the current build is better; "within n%" when the difference is no larger than the spread (max - min) / median between the runs of either build, "outside" otherwise.',
       ]
     : []),
-  '',
-  table,
+  ...(rows.length === 0 ? [] : ['', table]),
+  ...(persistentRows.length === 0
+    ? []
+    : [
+        '',
+        `Persistent sessions: every client connects with Clean Session 0, so its session outlives the connection and a durable store journals it. Ours runs with --store memory, --store sqlite (a fresh --data-dir under ${tmpdir()}, default --durability normal) or --store redis (a fresh --redis-prefix); Aedes with aedes-persistence-redis (a fresh key prefix) and mqemitter in memory; both Redis stores on ${redisUrl}. "vs memory" is a rate over the same broker's in memory, "vs Aedes" over Aedes' on the same store. RSS is the broker's alone; CPU adds the Redis server's (% of a core).`,
+        '',
+        persistentTable,
+      ]),
   '',
   'Targets:',
   ...targets,

@@ -62,6 +62,11 @@ export interface FlowSpec {
   readonly window: number;
   /** Deliveries per published message. */
   readonly fanout: number;
+  /**
+   * Every client connects with Clean Session 0 (MQTT 3.1.1's persistent session: it outlives the
+   * connection, so a durable store keeps its subscriptions and messages in flight).
+   */
+  readonly persistent?: boolean;
   topic(publisher: number): string;
   filter(subscriber: number): string;
   /** The publishers a subscriber hears: `count` of them from `first`. */
@@ -107,6 +112,9 @@ export const PAIRS: FlowSpec = {
   heard: (s) => ({ first: s, count: 1 }),
   audience: (p) => [p],
 };
+
+/** `spec` with persistent sessions. */
+export const persistent = (spec: FlowSpec): FlowSpec => ({ ...spec, persistent: true });
 
 class Publisher {
   readonly index: number;
@@ -169,7 +177,10 @@ export async function runFlow(
   const pump = (publisher: Publisher): void => {
     if (stopped || publisher.blocked || publisher.client.closed) return;
     const outstanding = publisher.sent * fanout - publisher.received - publisher.lost;
-    const allowed = window - Math.ceil(outstanding / fanout);
+    // At QoS 1 a message is also in flight until its PUBACK: a broker that acknowledges only once
+    // a durable store has the message must not be fed faster than it stores.
+    const unacked = spec.qos === 1 ? publisher.sent - publisher.client.pubacksIn : 0;
+    const allowed = window - Math.max(Math.ceil(outstanding / fanout), unacked);
     if (allowed < refill) return;
     const template = publisher.template;
     const out = Buffer.allocUnsafe(allowed * template.length);
@@ -189,6 +200,16 @@ export async function runFlow(
       pump(publisher);
     }
     dirty.length = 0;
+  };
+  /** Tops the publisher up after this turn's deliveries and PUBACKs, with one write. */
+  const markDirty = (publisher: Publisher): void => {
+    if (publisher.dirty) return;
+    publisher.dirty = true;
+    dirty.push(publisher);
+    if (!pumpScheduled) {
+      pumpScheduled = true;
+      setImmediate(pumpDirty);
+    }
   };
 
   const sink: PublishSink = {
@@ -215,14 +236,7 @@ export async function runFlow(
       if (measuring && latencyCount < LATENCY_CAPACITY) {
         latencies[latencyCount++] = now - readTime(payload, offset);
       }
-      if (!publisher.dirty) {
-        publisher.dirty = true;
-        dirty.push(publisher);
-        if (!pumpScheduled) {
-          pumpScheduled = true;
-          setImmediate(pumpDirty);
-        }
-      }
+      markDirty(publisher);
     },
   };
 
@@ -230,6 +244,7 @@ export async function runFlow(
     port: broker.port,
     count: spec.subscribers,
     prefix: 's',
+    clean: spec.persistent !== true,
     sink,
   });
   subscribers.forEach((client, s) => {
@@ -245,6 +260,7 @@ export async function runFlow(
     port: broker.port,
     count: spec.publishers,
     prefix: 'p',
+    clean: spec.persistent !== true,
   });
   publisherClients.forEach((client, p) => {
     const publisher = new Publisher(p, client, new PublishTemplate(spec.topic(p), spec.qos));
@@ -252,6 +268,7 @@ export async function runFlow(
       publisher.blocked = false;
       pump(publisher);
     };
+    if (spec.qos === 1) client.onPuback = () => markDirty(publisher);
     publishers.push(publisher);
   });
 
@@ -294,11 +311,15 @@ export async function runFlow(
   measuring = false;
   stopped = true;
 
-  // Let what is in flight arrive, so the counts can be checked.
+  // Let what is in flight arrive, PUBACKs included, so the counts can be checked.
   const drainUntil = performance.now() + 5000;
   const sentTotal = () => publishers.reduce((sum, p) => sum + p.sent, 0);
+  const pubacksTotal = () => publisherClients.reduce((sum, c) => sum + c.pubacksIn, 0);
+  const inFlight = () =>
+    totalReceived + totalLost < sentTotal() * fanout ||
+    (spec.qos === 1 && pubacksTotal() < sentTotal());
   while (
-    totalReceived + totalLost < sentTotal() * fanout &&
+    inFlight() &&
     performance.now() < drainUntil &&
     (spec.qos === 1 || performance.now() - t1 < 1500)
   ) {
@@ -309,7 +330,7 @@ export async function runFlow(
   const sent = sentTotal();
   const expected = sent * fanout;
   const missing = expected - totalReceived;
-  const pubacks = publisherClients.reduce((sum, c) => sum + c.pubacksIn, 0);
+  const pubacks = pubacksTotal();
   const complete = spec.qos === 0 ? true : missing === 0 && pubacks === sent;
   const ms = t1 - t0;
   const { p50, p99 } = percentiles(latencies, latencyCount);
