@@ -51,6 +51,9 @@ class SocketTransport implements Transport {
   close(): void {
     const socket = this.socket;
     socket.end(); // lets what was written (a DISCONNECT with its reason) go out first
+    // Nothing it sends now is read: a flooding client cut off would otherwise keep the broker
+    // reading and discarding its bytes until the socket goes.
+    socket.pause();
     // A client that does not read would keep the socket, and its buffers, for ever: give the
     // goodbye a moment, then destroy it.
     const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
