@@ -81,7 +81,7 @@ export class StoreJournal implements SessionJournal {
     this.storing = batch;
     let applied: MaybePromise<void>;
     try {
-      applied = this.store.apply(batch.changes);
+      applied = this.store.apply(withoutSuperseded(batch.changes));
     } catch (error) {
       this.finish(batch, error);
       return;
@@ -122,4 +122,27 @@ function newBatch(): Batch {
     stored,
     settle: (error) => (error === undefined ? resolve() : reject(error)),
   };
+}
+
+/**
+ * The batch without the message writes a later change of the same batch makes pointless: a
+ * message queued and then sent in one turn is stored once, in its last form, and one queued and
+ * acknowledged in one turn not at all (its `message-done` stays, for a copy stored earlier). The
+ * store applies changes in order, so what is left has the same outcome with fewer writes.
+ */
+export function withoutSuperseded(changes: readonly SessionChange[]): readonly SessionChange[] {
+  let lastWrite: Map<string, number> | undefined;
+  let dropped: Set<number> | undefined;
+  for (let i = 0; i < changes.length; i++) {
+    const change = changes[i] as SessionChange;
+    if (change.type !== 'message' && change.type !== 'message-done') continue;
+    const seq = change.type === 'message' ? change.message.seq : change.seq;
+    const id = `${change.key.pool}\u0000${change.key.clientId}\u0000${seq}`;
+    lastWrite ??= new Map();
+    const earlier = lastWrite.get(id);
+    if (earlier !== undefined) (dropped ??= new Set()).add(earlier);
+    if (change.type === 'message') lastWrite.set(id, i);
+    else lastWrite.delete(id);
+  }
+  return dropped === undefined ? changes : changes.filter((_, i) => !dropped.has(i));
 }
