@@ -262,6 +262,9 @@ async function chooseRuntime(
     ...(options.aclFile === undefined ? {} : { aclFile: options.aclFile }),
     ...(options.allowAnonymous === undefined ? {} : { allowAnonymous: options.allowAnonymous }),
     loginGuard,
+  }).catch((error: unknown) => {
+    // A users or ACL file that is missing or does not parse is the operator's to fix: exit 2.
+    throw new ConfigError((error as Error).message);
   });
   return runtime as Runtime<unknown>;
 }

@@ -259,4 +259,13 @@ describe('the mqtt-sessions command', () => {
     child.kill('SIGTERM');
     await once(child, 'exit');
   });
+
+  it('refuses a missing users file with status 2 and a message, not a stack trace', async () => {
+    const { code, stderr } = await output(
+      run(['--port', '0', '--store', 'memory', '--users-file', '/nonexistent/users.txt']),
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain('/nonexistent/users.txt');
+    expect(stderr).not.toContain('    at ');
+  });
 });
