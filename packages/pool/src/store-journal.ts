@@ -140,7 +140,10 @@ export function withoutSuperseded(changes: readonly SessionChange[]): readonly S
     const id = `${change.key.pool}\u0000${change.key.clientId}\u0000${seq}`;
     lastWrite ??= new Map();
     const earlier = lastWrite.get(id);
-    if (earlier !== undefined) (dropped ??= new Set()).add(earlier);
+    if (earlier !== undefined) {
+      dropped ??= new Set();
+      dropped.add(earlier);
+    }
     if (change.type === 'message') lastWrite.set(id, i);
     else lastWrite.delete(id);
   }
