@@ -235,6 +235,17 @@ describe('original protocol suite, ported', () => {
     expect(client.next('puback')).toMatchObject({ messageId: 11, reasonCode: 0x97 });
   });
 
+  it('past the rate an MQTT 3.1.1 QoS 1 PUBLISH closes the connection, not a PUBACK that drops it', () => {
+    const { pool } = setup({ session: { incomingRate: 1, incomingBurst: 0 } });
+    const client = new TestClient(pool, 4);
+    client.connect({ clientId: 'rate311', protocolVersion: 4 });
+    client.send(publish('rate', 'a', 1, 10));
+    expect(client.next('puback')).toMatchObject({ messageId: 10 });
+    client.send(publish('rate', 'b', 1, 11));
+    expect(client.received.filter((packet) => packet.cmd === 'puback')).toEqual([]);
+    expect(client.closed).toBe(true);
+  });
+
   it('incoming_messages_burst_limit_qos1: the burst allows extra messages, then 0x97', () => {
     const { pool } = setup({ session: { incomingRate: 1, incomingBurst: 1 } });
     const client = new TestClient(pool);

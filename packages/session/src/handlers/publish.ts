@@ -72,12 +72,12 @@ export function handlePublish(
   if (qos > 0 && session.overloaded) {
     // Over the memory budget: refused before it is accepted, so nothing acknowledged is dropped.
     countDrop(session.metrics, 'overload');
-    acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
+    refuseOverQuota(connection, qos, id, 'over the memory budget');
     return;
   }
   if (!session.takePublishToken()) {
     countDrop(session.metrics, 'rate-limited');
-    acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
+    refuseOverQuota(connection, qos, id, 'over the incoming rate');
     return;
   }
   if (options.refuseSysPublish && isSysTopic(topic) && !options.sysPublishAllowed.includes(topic)) {
@@ -215,6 +215,22 @@ function refusePublish(
   const problem = denial === undefined ? undefined : problemInformation(connection, [denial]);
   const cmd = qos === 1 ? 'puback' : 'pubrec';
   sendWithProblemInformation(connection, { cmd, messageId: id, reasonCode }, problem);
+}
+
+/**
+ * A QoS 1/2 PUBLISH refused for quota: PUBACK/PUBREC 0x97 in MQTT 5. MQTT 3.1.1 has no failing
+ * PUBACK, and a plain one would say the message was taken while it is dropped: the connection
+ * closes instead, and the client sends the message again when it is back.
+ */
+function refuseOverQuota(
+  connection: ConnectionState,
+  qos: 0 | 1 | 2,
+  id: number,
+  reason: string,
+): void {
+  if (qos === 0) return;
+  if (connection.version === 5) acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
+  else connection.disconnect(ReasonCode.QuotaExceeded, reason);
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */
