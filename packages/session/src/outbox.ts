@@ -181,7 +181,8 @@ export class Outbox {
     subscriptionIds: readonly number[] | undefined,
     shared: SharedRoute | undefined,
   ): void {
-    if (isExpired(message.expiresAt, this.now())) {
+    // The clock is read only for a message that can expire: most cannot, and this runs per delivery.
+    if (message.expiresAt !== undefined && isExpired(message.expiresAt, this.now())) {
       this.drop('expired', 1); // [MQTT-3.3.2-5]
       return;
     }
@@ -210,7 +211,8 @@ export class Outbox {
     }
     while (this.queueHead < this.queue.length && link.writable && link.live) {
       const entry = this.queue[this.queueHead] as OutboxEntry;
-      if (isExpired(entry.message.expiresAt, this.now())) {
+      const expiresAt = entry.message.expiresAt;
+      if (expiresAt !== undefined && isExpired(expiresAt, this.now())) {
         this.shift();
         if (entry.qos > 0) this.journal?.messageDone(entry);
         this.drop('expired', 1);

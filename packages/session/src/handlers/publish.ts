@@ -109,7 +109,10 @@ export function handlePublish(
       retain: packet.retain,
       properties: forwardedProperties(props),
       propertyBytes: (packet as ForwardedBytes).forwardedBytes,
-      expiresAt: expiresAt(props?.messageExpiryInterval, session.now()),
+      expiresAt:
+        props?.messageExpiryInterval === undefined
+          ? undefined
+          : expiresAt(props.messageExpiryInterval, session.now()),
       sender: session,
       senderContext: session.userContext,
       wireCache: undefined,
