@@ -72,12 +72,12 @@ export function handlePublish(
   if (qos > 0 && session.overloaded) {
     // Over the memory budget: refused before it is accepted, so nothing acknowledged is dropped.
     countDrop(session.metrics, 'overload');
-    refuseOverQuota(connection, qos, id, 'over the memory budget');
+    refuseMessage(connection, qos, id, ReasonCode.QuotaExceeded, 'over the memory budget');
     return;
   }
   if (!session.takePublishToken()) {
     countDrop(session.metrics, 'rate-limited');
-    refuseOverQuota(connection, qos, id, 'over the incoming rate');
+    refuseMessage(connection, qos, id, ReasonCode.QuotaExceeded, 'over the incoming rate');
     return;
   }
   if (options.refuseSysPublish && isSysTopic(topic) && !options.sysPublishAllowed.includes(topic)) {
@@ -125,8 +125,8 @@ export function handlePublish(
 }
 
 /**
- * Acknowledges a routed QoS 1 or 2 message: 0x10 when nobody subscribes (v5), 0x97 on overload,
- * 0x80 when a retained message could not be stored.
+ * Acknowledges a routed QoS 1 or 2 message (0x10 when nobody subscribes, in MQTT 5), or refuses
+ * it: 0x97 on overload, 0x80 when a retained message could not be stored.
  */
 function afterRouting(
   session: SessionContext,
@@ -136,20 +136,18 @@ function afterRouting(
   result: PublishResult,
   mark: number,
 ): void {
-  let code: number;
-  if (!result.ok && result.reason === 'store-failed' && connection.version !== 5) {
-    // MQTT 3.1.1 has no failing PUBACK, and a plain one would say "stored": close instead, and
-    // the client sends the message again when it reconnects.
+  if (!result.ok) {
     connection.inboundUnacked--;
-    connection.disconnect(ReasonCode.UnspecifiedError, result.message);
+    const code =
+      result.reason === 'overload' ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError;
+    refuseMessage(connection, qos, id, code, result.message);
     return;
   }
-  if (!result.ok)
-    code = result.reason === 'overload' ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError;
-  else if (result.deliveries === 0 && connection.version === 5)
-    code = ReasonCode.NoMatchingSubscribers;
-  else code = ReasonCode.Success;
-  if (qos === 2 && code < 0x80) {
+  const code =
+    result.deliveries === 0 && connection.version === 5
+      ? ReasonCode.NoMatchingSubscribers
+      : ReasonCode.Success;
+  if (qos === 2) {
     session.awaitRelease(id); // counted against Receive Maximum until PUBREL
   } else {
     connection.inboundUnacked--;
@@ -221,19 +219,20 @@ function refusePublish(
 }
 
 /**
- * A QoS 1/2 PUBLISH refused for quota: PUBACK/PUBREC 0x97 in MQTT 5. MQTT 3.1.1 has no failing
- * PUBACK, and a plain one would say the message was taken while it is dropped: the connection
- * closes instead, and the client sends the message again when it is back.
+ * A QoS 1/2 PUBLISH the broker does not take: PUBACK/PUBREC with `code` in MQTT 5. MQTT 3.1.1
+ * has no failing PUBACK, and a plain one would say the message was taken while it is dropped:
+ * the connection closes instead, and the client sends the message again when it is back.
  */
-function refuseOverQuota(
+function refuseMessage(
   connection: ConnectionState,
   qos: 0 | 1 | 2,
   id: number,
+  code: number,
   reason: string,
 ): void {
   if (qos === 0) return;
-  if (connection.version === 5) acknowledge(connection, qos, id, ReasonCode.QuotaExceeded);
-  else connection.disconnect(ReasonCode.QuotaExceeded, reason);
+  if (connection.version === 5) acknowledge(connection, qos, id, code);
+  else connection.disconnect(code, reason);
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2, nothing for QoS 0. */
