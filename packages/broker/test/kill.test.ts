@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Packet } from 'mqtt-packet';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../abuse/prng.js';
 import { RawClient } from './raw-client.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -30,18 +31,6 @@ afterEach(() => {
 afterAll(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-/** Deterministic numbers in [0, 1) from a seed (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts the CLI from source on the given store arguments; resolves with its MQTT port. */
 async function startBroker(storeArgs: string[]): Promise<{ child: ChildProcess; port: number }> {
@@ -246,7 +235,7 @@ describe.each(STORES)('kill -9 mid-load on the $name store', (store) => {
   it.skipIf(store.skip).each(SEEDS)(
     'seed %i: every acknowledged message and the Will arrive after a restart',
     async (seed) => {
-      const next = random(seed);
+      const next = mulberry32(seed);
       const args = await store.args(seed);
       const first = await startBroker(args);
 
