@@ -377,8 +377,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'session.packetsPerTurn',
       '--packets-per-turn',
       'number',
-      'packets of one connection handled per event-loop turn',
+      'packets of one connection handled before the turn checks its time',
       '64',
+    ),
+    spec(
+      'session.turnTimeMs',
+      '--turn-time-ms',
+      'milliseconds',
+      'how long one connection may run in one event-loop turn (0: packet count only)',
+      '1',
     ),
     spec(
       'session.slowClientTimeoutMs',

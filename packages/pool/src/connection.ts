@@ -59,8 +59,10 @@ export interface EntryLimits {
   readonly metrics: SessionMetrics;
   /** Whether MQTT 3.1 (protocol level 3, `MQIsdp`) clients are accepted. */
   readonly acceptMqtt31: boolean;
-  /** Packets of one connection handled in one turn of the event loop before others get a turn. */
+  /** Packets of one connection handled in one turn of the event loop before it checks the time. */
   readonly packetsPerTurn: number;
+  /** How long one connection's packets may run in one turn, in ms; 0: `packetsPerTurn` only. */
+  readonly turnTimeMs: number;
   /** How long a client may leave its replies unread before it is disconnected, in ms. */
   readonly slowClientTimeoutMs: number;
   /** Reports a failure that cannot be thrown back to the transport. */
@@ -101,8 +103,10 @@ export class Connection implements PacketSink {
   /** Bytes received and not read yet: while a turn's budget is spent, or replies back up. */
   private pending: Buffer[] | undefined = undefined;
   private pendingBytes = 0;
-  /** Packets this turn may still handle. */
+  /** Packets this turn may still handle before the time is checked. */
   private budget = 0;
+  /** When this turn's reading began (`performance.now()`). */
+  private turnStartedAt = 0;
   /** True while the transport reported a full buffer and has not drained. */
   private full = false;
   /** Why reading stopped: the next turn comes, or the transport must drain first. */
@@ -125,10 +129,10 @@ export class Connection implements PacketSink {
   }
 
   /**
-   * Takes bytes from the transport. Partial packets wait for the rest. A connection handles at most
-   * `packetsPerTurn` packets in one turn of the event loop and goes on in the next, so that one
-   * client's burst never makes the others wait; and it stops reading while its replies back up
-   * (the transport's `send` returned false), until the transport drains.
+   * Takes bytes from the transport. Partial packets wait for the rest. A connection handles packets
+   * in blocks of `packetsPerTurn` for at most `turnTimeMs` of one turn of the event loop and goes
+   * on in the next, so that one client's burst never makes the others wait; and it stops reading
+   * while its replies back up (the transport's `send` returned false), until the transport drains.
    */
   receive(chunk: Buffer): void {
     if (this.closed) return;
@@ -150,6 +154,7 @@ export class Connection implements PacketSink {
   private readFrom(first: Buffer | undefined): void {
     this.reading = true;
     this.budget = this.target.entry.packetsPerTurn;
+    this.turnStartedAt = performance.now();
     try {
       let chunk = first ?? this.takePending();
       while (chunk !== undefined && !this.closed) {
@@ -228,7 +233,19 @@ export class Connection implements PacketSink {
       return !this.closed;
     }
     this.onPacket(packet);
-    return !this.closed && --this.budget > 0 && !this.full;
+    return !this.closed && (--this.budget > 0 || this.anotherBlock()) && !this.full;
+  }
+
+  /**
+   * A block of packets is done: go on with another if the turn has time left. Slicing by count
+   * alone cut a subscriber's burst of PUBACKs into small turns, each with its own socket write,
+   * and cost a sixth of QoS 1 fan-in throughput.
+   */
+  private anotherBlock(): boolean {
+    const entry = this.target.entry;
+    if (performance.now() - this.turnStartedAt >= entry.turnTimeMs) return false;
+    this.budget = entry.packetsPerTurn;
+    return true;
   }
 
   /** The transport can take more bytes again: send what waits, then read on. */

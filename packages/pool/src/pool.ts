@@ -222,6 +222,10 @@ export class Pool<UC = unknown>
     return this.sessionOptions.packetsPerTurn;
   }
 
+  get turnTimeMs(): number {
+    return this.sessionOptions.turnTimeMs;
+  }
+
   get slowClientTimeoutMs(): number {
     return this.sessionOptions.slowClientTimeoutMs;
   }

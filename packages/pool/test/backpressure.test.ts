@@ -3,7 +3,7 @@
  * is handled a turn at a time, and a client that never reads is cut off after a while.
  */
 import { generate, type Packet } from 'mqtt-packet';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { settle, subscribe, TestClient, testPool } from './helpers.js';
 
 const PINGREQ = Buffer.from([0xc0, 0x00]);
@@ -34,7 +34,7 @@ describe('back-pressure', () => {
   });
 
   it('answers another client while one sends a burst: a connection gets packetsPerTurn packets per turn', async () => {
-    const { pool, errors } = testPool({ session: { packetsPerTurn: 50 } });
+    const { pool, errors } = testPool({ session: { packetsPerTurn: 50, turnTimeMs: 0 } });
     const subscriber = new TestClient(pool);
     subscriber.connect({ clientId: 'sub' });
     subscribe(subscriber, 'burst/#', 0);
@@ -55,6 +55,51 @@ describe('back-pressure', () => {
     await settle(200);
     expect(subscriber.drain()).toHaveLength(4_950);
     expect(errors).toEqual([]);
+  });
+
+  describe('turnTimeMs', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** A burst of 1,000 QoS 0 PUBLISH; each packet read advances a stubbed clock by `msEach`. */
+    function burst(turnTimeMs: number, msEach: number) {
+      const { pool, errors } = testPool({ session: { packetsPerTurn: 50, turnTimeMs } });
+      const subscriber = new TestClient(pool);
+      subscriber.connect({ clientId: 'sub' });
+      subscribe(subscriber, 'burst/#', 0);
+      const flooder = new TestClient(pool);
+      flooder.connect({ clientId: 'flooder' });
+      let now = 0;
+      vi.spyOn(performance, 'now').mockImplementation(() => {
+        const time = now;
+        now += msEach;
+        return time;
+      });
+      flooder.sendBytes(
+        many(
+          { cmd: 'publish', topic: 'burst/x', payload: 'x', qos: 0, retain: false, dup: false },
+          1_000,
+        ),
+      );
+      return { subscriber, errors };
+    }
+
+    it('goes on with another block of packetsPerTurn while the turn has time left', () => {
+      // The clock is read once per turn and once per block: 0.01 ms each, far below 1 ms.
+      const { subscriber, errors } = burst(1, 0.01);
+      expect(subscriber.drain()).toHaveLength(1_000);
+      expect(errors).toEqual([]);
+    });
+
+    it('yields after the block in which the turn ran out of time', async () => {
+      // Start at 0, 0.4 after the first block, 0.8 after the second, 1.2 after the third: yield.
+      const { subscriber, errors } = burst(1, 0.4);
+      expect(subscriber.drain()).toHaveLength(150);
+      await settle(50);
+      expect(subscriber.drain()).toHaveLength(850);
+      expect(errors).toEqual([]);
+    });
   });
 
   it('cuts off a client that leaves its replies unread for slowClientTimeoutMs, and counts it', () => {

@@ -93,10 +93,19 @@ export interface SessionOptions {
   /** `$SYS/` topics that clients may still publish to, such as a server's request topic. */
   sysPublishAllowed: readonly string[];
   /**
-   * Packets of one connection handled in one turn of the event loop; the rest wait for the next
-   * turn, so that one client's burst never makes the others wait. Default 64.
+   * Packets of one connection handled in one turn of the event loop before it checks the time
+   * (see `turnTimeMs`); the rest wait for the next turn, so that one client's burst never makes
+   * the others wait. Default 64.
    */
   packetsPerTurn: number;
+  /**
+   * How long one connection's packets may run in one turn of the event loop, in milliseconds.
+   * After every `packetsPerTurn` packets the connection yields if the turn has taken this long,
+   * and goes on with the next block if not: cheap packets (acknowledgements) run in large blocks,
+   * costly ones (SUBSCRIBE with many retained messages) in small ones. 0 makes `packetsPerTurn`
+   * a hard limit. Default 1.
+   */
+  turnTimeMs: number;
   /**
    * How long a client may leave its replies unread (its transport's buffer above the high-water
    * mark) before it is disconnected, in milliseconds. Meanwhile its connection is not read and its
@@ -138,6 +147,7 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   refuseSysPublish: false,
   sysPublishAllowed: Object.freeze([]) as readonly string[],
   packetsPerTurn: 64,
+  turnTimeMs: 1,
   slowClientTimeoutMs: 60_000,
 });
 
