@@ -8,7 +8,7 @@ import { createAuthRuntime, LoginGuard } from './auth/index.js';
 import { ConfigError, readTlsFiles } from './config.js';
 import { type Listener, SocketSet, secureOptions, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
-import { type BrokerHealth, createMetricsRegistry, startMetricsServer } from './metrics-http.js';
+import type { BrokerHealth } from './metrics-http.js';
 import { type BrokerOptions, resolveBrokerOptions, type TlsMaterial } from './options.js';
 import { type BrokerStats, collectStats } from './stats.js';
 import { type BrokerStores, openStores } from './stores.js';
@@ -81,6 +81,8 @@ export class Broker {
     }
     this.listeners = await startListeners(this.pools, options, this.sockets);
     if (options.metricsPort !== false) {
+      // prom-client is loaded only when there is an endpoint to serve.
+      const { createMetricsRegistry, startMetricsServer } = await import('./metrics-http.js');
       const registry = createMetricsRegistry(this.pools, this.startedAt, this.loginGuard);
       this.metricsServer = await startMetricsServer(
         registry,

@@ -3,21 +3,22 @@ import {
   type Server as HttpServer,
   type IncomingMessage,
 } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import {
   type AddressInfo,
   createServer as createNetServer,
   type Server,
   type Socket,
 } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import { attachSocket, attachWebSocket, type Connectable } from '@mqtt-sessions/pool';
 import { DEFAULT_SESSION_OPTIONS } from '@mqtt-sessions/session';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { BrokerOptions, TlsMaterial } from './options.js';
 
 /** A listen backlog that absorbs connection storms (the kernel caps it at somaxconn). */
 const LISTEN_BACKLOG = 4096;
+/** A {@link SocketSet} is not swept below this size. */
+const MIN_SWEEP = 1024;
 
 /** One listening server and what it serves. */
 export interface Listener {
@@ -32,14 +33,27 @@ export interface Listener {
 /** Every socket a listener accepted, so a shutdown can end the ones that linger. */
 export class SocketSet {
   private readonly sockets = new Set<Socket>();
+  /** The size at which destroyed sockets are next swept out. */
+  private sweepAt = MIN_SWEEP;
 
   add(socket: Socket): void {
+    // No 'close' listener per socket (with its closure and once-wrapper, about 300 bytes): the
+    // destroyed ones are swept out whenever the set has doubled since the last sweep.
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    if (this.sockets.size >= this.sweepAt) {
+      this.sweep();
+      this.sweepAt = Math.max(MIN_SWEEP, 2 * this.sockets.size);
+    }
   }
 
+  /** Sockets not destroyed yet. */
   get size(): number {
+    this.sweep();
     return this.sockets.size;
+  }
+
+  private sweep(): void {
+    for (const socket of this.sockets) if (socket.destroyed) this.sockets.delete(socket);
   }
 
   destroyAll(): void {
@@ -47,7 +61,10 @@ export class SocketSet {
   }
 }
 
-/** Starts the listeners the options switch on. */
+/**
+ * Starts the listeners the options switch on. TLS, HTTPS and the `ws` package are loaded only
+ * for a listener that needs them, so that a broker without them starts smaller.
+ */
 export async function startListeners(
   target: Connectable,
   options: BrokerOptions,
@@ -56,13 +73,15 @@ export async function startListeners(
   const listeners: Listener[] = [];
   try {
     if (options.port !== false) {
+      const socketOptions = transportOptions(options); // one object for every connection
       const server = createNetServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
-        attachSocket(target, socket, transportOptions(options));
+        attachSocket(target, socket, socketOptions);
       });
       listeners.push(await listen('tcp', server, options.host, options.port));
     }
     if (options.tlsPort !== false && options.tls !== undefined) {
+      const { createServer: createTlsServer } = await import('node:tls');
       const server = createTlsServer(
         { ...secureOptions(options, options.tls), noDelay: true },
         (socket) => {
@@ -80,13 +99,14 @@ export async function startListeners(
     if (options.wsPort !== false) {
       const server = createHttpServer(notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options, 'websocket');
+      await serveWebSocket(target, server, options, 'websocket');
       listeners.push(await listen('ws', server, options.host, options.wsPort));
     }
     if (options.wssPort !== false && options.tls !== undefined) {
+      const { createServer: createHttpsServer } = await import('node:https');
       const server = createHttpsServer(secureOptions(options, options.tls), notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      serveWebSocket(target, server, options, 'websocket-tls');
+      await serveWebSocket(target, server, options, 'websocket-tls');
       listeners.push(await listen('wss', server, options.host, options.wssPort));
     }
   } catch (error) {
@@ -97,13 +117,14 @@ export async function startListeners(
 }
 
 /** MQTT over WebSocket at `path`, subprotocol `mqtt` (MQTT 5 section 6). */
-function serveWebSocket(
+async function serveWebSocket(
   target: Connectable,
   server: HttpServer,
   options: BrokerOptions,
   origin: 'websocket' | 'websocket-tls',
-): void {
-  const wss = new WebSocketServer({
+): Promise<void> {
+  const { WebSocketServer: Server } = await import('ws');
+  const wss: WebSocketServer = new Server({
     server,
     path: options.wsPath,
     // Offer only "mqtt"; clients that ask for no subprotocol are let in as well [MQTT-6.0.0-3].

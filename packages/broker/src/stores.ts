@@ -2,12 +2,7 @@ import { join, resolve } from 'node:path';
 import { createMemoryRetainStore, type RetainStore } from '@mqtt-sessions/retain';
 import type { SessionStore } from '@mqtt-sessions/session-store';
 import type * as SessionStoreRedis from '@mqtt-sessions/session-store-redis';
-import {
-  DEFAULT_SQLITE_FILE_NAME,
-  openSqliteStore,
-  type SqliteStore,
-  SqliteStoreError,
-} from '@mqtt-sessions/store-sqlite';
+import type { SqliteStore } from '@mqtt-sessions/store-sqlite';
 import { ConfigError } from './config.js';
 import type { BrokerOptions, StoreKind } from './options.js';
 import { createRedisRetain, isMissingPackage, type RedisConnection } from './redis-retain.js';
@@ -35,7 +30,7 @@ export async function openStores(
   options: BrokerOptions,
   onRedisError: (error: Error) => void = () => {},
 ): Promise<BrokerStores> {
-  const sqlite = usesSqlite(options) ? openSqlite(options) : undefined;
+  const sqlite = usesSqlite(options) ? await openSqlite(options) : undefined;
   const redis: RedisConnection[] = [];
   try {
     const sessions = await openSessionStore(options, sqlite, redis, onRedisError);
@@ -55,7 +50,11 @@ function usesSqlite(options: BrokerOptions): boolean {
   return options.store === 'sqlite' || options.retainStore === 'sqlite';
 }
 
-function openSqlite(options: BrokerOptions): SqliteStore {
+/** Opens the SQLite database; the package (a native module) is loaded only when it is used. */
+async function openSqlite(options: BrokerOptions): Promise<SqliteStore> {
+  const { DEFAULT_SQLITE_FILE_NAME, openSqliteStore, SqliteStoreError } = await import(
+    '@mqtt-sessions/store-sqlite'
+  );
   const file = join(resolve(options.dataDir), DEFAULT_SQLITE_FILE_NAME);
   try {
     return openSqliteStore({ file, durability: options.durability });

@@ -1,9 +1,11 @@
 import {
   connackReturnCodeV3,
+  deadlinesOf,
   isPromiseLike,
   type MaybePromise,
   ProtocolLevel,
   ReasonCode,
+  type Scheduled,
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { ContextPrefs } from '@mqtt-sessions/runtime-default';
@@ -87,7 +89,7 @@ export interface ConnectTarget {
  */
 const NO_PREFS: ContextPrefs = Object.freeze({});
 
-export class Connection implements PacketSink {
+export class Connection implements PacketSink, Scheduled {
   readonly peerIp: string | undefined;
   readonly contextPrefs: ContextPrefs;
   private readonly transport: Transport;
@@ -97,7 +99,11 @@ export class Connection implements PacketSink {
   /** Packets that arrived while the CONNECT was being placed. */
   private early: Packet[] | undefined = undefined;
   private closed = false;
-  private connectTimer: unknown;
+  /**
+   * The handshake's deadline, until CONNACK: the connection's entry in the clock's deadline
+   * queue (see {@link Scheduled}).
+   */
+  dueAt: number | undefined = undefined;
   private version: 4 | 5 = 4;
   private reading = false;
   /** Bytes received and not read yet: while a turn's budget is spent, or replies back up. */
@@ -314,7 +320,7 @@ export class Connection implements PacketSink {
     if (this.closed) return;
     const attachment = this.attachment;
     if (attachment !== undefined) {
-      if (this.connectTimer !== undefined) {
+      if (this.dueAt !== undefined) {
         // Until CONNACK, each AUTH step of the client gets the full time again.
         if (attachment.live) this.clearConnectTimer();
         else if (packet.cmd === 'auth') this.armConnectTimer();
@@ -450,18 +456,30 @@ export class Connection implements PacketSink {
     }
   }
 
+  /** The handshake must finish by `connectTimeoutMs` from now (one deadline, not a timer each). */
   private armConnectTimer(): void {
     this.clearConnectTimer();
-    this.connectTimer = this.target.entry.timers.setTimeout(() => {
-      this.connectTimer = undefined;
-      if (this.attachment?.live !== true) this.close('the handshake did not finish in time');
-    }, this.target.entry.connectTimeoutMs);
+    const entry = this.target.entry;
+    const at = entry.timers.now() + entry.connectTimeoutMs;
+    this.dueAt = at;
+    deadlinesOf(entry.timers).schedule(this, at);
+  }
+
+  /** The handshake's deadline has come (from the deadline queue). */
+  onDue(): void {
+    this.dueAt = undefined;
+    if (this.closed || this.attachment?.live === true) return;
+    try {
+      this.close('the handshake did not finish in time');
+    } catch (error) {
+      this.target.entry.reportError(error);
+    }
   }
 
   private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) {
-      this.target.entry.timers.clearTimeout(this.connectTimer);
-      this.connectTimer = undefined;
+    if (this.dueAt !== undefined) {
+      this.dueAt = undefined;
+      deadlinesOf(this.target.entry.timers).cancelled();
     }
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The vocabulary of MQTT 5 and 3.1.1 that every other package shares: reason codes and the
  * packets that may carry each, protocol limits, the message property set, MaybePromise helpers,
- * one clock and timers interface, and the expiry arithmetic. No dependencies.
+ * one clock and timers interface with a shared deadline queue, and the expiry arithmetic. No dependencies.
  *
  * @packageDocumentation
  */
+export { DeadlineQueue, deadlinesOf, type Scheduled } from './deadlines.js';
 export { expiresAt, isExpired, secondsLeft } from './expiry.js';
 export {
   MAX_FOUR_BYTE_INTEGER,

@@ -1,8 +1,10 @@
 import {
+  deadlinesOf,
   isPromiseLike,
   type MaybePromise,
   type ProtocolVersion,
   ReasonCode,
+  type Scheduled,
   type Timers,
 } from '@mqtt-sessions/protocol';
 import type { ConnectionInfo } from '@mqtt-sessions/runtime-default';
@@ -82,7 +84,7 @@ export interface PacketCounters {
  * aliases, the client's limits, flow-control state and the packets that wait while the runtime
  * answers asynchronously.
  */
-export class Attachment implements ConnectionState, SessionConnection, OutboxLink {
+export class Attachment implements ConnectionState, SessionConnection, OutboxLink, Scheduled {
   readonly info: ConnectionInfo;
   readonly version: ProtocolVersion;
   readonly assignedClientId: boolean;
@@ -99,7 +101,8 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   private aliasesOut: OutboundAliases | undefined = undefined;
   private keepAliveMs = 0;
   private lastActivity: number;
-  private keepAliveTimer: unknown = undefined;
+  /** When keep-alive is next checked, while it is on: the connection's entry in the clock's deadline queue. */
+  dueAt: number | undefined = undefined;
   // Packets that arrived while an earlier one waits for the runtime.
   private inbox: Packet[] | undefined = undefined;
   private busy = false;
@@ -423,29 +426,37 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
     this.stopKeepAlive();
     this.keepAliveMs = seconds * 1500; // [MQTT-3.1.2-22]
     if (seconds === 0) return; // 0 switches the mechanism off (MQTT 5 section 3.1.2.10)
-    this.armKeepAlive(this.keepAliveMs);
+    this.checkKeepAliveAt(this.timers.now() + this.keepAliveMs);
   }
 
-  private armKeepAlive(ms: number): void {
-    this.keepAliveTimer = this.timers.setTimeout(() => this.checkKeepAlive(), ms);
+  /**
+   * One deadline per interval, not per packet: a packet only notes the time, and the check
+   * schedules the next one for the interval after the last packet.
+   */
+  private checkKeepAliveAt(at: number): void {
+    this.dueAt = at;
+    deadlinesOf(this.timers).schedule(this, at);
   }
 
-  /** One timer per interval, not per packet: it re-arms for the time left since the last packet. */
-  private checkKeepAlive(): void {
-    this.keepAliveTimer = undefined;
+  /** The keep-alive deadline has come (from the deadline queue): end the connection, or go on. */
+  onDue(now: number): void {
+    this.dueAt = undefined;
     if (this.state === 'closed') return;
-    const idle = this.timers.now() - this.lastActivity;
-    if (idle >= this.keepAliveMs) {
-      this.disconnect(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
+    if (now - this.lastActivity < this.keepAliveMs) {
+      this.checkKeepAliveAt(this.lastActivity + this.keepAliveMs);
       return;
     }
-    this.armKeepAlive(this.keepAliveMs - idle);
+    try {
+      this.disconnect(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
+    } catch (error) {
+      this.owner.reportError(error);
+    }
   }
 
   private stopKeepAlive(): void {
-    if (this.keepAliveTimer !== undefined) {
-      this.timers.clearTimeout(this.keepAliveTimer);
-      this.keepAliveTimer = undefined;
+    if (this.dueAt !== undefined) {
+      this.dueAt = undefined;
+      deadlinesOf(this.timers).cancelled();
     }
   }
 }

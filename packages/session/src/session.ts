@@ -148,7 +148,8 @@ export class Session<UC = unknown>
   private handshakes = 0;
   /** Subscriptions this session holds, against `maxSubscriptions`. */
   private subscriptionCount = 0;
-  private readonly rateLimit: TokenBucket;
+  /** The incoming PUBLISH rate limit, made on the first PUBLISH: most idle clients never send one. */
+  private rateLimit: TokenBucket | undefined = undefined;
   /**
    * Retained deliveries of new subscriptions, in order; the first one runs while the outbox has
    * room, the others wait behind it.
@@ -195,11 +196,6 @@ export class Session<UC = unknown>
       contextPrefs: params.connection.contextPrefs,
     });
     this.outbox = new Outbox(params.host, this.options, this);
-    this.rateLimit = new TokenBucket(
-      this.options.incomingRate,
-      this.options.incomingBurst,
-      this.timers.now(),
-    );
     this.watchdog = this.createWatchdog();
     this.watchdog.start();
   }
@@ -543,7 +539,10 @@ export class Session<UC = unknown>
   }
 
   takePublishToken(): boolean {
-    return this.rateLimit.take(this.timers.now());
+    const now = this.timers.now();
+    // A bucket starts full, so one made now holds what one made with the session would.
+    this.rateLimit ??= new TokenBucket(this.options.incomingRate, this.options.incomingBurst, now);
+    return this.rateLimit.take(now);
   }
 
   isAwaitingRelease(packetId: number): boolean {
