@@ -101,53 +101,71 @@ export class DeadlineQueue {
     const items = this.items;
     const lastAt = times.pop() as number;
     const lastItem = items.pop() as Scheduled;
+    if (times.length > 0) this.siftDown(0, lastAt, lastItem);
+  }
+
+  /** Puts an entry at `start` and moves it down to where its children are no earlier than it. */
+  private siftDown(start: number, at: number, item: Scheduled): void {
+    const times = this.times;
+    const items = this.items;
     const n = times.length;
-    if (n === 0) return;
-    // Sift the last entry down from the top.
-    let i = 0;
+    let i = start;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
       if (child + 1 < n && (times[child + 1] as number) < (times[child] as number)) child++;
       const childAt = times[child] as number;
-      if (childAt >= lastAt) break;
+      if (childAt >= at) break;
       times[i] = childAt;
       items[i] = items[child] as Scheduled;
       i = child;
     }
-    times[i] = lastAt;
-    items[i] = lastItem;
+    times[i] = at;
+    items[i] = item;
   }
 
-  /** Drops cancelled entries and rebuilds the heap. */
+  /** Drops cancelled entries and rebuilds the heap in place (bottom-up, linear time). */
   private sweep(): void {
-    const times: number[] = [];
-    const items: Scheduled[] = [];
-    for (let i = 0; i < this.times.length; i++) {
-      const item = this.items[i] as Scheduled;
-      if (item.dueAt === this.times[i]) {
-        times.push(this.times[i] as number);
-        items.push(item);
+    const times = this.times;
+    const items = this.items;
+    let kept = 0;
+    for (let i = 0; i < times.length; i++) {
+      const item = items[i] as Scheduled;
+      const at = times[i] as number;
+      if (item.dueAt === at) {
+        times[kept] = at;
+        items[kept] = item;
+        kept++;
       }
     }
-    this.times = [];
-    this.items = [];
+    times.length = kept;
+    items.length = kept;
     this.stale = 0;
-    for (let i = 0; i < times.length; i++) this.schedule(items[i] as Scheduled, times[i] as number);
+    for (let i = (kept >> 1) - 1; i >= 0; i--)
+      this.siftDown(i, times[i] as number, items[i] as Scheduled);
+    // The earliest entry can only be later than before: the armed timer stays, and fires early
+    // at worst (it then re-arms).
   }
 }
 
 const queues = new WeakMap<Timers, DeadlineQueue>();
+// Nearly every caller uses the same clock: remember the last answer (a WeakMap lookup per
+// connect showed in the connection storm's profile).
+let lastTimers: Timers | undefined;
+let lastQueue: DeadlineQueue | undefined;
 
 /**
  * The deadline queue of a clock: one per `Timers` object, so that every connection on the same
  * timers shares one (and fake timers in a test get their own).
  */
 export function deadlinesOf(timers: Timers): DeadlineQueue {
+  if (timers === lastTimers) return lastQueue as DeadlineQueue;
   let queue = queues.get(timers);
   if (queue === undefined) {
     queue = new DeadlineQueue(timers);
     queues.set(timers, queue);
   }
+  lastTimers = timers;
+  lastQueue = queue;
   return queue;
 }

@@ -118,6 +118,43 @@ describe('DeadlineQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('keeps time order through a sweep of entries scheduled in random order', () => {
+    const queue = new DeadlineQueue(systemTimers);
+    const log: string[] = [];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const scheduled = new Map<Item, number>();
+    const items = Array.from({ length: 4000 }, (_, i) => {
+      const item = new Item(String(i), log);
+      const time = 1 + Math.floor(random() * 50_000);
+      scheduled.set(item, time);
+      item.at(queue, time);
+      return item;
+    });
+    const kept: Item[] = [];
+    for (const item of items) {
+      if (random() < 0.6) {
+        item.dueAt = undefined;
+        queue.cancelled();
+      } else kept.push(item);
+    }
+    expect(queue.size).toBeLessThan(items.length); // swept at least once
+    vi.advanceTimersByTime(60_000);
+    // Each kept item fired once, at its own time; no cancelled one fired.
+    expect(
+      kept.every((item) => item.seen.length === 1 && item.seen[0] === scheduled.get(item)),
+    ).toBe(true);
+    expect(
+      items.filter((item) => !kept.includes(item)).every((item) => item.seen.length === 0),
+    ).toBe(true);
+    const order = log.map((name) => (items[Number(name)] as Item).seen[0] as number);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(log).toHaveLength(kept.length);
+  });
+
   it('still serves later items when one onDue throws', () => {
     const queue = new DeadlineQueue(systemTimers);
     const log: string[] = [];
