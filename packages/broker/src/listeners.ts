@@ -32,28 +32,29 @@ export interface Listener {
 
 /** Every socket a listener accepted, so a shutdown can end the ones that linger. */
 export class SocketSet {
-  private readonly sockets = new Set<Socket>();
-  /** The size at which destroyed sockets are next swept out. */
+  // An array, not a Set (8 bytes a socket instead of about 60), and no 'close' listener per
+  // socket (with its closure and once-wrapper, about 300 bytes): destroyed sockets are swept out
+  // whenever the array has doubled since the last sweep.
+  private sockets: Socket[] = [];
+  /** The length at which destroyed sockets are next swept out. */
   private sweepAt = MIN_SWEEP;
 
   add(socket: Socket): void {
-    // No 'close' listener per socket (with its closure and once-wrapper, about 300 bytes): the
-    // destroyed ones are swept out whenever the set has doubled since the last sweep.
-    this.sockets.add(socket);
-    if (this.sockets.size >= this.sweepAt) {
+    this.sockets.push(socket);
+    if (this.sockets.length >= this.sweepAt) {
       this.sweep();
-      this.sweepAt = Math.max(MIN_SWEEP, 2 * this.sockets.size);
+      this.sweepAt = Math.max(MIN_SWEEP, 2 * this.sockets.length);
     }
   }
 
   /** Sockets not destroyed yet. */
   get size(): number {
     this.sweep();
-    return this.sockets.size;
+    return this.sockets.length;
   }
 
   private sweep(): void {
-    for (const socket of this.sockets) if (socket.destroyed) this.sockets.delete(socket);
+    this.sockets = this.sockets.filter((socket) => !socket.destroyed);
   }
 
   destroyAll(): void {

@@ -56,7 +56,7 @@ export interface SessionConnection {
 }
 
 /** The session side of an {@link Attachment}: the handlers' context and the connection's fate. */
-export interface AttachmentOwner extends SessionContext {
+export interface AttachmentOwner extends SessionContext, PacketCounters {
   /** The connection ended; `publishWill` is false only after a client's DISCONNECT 0x00. */
   detached(
     connection: Attachment,
@@ -68,11 +68,9 @@ export interface AttachmentOwner extends SessionContext {
   drained(connection: Attachment): void;
   /** A connection whose CONNECT was not accepted ended. */
   handshakeEnded(): void;
-  /** The session's own packet counts, kept across its connections. */
-  readonly counters: PacketCounters;
 }
 
-/** Packets received from and sent to one session's client. */
+/** Packets received from and sent to one session's client, kept across its connections. */
 export interface PacketCounters {
   packetsReceived: number;
   packetsSent: number;
@@ -378,7 +376,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   private write(bytes: Buffer): void {
     const metrics = this.owner.metrics;
     metrics.packetsSent++;
-    this.owner.counters.packetsSent++;
+    this.owner.packetsSent++;
     metrics.bytesSent += bytes.length;
     if (!this.link.send(bytes)) this.canWrite = false;
   }
@@ -387,7 +385,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
 
   private run(packet: Packet): void {
     this.owner.metrics.packetsReceived++;
-    this.owner.counters.packetsReceived++;
+    this.owner.packetsReceived++;
     let result: MaybePromise<void>;
     try {
       result = dispatch(this.owner, this, packet);
