@@ -1,6 +1,6 @@
 import type { MessageProperties, ProtocolVersion } from '@mqtt-sessions/protocol';
-import generate from 'mqtt-packet/generate.js';
 import type { Packet } from 'mqtt-packet';
+import generate from 'mqtt-packet/generate.js';
 
 /** Thrown when mqtt-packet cannot encode a packet the session built: a bug, never client input. */
 export class EncodeError extends Error {
