@@ -3,6 +3,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { createPoolSet, type PoolSet } from '@mqtt-sessions/pool';
 import { createDefaultRuntime, type Runtime } from '@mqtt-sessions/runtime-default';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { AdminApi } from './admin-http.js';
 import { createAuthRuntime, LoginGuard } from './auth/index.js';
 import { ConfigError, readTlsFiles } from './config.js';
@@ -81,11 +82,15 @@ export class Broker {
     }
     this.listeners = await startListeners(this.pools, options, this.sockets);
     if (options.metricsPort !== false) {
-      // prom-client is loaded only when there is an endpoint to serve.
-      const { createMetricsRegistry, startMetricsServer } = await import('./metrics-http.js');
-      const registry = createMetricsRegistry(this.pools, this.startedAt, this.loginGuard);
+      const { startMetricsServer } = await import('./metrics-http.js');
+      // prom-client is loaded on the first scrape: a broker nobody scrapes never pays for it.
+      let registry: Promise<Registry> | undefined;
+      const metrics = () =>
+        (registry ??= import('./metrics-registry.js').then(({ createMetricsRegistry }) =>
+          createMetricsRegistry(this.pools, this.startedAt, this.loginGuard),
+        ));
       this.metricsServer = await startMetricsServer(
-        registry,
+        metrics,
         this.pools,
         options.metricsHost,
         options.metricsPort,
