@@ -57,6 +57,8 @@ export interface ClientOptions {
   readonly clean?: boolean | undefined;
   /** Receives PUBLISH packets; without one they are counted only. */
   readonly sink?: PublishSink | undefined;
+  /** The source address of the socket (a loopback address); default the system's choice. */
+  readonly localAddress?: string | undefined;
 }
 
 /**
@@ -88,7 +90,11 @@ export class BenchClient {
   constructor(options: ClientOptions) {
     this.clientId = options.clientId;
     this.sink = options.sink;
-    this.socket = netConnect({ host: HOST, port: options.port });
+    this.socket = netConnect({
+      host: HOST,
+      port: options.port,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    });
     this.socket.setNoDelay(true);
     const connect = generate({
       cmd: 'connect',
@@ -136,6 +142,15 @@ export class BenchClient {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Closes with a TCP RST instead of a FIN, so that the socket leaves no TIME_WAIT entry behind:
+   * after a storm, tens of thousands of them would hold the loopback's ephemeral ports for a minute.
+   */
+  reset(): void {
+    if (this.socket.destroyed) return;
+    this.socket.resetAndDestroy();
   }
 
   /** mqtt-packet's parser, made on first use. */
@@ -337,6 +352,23 @@ export interface ConnectManyOptions {
 }
 
 /**
+ * Client sockets per source address. Every socket from one address to the broker's port takes an
+ * ephemeral port of that address, and the range has about 28,000 of them (32768-60999 in
+ * /proc/sys/net/ipv4/ip_local_port_range); 20,000 leaves room for other sockets and stragglers.
+ */
+export const SOCKETS_PER_SOURCE_ADDRESS = 20_000;
+
+/**
+ * The source address of client `index` of `count`: none (the system's choice, 127.0.0.1) when
+ * one address has enough ephemeral ports, else 127.0.0.1, 127.0.0.2, ... in turn (all of
+ * 127.0.0.0/8 is the loopback on Linux).
+ */
+export function sourceAddress(index: number, count: number): string | undefined {
+  const addresses = Math.ceil(count / SOCKETS_PER_SOURCE_ADDRESS);
+  return addresses <= 1 ? undefined : `127.0.0.${1 + (index % addresses)}`;
+}
+
+/**
  * Opens `count` connections, at most `inFlight` of them waiting for their CONNACK at a time, and
  * resolves when every one is accepted. Rejects when one is refused or fails.
  */
@@ -353,6 +385,7 @@ export async function connectMany(options: ConnectManyOptions): Promise<BenchCli
         clientId: `${options.prefix}${index}`,
         clean: options.clean,
         sink: options.sink,
+        localAddress: sourceAddress(index, options.count),
       });
       clients[index] = client;
       const code = await client.connected();
@@ -376,4 +409,9 @@ export async function connectMany(options: ConnectManyOptions): Promise<BenchCli
 /** Closes every client. */
 export function destroyAll(clients: readonly (BenchClient | undefined)[]): void {
   for (const client of clients) client?.destroy();
+}
+
+/** Closes every client with a TCP RST (see {@link BenchClient.reset}). */
+export function resetAll(clients: readonly (BenchClient | undefined)[]): void {
+  for (const client of clients) client?.reset();
 }

@@ -1,26 +1,28 @@
 /**
- * `pnpm bench:broker`: mqtt-sessions against Aedes, each broker in a child process of its own,
- * driven by this process over raw TCP sockets (MQTT 3.1.1, mqtt-packet). Prints a Markdown table
- * and writes it to bench/results.md.
+ * `pnpm bench:broker`: mqtt-sessions against Aedes and Mosquitto (when installed), each broker in
+ * a child process of its own, driven by this process over raw TCP sockets (MQTT 3.1.1,
+ * mqtt-packet). Prints Markdown tables and writes them to bench/results.md.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
+ *   node --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
  *     [--measure 5000] [--warmup 1000] [--window-scale 1] [--parser inline|mqtt-packet]
- *     [--brokers ours,aedes] [--baseline <checkout>] [--profile <dir>] [--no-write]
- *     [--redis-url redis://127.0.0.1:6379]
+ *     [--brokers ours,aedes,mosquitto,bare] [--baseline <checkout>] [--profile <dir>]
+ *     [--no-write] [--redis-url redis://127.0.0.1:6379]
  *
- * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, storm, retained, and with persistent sessions
- * pairs-persistent and fan-in-persistent. For each one the brokers take turns, A B A B..., each
- * run in a fresh broker process. `--baseline` adds a third broker, our broker as built in another
- * checkout, to compare a change with the code before it in one run.
+ * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, idle, storm, storm-50k, storm-tls-ws, retained,
+ * and with persistent sessions pairs-persistent and fan-in-persistent. For each one the brokers
+ * take turns, A B A B..., each run in a fresh broker process. `--baseline` adds a broker, our
+ * broker as built in another checkout, to compare a change with the code before it in one run.
+ * `bare`, a net server that only answers CONNECT, is the floor of the storm and idle scenarios;
+ * it routes nothing, so the others leave it out.
  *
  * Every broker keeps its sessions in memory (ours with `--store memory`, so that it compares with
- * Aedes' in-memory default), except in the persistent-session scenarios: there ours runs once on
- * each store (memory, SQLite, Redis) and Aedes on Redis (aedes-persistence-redis), and a second
- * table compares them.
+ * the peers' in-memory defaults), except in the persistent-session scenarios: there ours runs once
+ * on each store (memory, SQLite, Redis) and Aedes on Redis (aedes-persistence-redis), and a second
+ * table compares them; Mosquitto sits those out (its persistence is a periodic snapshot of the
+ * whole database, not a journal of each session).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,13 +39,21 @@ import {
   AEDES_CONCURRENCY,
   type BrokerName,
   BrokerProcess,
+  type BrokerVariant,
+  displayName,
+  freePort,
+  MOSQUITTO_LIMITS,
+  mosquittoInstalled,
+  mosquittoVersion,
   OUR_LIMIT_FLAGS,
+  openFileLimit,
   type StoreKind,
   setAedesConcurrency,
   setBaselineDir,
   setupLabel,
   storesOf,
   useRedis,
+  useThrowawayCertificate,
   waitForQuiet,
 } from './brokers.ts';
 import { type ParserMode, setParserMode } from './client.ts';
@@ -51,10 +61,12 @@ import {
   FAN_IN,
   FAN_OUT,
   type FlowSpec,
+  IDLE_SETTLE_MS,
   PAIRS,
   persistent,
   type RunResult,
   runFlow,
+  runIdle,
   runRetained,
   runStorm,
   type ScenarioSettings,
@@ -90,6 +102,7 @@ const settings: ScenarioSettings = {
   measureMs: Number(values.measure ?? (quick ? 2000 : 5000)),
   windowScale: Number(values['window-scale'] ?? 1),
   stormConnections: 10_000,
+  largeStormConnections: 50_000,
   stormInFlight: 500,
   retainedMessages: 100_000,
   heapSnapshotDir: values['heap-snapshot'],
@@ -103,7 +116,25 @@ const maxOtherPct = Number(values['max-other'] ?? 30);
 const retries = Number(values.retries ?? 3);
 const parserMode = (values.parser ?? 'inline') as ParserMode;
 setParserMode(parserMode);
-const brokerNames = (values.brokers ?? 'ours,aedes').split(',') as BrokerName[];
+
+const KNOWN_BROKERS: readonly BrokerName[] = ['ours', 'baseline', 'aedes', 'mosquitto', 'bare'];
+/** Without --brokers: ours, the peers installed here, and the floor (which the storms alone run). */
+const DEFAULT_BROKERS: readonly BrokerName[] = [
+  'ours',
+  'aedes',
+  ...(mosquittoInstalled() ? (['mosquitto'] as const) : []),
+  'bare',
+];
+const brokerNames: BrokerName[] =
+  values.brokers === undefined ? [...DEFAULT_BROKERS] : (values.brokers.split(',') as BrokerName[]);
+for (const name of brokerNames) {
+  if (!KNOWN_BROKERS.includes(name)) {
+    throw new Error(`--brokers ${name}: one of ${KNOWN_BROKERS.join(', ')}`);
+  }
+}
+if (brokerNames.includes('mosquitto') && !mosquittoInstalled()) {
+  throw new Error('--brokers mosquitto: Mosquitto is not installed (/usr/sbin/mosquitto)');
+}
 /** Another checkout of this repository, built: its broker runs as `baseline`, after `ours`. */
 const baselineDir = values.baseline === undefined ? undefined : setBaselineDir(values.baseline);
 if (baselineDir !== undefined && !brokerNames.includes('baseline')) {
@@ -119,17 +150,57 @@ if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 if (settings.heapSnapshotDir !== undefined)
   mkdirSync(settings.heapSnapshotDir, { recursive: true });
 
-/** How a scenario's headline figure reads. */
-type Kind = 'rate' | 'connects' | 'bytes' | 'time';
+/**
+ * How a figure reads: a rate of deliveries, connects per second, bytes, a time, or CPU time per
+ * connect.
+ */
+type Kind = 'rate' | 'connects' | 'bytes' | 'time' | 'cpu';
+
+/** A row of the main table: one figure of a scenario's runs, for every broker. */
+interface RowSpec {
+  readonly title: string;
+  readonly kind: Kind;
+  readonly figure: (result: RunResult) => number;
+}
+
+/** A broker's best run in a scenario by a figure, and the spread of that figure across its runs. */
+interface Best {
+  readonly run: RunResult;
+  readonly value: number;
+  readonly spread: number;
+}
+
+/** The best run of a broker in the scenario at hand, by the figure of a row. */
+type BestOf = (name: BrokerName, row: RowSpec) => Best | undefined;
 
 interface Scenario {
   readonly id: string;
   readonly title: string;
+  /** How its headline figure (`RunResult.value`) reads. */
   readonly kind: Kind;
+  /** The brokers that can run it (of those in --brokers); default the ones that route messages. */
+  readonly brokers?: readonly BrokerName[];
   /** A persistent-session scenario: the stores ours runs on (see `setupsOf`). */
   readonly stores?: readonly StoreKind[];
+  /** How the brokers are set up for it; default `bench`. */
+  readonly variant?: BrokerVariant;
+  /** Its rows in the main table; default one, of its headline figure. */
+  readonly rows?: readonly RowSpec[];
+  /** Why it cannot run on this machine; undefined when it can. */
+  readonly unavailable?: () => string | undefined;
+  /** Its "Targets:" lines. */
+  readonly targets?: (bestOf: BestOf) => string[];
   run(broker: BrokerProcess): Promise<RunResult>;
 }
+
+/** Brokers that route messages: every scenario's, unless it says otherwise. */
+const ROUTING_BROKERS: readonly BrokerName[] = ['ours', 'baseline', 'aedes', 'mosquitto'];
+/** The storm and idle scenarios: the routing brokers and the bare-socket floor. */
+const CONNECTION_BROKERS: readonly BrokerName[] = [...ROUTING_BROKERS, 'bare'];
+/** Setups only our broker has (TLS and WebSocket listeners next to TCP). */
+const OUR_BROKERS: readonly BrokerName[] = ['ours', 'baseline'];
+/** Persistent sessions: Mosquitto's persistence is a periodic snapshot, not a store to compare. */
+const PERSISTENT_BROKERS: readonly BrokerName[] = ['ours', 'baseline', 'aedes'];
 
 /** A broker on a store, run in turn with the others: `ours`, `ours-sqlite`, `aedes-redis`, ... */
 interface Setup {
@@ -145,14 +216,15 @@ const setup = (name: BrokerName, store: StoreKind): Setup => ({
 });
 
 /**
- * The setups of a scenario, in the order they take turns. Most scenarios run every broker in
- * memory. A persistent-session scenario runs ours (and the baseline, if it has stores) on each of
- * its stores, and Aedes on the durable ones it has, i.e. Redis: the peer the targets name.
+ * The setups of a scenario, in the order they take turns: the brokers of --brokers that can run
+ * it, in memory. A persistent-session scenario runs ours (and the baseline, if it has stores) on
+ * each of its stores, and Aedes on the durable ones it has, i.e. Redis: the peer the targets name.
  */
 function setupsOf(scenario: Scenario): Setup[] {
+  const names = brokerNames.filter((name) => (scenario.brokers ?? ROUTING_BROKERS).includes(name));
   const stores = scenario.stores;
-  if (stores === undefined) return brokerNames.map((name) => setup(name, 'memory'));
-  return brokerNames.flatMap((name) =>
+  if (stores === undefined) return names.map((name) => setup(name, 'memory'));
+  return names.flatMap((name) =>
     stores
       .filter((store) => storesOf(name).includes(store))
       .filter((store) => name !== 'aedes' || store !== 'memory')
@@ -168,15 +240,81 @@ const flow =
   (broker: BrokerProcess): Promise<RunResult> =>
     runFlow(broker, spec, settings);
 
+const storm =
+  (count: number) =>
+  (broker: BrokerProcess): Promise<RunResult> =>
+    runStorm(broker, settings, count);
+
+const stormTitle = (count: number) => `connection storm ${count / 1000}k`;
+const STORM_TITLE = stormTitle(settings.stormConnections);
+const LARGE_STORM_TITLE = stormTitle(settings.largeStormConnections);
+const TLS_WS_STORM_TITLE = `${STORM_TITLE}, TLS, WS and WSS listeners idle`;
+const IDLE_TITLE = 'idle RSS at start, default flags';
+
+/** The storm's figures, each a row of the table. */
+const connectsRow = (title: string): RowSpec => ({
+  title: `${title}: connects/s`,
+  kind: 'connects',
+  figure: (r) => r.value,
+});
+const cpuPerConnectRow = (title: string): RowSpec => ({
+  title: `${title}: broker CPU per connect`,
+  kind: 'cpu',
+  figure: (r) => r.extra?.cpuMsPerConnection ?? Number.NaN,
+});
+const rssPerConnectionRow = (title: string): RowSpec => ({
+  title: `${title}: RSS per idle connection`,
+  kind: 'bytes',
+  figure: (r) => r.extra?.bytesPerConnection ?? Number.NaN,
+});
+
+/**
+ * Why a storm of `count` connections cannot run here, if it cannot: this process holds one file
+ * descriptor per client socket and the broker one per connection (a child inherits the limit),
+ * plus a few hundred for the warm-up connections, listeners and pipes.
+ */
+function openFileShortfall(count: number): string | undefined {
+  const needed = count + 500;
+  const limit = openFileLimit();
+  return limit >= needed
+    ? undefined
+    : `open-file limit ${limit} < ${needed.toLocaleString('en-US')} needed`;
+}
+
 const SCENARIOS: readonly Scenario[] = [
-  { id: 'fan-in-0', title: 'fan-in 100 -> 1, QoS 0', kind: 'rate', run: flow(FAN_IN(0)) },
-  { id: 'fan-in-1', title: 'fan-in 100 -> 1, QoS 1', kind: 'rate', run: flow(FAN_IN(1)) },
-  { id: 'fan-out', title: 'fan-out 1 -> 1000, QoS 0', kind: 'rate', run: flow(FAN_OUT) },
-  { id: 'pairs', title: '1000 pairs, QoS 1', kind: 'rate', run: flow(PAIRS) },
+  {
+    id: 'fan-in-0',
+    title: 'fan-in 100 -> 1, QoS 0',
+    kind: 'rate',
+    targets: twiceAedes('fan-in 100 -> 1, QoS 0'),
+    run: flow(FAN_IN(0)),
+  },
+  {
+    id: 'fan-in-1',
+    title: 'fan-in 100 -> 1, QoS 1',
+    kind: 'rate',
+    targets: twiceAedes('fan-in 100 -> 1, QoS 1'),
+    run: flow(FAN_IN(1)),
+  },
+  {
+    id: 'fan-out',
+    title: 'fan-out 1 -> 1000, QoS 0',
+    kind: 'rate',
+    targets: twiceAedes('fan-out 1 -> 1000, QoS 0'),
+    run: flow(FAN_OUT),
+  },
+  {
+    id: 'pairs',
+    title: '1000 pairs, QoS 1',
+    kind: 'rate',
+    targets: twiceAedes('1000 pairs, QoS 1'),
+    run: flow(PAIRS),
+  },
   {
     id: 'pairs-persistent',
     title: '1000 persistent pairs, QoS 1',
     kind: 'rate',
+    brokers: PERSISTENT_BROKERS,
     stores: ALL_STORES,
     run: flow(persistent(PAIRS)),
   },
@@ -184,26 +322,152 @@ const SCENARIOS: readonly Scenario[] = [
     id: 'fan-in-persistent',
     title: 'fan-in 100 -> 1 persistent subscriber, QoS 1',
     kind: 'rate',
+    brokers: PERSISTENT_BROKERS,
     stores: ALL_STORES,
     run: flow(persistent(FAN_IN(1))),
   },
   {
+    id: 'idle',
+    title: IDLE_TITLE,
+    kind: 'bytes',
+    brokers: CONNECTION_BROKERS,
+    variant: 'defaults',
+    targets: idleTarget,
+    run: runIdle,
+  },
+  {
     id: 'storm',
-    title: `connection storm ${settings.stormConnections / 1000}k`,
+    title: STORM_TITLE,
     kind: 'connects',
-    run: (broker) => runStorm(broker, settings),
+    brokers: CONNECTION_BROKERS,
+    rows: stormRows(STORM_TITLE),
+    targets: stormTargets(STORM_TITLE),
+    run: storm(settings.stormConnections),
+  },
+  {
+    id: 'storm-50k',
+    title: LARGE_STORM_TITLE,
+    kind: 'connects',
+    brokers: CONNECTION_BROKERS,
+    rows: stormRows(LARGE_STORM_TITLE),
+    targets: stormTargets(LARGE_STORM_TITLE),
+    unavailable: () => openFileShortfall(settings.largeStormConnections),
+    run: storm(settings.largeStormConnections),
+  },
+  {
+    id: 'storm-tls-ws',
+    title: TLS_WS_STORM_TITLE,
+    kind: 'connects',
+    brokers: OUR_BROKERS,
+    variant: 'tls-ws',
+    // Only the memory: whether listeners a deployment has cost anything per connection.
+    rows: [rssPerConnectionRow(TLS_WS_STORM_TITLE)],
+    run: storm(settings.stormConnections),
   },
   {
     id: 'retained',
     title: `${settings.retainedMessages / 1000}k retained -> one \`#\``,
     kind: 'time',
+    targets: (bestOf) => {
+      const o = bestOf('ours', headlineRow('retained', 'time'));
+      return o === undefined ? [] : [target('retained delivery < 0.5 s', o.value < 500)];
+    },
     run: (broker) => runRetained(broker, settings),
   },
 ];
 
+/** The row of a scenario's headline figure (`RunResult.value`). */
+function headlineRow(title: string, kind: Kind): RowSpec {
+  return { title, kind, figure: (r) => r.value };
+}
+
+/** A storm's rows: connects/s, the broker's CPU time per connect, its RSS per idle connection. */
+function stormRows(title: string): RowSpec[] {
+  return [connectsRow(title), cpuPerConnectRow(title), rssPerConnectionRow(title)];
+}
+
+/** The target of `idle`: ours in at most 45 MB (MiB, as the CLI's sizes) with default flags. */
+function idleTarget(bestOf: BestOf): string[] {
+  const o = bestOf('ours', headlineRow(IDLE_TITLE, 'bytes'));
+  if (o === undefined) return [];
+  return [target(`${IDLE_TITLE} ≤ 45 MB (${formatBytes(o.value)})`, o.value <= 45 * 1024 * 1024)];
+}
+
+/** The target of a message scenario: ours at least twice as fast as Aedes. */
+function twiceAedes(title: string): (bestOf: BestOf) => string[] {
+  return (bestOf) => {
+    const row = headlineRow(title, 'rate');
+    const ratio = ratioOf('rate', bestOf('ours', row), bestOf('aedes', row));
+    return ratio === undefined ? [] : [target(`${title} ≥ 2x Aedes`, ratio >= 2)];
+  };
+}
+
+/**
+ * The storm's targets, for the peers that ran: connects/s at least twice Aedes' and at least
+ * Mosquitto's, CPU per connect at most 1.2 times Mosquitto's, RSS per idle connection at most 1.3
+ * times the bare-socket floor's.
+ */
+function stormTargets(title: string): (bestOf: BestOf) => string[] {
+  return (bestOf) => {
+    const lines: string[] = [];
+    const connects = connectsRow(title);
+    const cpu = cpuPerConnectRow(title);
+    const rss = rssPerConnectionRow(title);
+    const ours = {
+      connects: bestOf('ours', connects),
+      cpu: bestOf('ours', cpu),
+      rss: bestOf('ours', rss),
+    };
+    const aedes = bestOf('aedes', connects);
+    if (ours.connects !== undefined && aedes !== undefined) {
+      const ratio = ours.connects.value / aedes.value;
+      lines.push(target(`${title} connects/s ≥ 2x Aedes (${formatRatio(ratio)})`, ratio >= 2));
+    }
+    const mosquitto = { connects: bestOf('mosquitto', connects), cpu: bestOf('mosquitto', cpu) };
+    if (ours.connects !== undefined && mosquitto.connects !== undefined) {
+      const ratio = ours.connects.value / mosquitto.connects.value;
+      lines.push(target(`${title} connects/s ≥ Mosquitto's (${formatRatio(ratio)})`, ratio >= 1));
+    }
+    if (ours.cpu !== undefined && mosquitto.cpu !== undefined) {
+      const ratio = ours.cpu.value / mosquitto.cpu.value;
+      lines.push(
+        target(
+          `${title}: broker CPU per connect ≤ 1.2x Mosquitto's (${formatDuration(ours.cpu.value)} / ${formatDuration(mosquitto.cpu.value)} = ${formatRatio(ratio)})`,
+          ratio <= 1.2,
+        ),
+      );
+    }
+    const bare = bestOf('bare', rss);
+    if (ours.rss !== undefined && bare !== undefined) {
+      const ratio = ours.rss.value / bare.value;
+      lines.push(
+        target(
+          `${title}: RSS per idle connection ≤ 1.3x the bare-socket floor (${formatBytes(ours.rss.value)} / ${formatBytes(bare.value)} = ${formatRatio(ratio)})`,
+          ratio <= 1.3,
+        ),
+      );
+    }
+    return lines;
+  };
+}
+
 const only = values.only?.split(',');
-const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
-if (selected.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
+const unknownIds = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+if (unknownIds.length > 0) {
+  throw new Error(
+    `--only ${unknownIds.join(',')}: no such scenario (${SCENARIOS.map((s) => s.id).join(', ')})`,
+  );
+}
+/** The scenarios asked for that cannot run here, with the reason. */
+const notRun: { readonly scenario: Scenario; readonly reason: string }[] = [];
+const selected = SCENARIOS.filter((scenario) => {
+  if (only !== undefined && !only.includes(scenario.id)) return false;
+  const reason =
+    scenario.unavailable?.() ??
+    (setupsOf(scenario).length === 0 ? `no broker of --brokers runs it` : undefined);
+  if (reason !== undefined) notRun.push({ scenario, reason });
+  return reason === undefined;
+});
 
 const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (brokerNames.includes('ours') && !existsSync(cliPath)) {
@@ -214,19 +478,10 @@ const allSetups = [...setups.values()].flat();
 const usesRedis = allSetups.some((s) => s.store === 'redis');
 // Fails now, not halfway through, when the Redis of the persistent-session scenarios is missing.
 if (usesRedis) useRedis(redisUrl);
+if (selected.some((s) => s.variant === 'tls-ws')) useThrowawayCertificate();
 const nameWidth = Math.max(5, ...allSetups.map((s) => s.label.length));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const idWidth = Math.max(9, ...selected.map((s) => s.id.length));
+const mosquittoText = brokerNames.includes('mosquitto') ? mosquittoVersion() : undefined;
 
 const loadAverage = () =>
   os
@@ -277,6 +532,9 @@ const code = describeCode();
 const baselineCode =
   baselineDir === undefined ? undefined : `${baselineDir}, ${describeCode(baselineDir)}`;
 const loadAtStart = loadAverage();
+const notRunLines = notRun.map(
+  ({ scenario, reason }) => `Not run: ${scenario.id} (${scenario.title}): ${reason}.`,
+);
 log(`Machine: ${machine}`);
 log(`Code: ${code}`);
 if (baselineCode !== undefined) log(`Baseline: ${baselineCode}`);
@@ -285,6 +543,11 @@ log(
   `Settings: ${reps} run(s) per broker and scenario, warm-up ${settings.warmupMs} ms, ` +
     `measured ${settings.measureMs} ms, window x${settings.windowScale}, parser ${parserMode}`,
 );
+log(
+  `Brokers: ${brokerNames.map(displayName).join(', ')}` +
+    (mosquittoText === undefined ? '' : ` (${mosquittoText})`),
+);
+for (const line of notRunLines) log(line);
 
 /** Each scenario's runs per setup (by label). */
 const results = new Map<string, Map<string, RunResult[]>>();
@@ -321,7 +584,9 @@ async function runQuietly(scenario: Scenario, s: Setup, rep: number): Promise<Ru
     const broker = await BrokerProcess.start(name, {
       port,
       store: s.store,
-      cpuProfileDir: name === 'ours' ? profileDir : undefined,
+      variant: scenario.variant,
+      // A profile needs node flags, which the `defaults` variant leaves out.
+      cpuProfileDir: name === 'ours' && scenario.variant !== 'defaults' ? profileDir : undefined,
     });
     let result: RunResult;
     try {
@@ -339,7 +604,7 @@ async function runQuietly(scenario: Scenario, s: Setup, rep: number): Promise<Ru
     // A crash is kept, not retried: its CPU figures are meaningless, and it is a finding.
     const disturbed = !broker.died && result.cpu.other > maxOtherPct;
     log(
-      `  ${scenario.id.padEnd(9)} ${label.padEnd(nameWidth)} #${rep + 1}: ${headline(scenario.kind, result)}` +
+      `  ${scenario.id.padEnd(idWidth)} ${label.padEnd(nameWidth)} #${rep + 1}: ${headline(scenario.kind, result)}` +
         `${latencyText(result)}, RSS ${formatBytes(result.peakRss)}, CPU ${cpuText(result)}` +
         `${result.complete ? '' : ', INCOMPLETE'}; ${result.note}` +
         (disturbed ? ' -- disturbed by other processes, discarded' : ''),
@@ -366,11 +631,18 @@ function headline(kind: Kind, result: RunResult): string {
   switch (kind) {
     case 'rate':
       return `${formatRate(result.value)} msgs`;
-    case 'connects':
-      return `${formatRate(result.value)} connects, ${formatBytes(result.extra?.bytesPerConnection ?? Number.NaN)}/conn`;
+    case 'connects': {
+      const extra = result.extra;
+      return (
+        `${formatRate(result.value)} connects, ` +
+        `${formatBytes(extra?.bytesPerConnection ?? Number.NaN)}/conn, ` +
+        `${formatDuration(extra?.cpuMsPerConnection ?? Number.NaN)} CPU/conn`
+      );
+    }
     case 'bytes':
       return formatBytes(result.value);
     case 'time':
+    case 'cpu':
       return formatDuration(result.value);
   }
 }
@@ -387,15 +659,15 @@ function lat(result: RunResult | undefined): string {
 /** Load generator CPU (% of a core) past which a rate is reported as a lower bound. */
 const LOADGEN_BOUND_PCT = 85;
 
-/** Higher is better for rates, lower for bytes and times. */
+/** Higher is better for rates, lower for bytes, times and CPU. */
 const higherIsBetter = (kind: Kind) => kind === 'rate' || kind === 'connects';
 
-/** The best run of a broker (by the headline figure) and the spread of that figure across runs. */
+/** The best run of a broker (by a figure, the headline by default) and its spread across runs. */
 function best(
   kind: Kind,
   runs: readonly RunResult[],
   figure: (r: RunResult) => number = (r) => r.value,
-): { run: RunResult; value: number; spread: number } | undefined {
+): Best | undefined {
   if (runs.length === 0) return undefined;
   const sorted = [...runs].sort((a, b) =>
     higherIsBetter(kind) ? figure(b) - figure(a) : figure(a) - figure(b),
@@ -407,60 +679,59 @@ function best(
 function show(kind: Kind, value: number | undefined, spread: number | undefined): string {
   if (value === undefined) return '-';
   const text =
-    kind === 'rate'
-      ? `${formatRate(value)}`
-      : kind === 'connects'
-        ? `${formatRate(value)}`
-        : kind === 'bytes'
-          ? formatBytes(value)
-          : formatDuration(value);
+    kind === 'rate' || kind === 'connects'
+      ? formatRate(value)
+      : kind === 'bytes'
+        ? formatBytes(value)
+        : formatDuration(value);
   return spread === undefined || reps < 2 ? text : `${text} ±${((spread * 100) / 2).toFixed(0)}%`;
+}
+
+/** ours over a peer, > 1 when ours is better: ours / peer for rates, peer / ours otherwise. */
+function ratioOf(kind: Kind, o: Best | undefined, peer: Best | undefined): number | undefined {
+  if (o === undefined || peer === undefined) return undefined;
+  return higherIsBetter(kind) ? o.value / peer.value : peer.value / o.value;
 }
 
 /**
  * ours / baseline, > 1 when ours is better, and whether the difference is within noise: no larger
  * than the spread between the runs of either build ((max - min) / median).
  */
-function versusBaseline(
-  kind: Kind,
-  o: { value: number; spread: number } | undefined,
-  b: { value: number; spread: number } | undefined,
-): string {
-  if (o === undefined || b === undefined) return '-';
-  const ratio = higherIsBetter(kind) ? o.value / b.value : b.value / o.value;
+function versusBaseline(kind: Kind, o: Best | undefined, b: Best | undefined): string {
+  const ratio = ratioOf(kind, o, b);
+  if (o === undefined || b === undefined || ratio === undefined) return '-';
   if (reps < 2) return formatRatio(ratio);
   const noise = Math.max(o.spread, b.spread);
   const within = Math.abs(ratio - 1) <= noise;
   return `${formatRatio(ratio)} ${within ? 'within' : 'outside'} ${(noise * 100).toFixed(0)}%`;
 }
 
+/** The brokers of the main tables (persistent sessions aside), one column each. */
+const tableBrokers = brokerNames.filter((name) =>
+  selected.some(
+    (scenario) =>
+      scenario.stores === undefined && setups.get(scenario.id)?.some((s) => s.name === name),
+  ),
+);
+/** The brokers ours is compared with, a ratio column each: all but ours and the floor. */
+const peers = tableBrokers.includes('ours')
+  ? tableBrokers.filter((name) => name !== 'ours' && name !== 'bare')
+  : [];
+const columnName = (name: BrokerName) => (name === 'bare' ? 'bare floor' : displayName(name));
 const withBaseline = brokerNames.includes('baseline');
-const header = withBaseline
-  ? [
-      'scenario',
-      'ours',
-      'baseline',
-      'Aedes',
-      'ours / baseline',
-      'ours / Aedes',
-      'ours p50/p99',
-      'baseline p50/p99',
-      'Aedes p50/p99',
-      'ours RSS',
-      'baseline RSS',
-      'Aedes RSS',
-    ]
-  : [
-      'scenario',
-      'ours',
-      'Aedes',
-      'ratio',
-      'ours p50/p99',
-      'Aedes p50/p99',
-      'ours RSS',
-      'Aedes RSS',
-    ];
+const header = [
+  'scenario',
+  ...tableBrokers.map(columnName),
+  ...peers.map((peer) => `ours / ${displayName(peer)}`),
+];
 const rows: string[][] = [];
+/** Latency and peak RSS, one row per scenario: the main table would be too wide with them. */
+const runHeader = [
+  'scenario',
+  ...tableBrokers.map((name) => `${columnName(name)} p50/p99`),
+  ...tableBrokers.map((name) => `${columnName(name)} peak RSS`),
+];
+const runRows: string[][] = [];
 const targets: string[] = [];
 const detailRows: string[][] = [];
 const persistentHeader = [
@@ -494,74 +765,33 @@ for (const scenario of selected) {
     addPersistentRows(scenario, perBroker);
     continue;
   }
-  const oursRuns = perBroker.get('ours') ?? [];
-  const baselineRuns = perBroker.get('baseline') ?? [];
-  const aedesRuns = perBroker.get('aedes') ?? [];
-  const rowsOf = (kind: Kind, title: string, figure?: (r: RunResult) => number) => {
-    const o = best(kind, oursRuns, figure);
-    const b = best(kind, baselineRuns, figure);
-    const a = best(kind, aedesRuns, figure);
-    const ratio =
-      o === undefined || a === undefined
-        ? undefined
-        : higherIsBetter(kind)
-          ? o.value / a.value
-          : a.value / o.value;
-    const figureOf = (x: ReturnType<typeof best>, runs: readonly RunResult[]) =>
-      `${bound(kind, x?.run)}${show(kind, x?.value, x?.spread)}${incomplete(runs)}`;
-    const latencyOf = (x: ReturnType<typeof best>) => (kind === 'bytes' ? '-' : lat(x?.run));
-    const rssOf = (x: ReturnType<typeof best>) =>
-      x === undefined ? '-' : formatBytes(x.run.peakRss);
-    const ratioText = ratio === undefined ? '-' : formatRatio(ratio);
-    rows.push(
-      withBaseline
-        ? [
-            title,
-            figureOf(o, oursRuns),
-            figureOf(b, baselineRuns),
-            figureOf(a, aedesRuns),
-            versusBaseline(kind, o, b),
-            ratioText,
-            latencyOf(o),
-            latencyOf(b),
-            latencyOf(a),
-            rssOf(o),
-            rssOf(b),
-            rssOf(a),
-          ]
-        : [
-            title,
-            figureOf(o, oursRuns),
-            figureOf(a, aedesRuns),
-            ratioText,
-            latencyOf(o),
-            latencyOf(a),
-            rssOf(o),
-            rssOf(a),
-          ],
-    );
-    return { o, ratio };
-  };
-  if (scenario.kind === 'connects') {
-    const { ratio } = rowsOf('connects', `${scenario.title}: connects/s`);
-    if (ratio !== undefined)
-      targets.push(target(`${scenario.title} connects/s >= 2x Aedes`, ratio >= 2));
-    const { o } = rowsOf(
-      'bytes',
-      `${scenario.title}: RSS per idle connection`,
-      (r) => r.extra?.bytesPerConnection ?? Number.NaN,
-    );
-    if (o !== undefined)
-      targets.push(target('RSS per idle connection <= 3 KB', o.value <= 3 * 1024));
-  } else {
-    const { o, ratio } = rowsOf(scenario.kind, scenario.title);
-    if (scenario.kind === 'rate' && ratio !== undefined) {
-      targets.push(target(`${scenario.title} >= 2x Aedes`, ratio >= 2));
-    }
-    if (scenario.kind === 'time' && o !== undefined) {
-      targets.push(target('retained delivery < 0.5 s', o.value < 500));
-    }
+  const runsOf = (name: BrokerName) => perBroker.get(name) ?? [];
+  const bestOf: BestOf = (name, row) => best(row.kind, runsOf(name), row.figure);
+  for (const row of scenario.rows ?? [headlineRow(scenario.title, scenario.kind)]) {
+    const o = bestOf('ours', row);
+    const cell = (name: BrokerName) => {
+      const x = bestOf(name, row);
+      return `${bound(row.kind, x?.run)}${show(row.kind, x?.value, x?.spread)}${incomplete(runsOf(name))}`;
+    };
+    const ratioCell = (peer: BrokerName) => {
+      if (peer === 'baseline') return versusBaseline(row.kind, o, bestOf(peer, row));
+      const ratio = ratioOf(row.kind, o, bestOf(peer, row));
+      return ratio === undefined ? '-' : formatRatio(ratio);
+    };
+    rows.push([row.title, ...tableBrokers.map(cell), ...peers.map(ratioCell)]);
   }
+  const headlineBest = (name: BrokerName) => best(scenario.kind, runsOf(name));
+  // A memory reading has no latency, and its peak RSS is the figure itself.
+  if (scenario.kind !== 'bytes')
+    runRows.push([
+      scenario.title,
+      ...tableBrokers.map((name) => lat(headlineBest(name)?.run)),
+      ...tableBrokers.map((name) => {
+        const x = headlineBest(name);
+        return x === undefined ? '-' : formatBytes(x.run.peakRss);
+      }),
+    ]);
+  targets.push(...(scenario.targets?.(bestOf) ?? []));
 }
 
 /**
@@ -571,15 +801,14 @@ for (const scenario of selected) {
 function addPersistentRows(scenario: Scenario, perSetup: Map<string, RunResult[]>): void {
   const bestOf = (name: BrokerName, store: StoreKind) =>
     best('rate', perSetup.get(setupLabel(name, store)) ?? []);
-  const ratio = (x: ReturnType<typeof best>, y: ReturnType<typeof best>) =>
-    x === undefined || y === undefined ? undefined : x.value / y.value;
+  const ratio = (x: Best | undefined, y: Best | undefined) => ratioOf('rate', x, y);
   const ratioText = (value: number | undefined) => (value === undefined ? '-' : formatRatio(value));
   for (const s of setups.get(scenario.id) as Setup[]) {
     const runs = perSetup.get(s.label) ?? [];
     const x = best('rate', runs);
     persistentRows.push([
       scenario.title,
-      `${s.name === 'aedes' ? 'Aedes' : s.name} (${s.store})`,
+      `${displayName(s.name)} (${s.store})`,
       `${bound('rate', x?.run)}${show('rate', x?.value, x?.spread)}${incomplete(runs)}`,
       ratioText(s.store === 'memory' ? undefined : ratio(x, bestOf(s.name, 'memory'))),
       ratioText(s.name === 'aedes' ? undefined : ratio(x, bestOf('aedes', s.store))),
@@ -590,11 +819,11 @@ function addPersistentRows(scenario: Scenario, perSetup: Map<string, RunResult[]
   }
   const sqlite = ratio(bestOf('ours', 'sqlite'), bestOf('ours', 'memory'));
   if (sqlite !== undefined) {
-    targets.push(target(`${scenario.title}: ours on SQLite >= 0.5x in memory`, sqlite >= 0.5));
+    targets.push(target(`${scenario.title}: ours on SQLite ≥ 0.5x in memory`, sqlite >= 0.5));
   }
   const redis = ratio(bestOf('ours', 'redis'), bestOf('aedes', 'redis'));
   if (redis !== undefined) {
-    targets.push(target(`${scenario.title}: ours on Redis >= 3x Aedes on Redis`, redis >= 3));
+    targets.push(target(`${scenario.title}: ours on Redis ≥ 3x Aedes on Redis`, redis >= 3));
   }
 }
 
@@ -612,16 +841,50 @@ function target(text: string, met: boolean): string {
   return `- ${met ? 'met' : 'MISSED'}: ${text}`;
 }
 
+/** What each broker is, in the report: only those that ran. */
+function brokerLegend(): string[] {
+  const lines = [
+    `mqtt-sessions flags: --store memory ${OUR_LIMIT_FLAGS.join(' ')}.`,
+    ...(brokerNames.includes('aedes') ? [`Aedes: concurrency ${AEDES_CONCURRENCY}.`] : []),
+    ...(brokerNames.includes('mosquitto')
+      ? [
+          `Mosquitto (${mosquittoText ?? 'version unknown'}): persistence false, max_queued_messages ${MOSQUITTO_LIMITS.maxQueuedMessages}, max_inflight_messages ${MOSQUITTO_LIMITS.maxInflightMessages}; no collector, so its memory is VmRSS as read.`,
+        ]
+      : []),
+    ...(tableBrokers.includes('bare')
+      ? [
+          'bare floor: bench/bare-server.mjs, a Node net server that only answers CONNECT (storm and idle scenarios): what a socket costs in Node.',
+        ]
+      : []),
+    `Ratio > 1 means mqtt-sessions is better (ours / peer for rates, peer / ours for memory, CPU and time). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
+  ];
+  if (setups.has('idle')) {
+    lines.push(
+      `idle: VmRSS ${IDLE_SETTLE_MS / 1000} s after the broker listens, no client, no GC run: ours started as a user would, with only --port, --ws-port, --metrics-port and a fresh --data-dir (SQLite store); no broker gets --expose-gc or the GC hook.`,
+    );
+  }
+  if (setups.has('storm-tls-ws')) {
+    lines.push(
+      'storm-tls-ws: ours with TLS, WebSocket and secure WebSocket listeners on (a throwaway self-signed certificate) and unused; the clients connect over plain TCP.',
+    );
+  }
+  if (withBaseline) {
+    lines.push(
+      'baseline is mqtt-sessions built in the baseline checkout, run with the same flags. ours / baseline > 1 means the current build is better; "within n%" when the difference is no larger than the spread (max - min) / median between the runs of either build, "outside" otherwise.',
+    );
+  }
+  return lines;
+}
+
 const loadAtEnd = loadAverage();
-const table = formatTable(
-  header,
-  rows,
-  header.map((_, i) => (i === 0 ? 'left' : 'right')),
-);
+const alignFirstLeft = (columns: readonly string[], leftColumns = 1) =>
+  columns.map((_, i) => (i < leftColumns ? 'left' : 'right') as 'left' | 'right');
+const table = formatTable(header, rows, alignFirstLeft(header));
+const runTable = formatTable(runHeader, runRows, alignFirstLeft(runHeader));
 const persistentTable = formatTable(
   persistentHeader,
   persistentRows,
-  persistentHeader.map((_, i) => (i < 2 ? 'left' : 'right')),
+  alignFirstLeft(persistentHeader, 2),
 );
 const details = formatTable(
   ['scenario', 'run', 'result', 'broker CPU', 'load gen CPU', 'other CPU', 'counts'],
@@ -634,24 +897,23 @@ const report = [
   ...(baselineCode === undefined ? [] : [`Baseline: ${baselineCode}`]),
   `Load average (1/5/15 min): ${loadAtStart} at start, ${loadAtEnd} at end.`,
   `Runs: ${reps} per broker and scenario (A B A B, a fresh broker process each); the table shows the best run, ±half the spread across runs. Warm-up ${settings.warmupMs} ms, measured ${settings.measureMs} ms, parser ${parserMode}.`,
-  `mqtt-sessions flags: --store memory ${OUR_LIMIT_FLAGS.join(' ')}; Aedes: concurrency ${AEDES_CONCURRENCY}. Ratio > 1 means mqtt-sessions is better (for memory and time: Aedes / ours). (!) marks a broker that did not deliver every message it had to; ≥ a rate at which the load generator used over ${LOADGEN_BOUND_PCT}% of a core, so the broker may be faster.`,
-  ...(withBaseline
-    ? [
-        'baseline is mqtt-sessions built in the baseline checkout, run with the same flags. ours / baseline > 1 means the current build is better; "within n%" when the difference is no larger than the spread (max - min) / median between the runs of either build, "outside" otherwise.',
-      ]
-    : []),
+  ...brokerLegend(),
   ...(rows.length === 0 ? [] : ['', table]),
+  ...(runRows.length === 0
+    ? []
+    : ['', 'Latency (p50/p99) and peak RSS of the best run:', '', runTable]),
+  ...(notRunLines.length === 0 ? [] : ['', ...notRunLines]),
   ...(persistentRows.length === 0
     ? []
     : [
         '',
-        `Persistent sessions: every client connects with Clean Session 0, so its session outlives the connection and a durable store journals it. Ours runs with --store memory, --store sqlite (a fresh --data-dir under ${tmpdir()}, default --durability normal) or --store redis (a fresh --redis-prefix); Aedes with aedes-persistence-redis (a fresh key prefix) and mqemitter in memory; both Redis stores on ${redisUrl}. "vs memory" is a rate over the same broker's in memory, "vs Aedes" over Aedes' on the same store. RSS is the broker's alone; CPU adds the Redis server's (% of a core).`,
+        `Persistent sessions: every client connects with Clean Session 0, so its session outlives the connection and a durable store journals it. Ours runs with --store memory, --store sqlite (a fresh --data-dir under ${tmpdir()}, default --durability normal) or --store redis (a fresh --redis-prefix); Aedes with aedes-persistence-redis (a fresh key prefix) and mqemitter in memory; both Redis stores on ${redisUrl}. Mosquitto does not run here (its persistence is a periodic snapshot). "vs memory" is a rate over the same broker's in memory, "vs Aedes" over Aedes' on the same store. RSS is the broker's alone; CPU adds the Redis server's (% of a core).`,
         '',
         persistentTable,
       ]),
   '',
   'Targets:',
-  ...targets,
+  ...(targets.length > 0 ? targets : ['- none name the brokers and scenarios of this run']),
   '',
   '<details><summary>Every run</summary>',
   '',
@@ -666,7 +928,7 @@ log(report);
 if (
   values['no-write'] !== true &&
   only === undefined &&
-  brokerNames.length === 2 &&
+  values.brokers === undefined &&
   baselineDir === undefined &&
   profileDir === undefined
 ) {

@@ -9,7 +9,13 @@
  * the send time gives the latency.
  */
 import { performance } from 'node:perf_hooks';
-import { type BrokerProcess, CpuMeter, type CpuUse, RssSampler } from './brokers.ts';
+import {
+  type BrokerProcess,
+  CpuMeter,
+  type CpuUse,
+  listenOverflows,
+  RssSampler,
+} from './brokers.ts';
 import {
   type BenchClient,
   connectMany,
@@ -19,6 +25,8 @@ import {
   readPublisher,
   readSequence,
   readTime,
+  resetAll,
+  sourceAddress,
 } from './client.ts';
 
 /** What one scenario run measured. */
@@ -46,7 +54,10 @@ export interface ScenarioSettings {
   readonly measureMs: number;
   /** Multiplies every scenario's window (messages in flight per publisher). */
   readonly windowScale: number;
+  /** Connections of `storm` and `storm-tls-ws`. */
   readonly stormConnections: number;
+  /** Connections of `storm-50k`. */
+  readonly largeStormConnections: number;
   readonly stormInFlight: number;
   readonly retainedMessages: number;
   /** Write a heap snapshot of the broker after the storm into this directory. */
@@ -352,27 +363,35 @@ export async function runFlow(
   };
 }
 
-/** Opens `stormConnections` connections as fast as the broker accepts them. */
+/**
+ * The connection storm: opens `count` connections as fast as the broker accepts them (at most
+ * `stormInFlight` waiting for their CONNACK at a time) and leaves them idle and open for a second.
+ * Measures connects/s, CONNECT-to-CONNACK latency, the broker's CPU time per connect (over the
+ * storm) and its VmRSS per idle connection (after a full collection in a Node broker).
+ */
 export async function runStorm(
   broker: BrokerProcess,
   settings: ScenarioSettings,
+  count: number,
 ): Promise<RunResult> {
-  const count = settings.stormConnections;
   // A few connections first, so that what a broker builds once, on its first clients (mqtt-packet
   // fills a 65,536-entry number cache on first use, code gets compiled), is not counted per
   // connection.
-  destroyAll(await connectMany({ port: broker.port, count: 100, prefix: 'w' }));
+  resetAll(await connectMany({ port: broker.port, count: 100, prefix: 'w' }));
   await sleep(500);
   const before = await broker.memoryAfterGc();
   // Heap snapshots are for diagnosis: taking one inflates the RSS figures that follow.
-  if (settings.heapSnapshotDir !== undefined) {
-    console.log(
-      `  heap snapshot: ${await broker.heapSnapshot(settings.heapSnapshotDir, 'before')}`,
-    );
-  }
+  const snapshot = async (tag: string) => {
+    if (settings.heapSnapshotDir === undefined) return;
+    if (!broker.gcHook) console.log(`  no heap snapshot of ${broker.name}: not a Node broker`);
+    else
+      console.log(`  heap snapshot: ${await broker.heapSnapshot(settings.heapSnapshotDir, tag)}`);
+  };
+  await snapshot('before');
   const rss = new RssSampler(broker, 50);
   const times = new Float64Array(count);
   let n = 0;
+  const overflows0 = listenOverflows();
   const meter = new CpuMeter(broker);
   const t0 = performance.now();
   const clients = await connectMany({
@@ -386,18 +405,29 @@ export async function runStorm(
   });
   const t1 = performance.now();
   const cpu = meter.stop();
+  const overflows = listenOverflows() - overflows0;
   await sleep(1000);
   const rawAfter = broker.rss();
   const after = await broker.memoryAfterGc();
-  if (settings.heapSnapshotDir !== undefined) {
-    console.log(`  heap snapshot: ${await broker.heapSnapshot(settings.heapSnapshotDir, 'after')}`);
-  }
+  await snapshot('after');
   const peakRss = rss.stop();
   const alive = clients.filter((c) => !c.closed).length;
-  destroyAll(clients);
+  resetAll(clients);
   const ms = t1 - t0;
   const { p50, p99 } = percentiles(times, n);
-  const perConnection = (bytes: number) => `${(bytes / count / 1024).toFixed(2)} KiB`;
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+  const sources = sourceAddress(0, count) === undefined ? '' : ' (from several 127.0.0.x)';
+  const cpuMsPerConnection = cpu.brokerMs / count;
+  const bytesPerConnection = (after.vmRss - before.vmRss) / count;
+  const rawBytesPerConnection = (rawAfter - before.vmRss) / count;
+  // Mosquitto has no V8 heap, and no collector: its RSS is read as it is.
+  const v8 =
+    before.v8 === undefined || after.v8 === undefined
+      ? undefined
+      : {
+          heapPerConnection: (after.v8.heapUsed - before.v8.heapUsed) / count,
+          externalPerConnection: (after.v8.external - before.v8.external) / count,
+        };
   return {
     value: (count * 1000) / ms,
     p50,
@@ -406,19 +436,48 @@ export async function runStorm(
     cpu,
     complete: alive === count,
     note:
-      `${count} connected in ${ms.toFixed(0)} ms, ${alive} still open after 1 s; per connection: ` +
-      `${perConnection(after.vmRss - before.vmRss)} RSS after GC ` +
-      `(${perConnection(rawAfter - before.vmRss)} before GC), ` +
-      `${perConnection(after.heapUsed - before.heapUsed)} V8 heap, ` +
-      `${perConnection(after.external - before.external)} external`,
+      `${count} connected${sources} in ${ms.toFixed(0)} ms, ${alive} still open after 1 s, ` +
+      `${overflows} listen-queue overflows; ` +
+      `broker CPU ${cpuMsPerConnection.toFixed(3)} ms per connect; per connection: ` +
+      (v8 === undefined
+        ? `${kib(bytesPerConnection)} RSS (no collector to run)`
+        : `${kib(bytesPerConnection)} RSS after GC (${kib(rawBytesPerConnection)} before GC), ` +
+          `${kib(v8.heapPerConnection)} V8 heap, ${kib(v8.externalPerConnection)} external`),
     extra: {
-      bytesPerConnection: (after.vmRss - before.vmRss) / count,
-      rawBytesPerConnection: (rawAfter - before.vmRss) / count,
-      heapPerConnection: (after.heapUsed - before.heapUsed) / count,
-      externalPerConnection: (after.external - before.external) / count,
+      bytesPerConnection,
+      rawBytesPerConnection,
+      cpuMsPerConnection,
+      listenOverflows: overflows,
+      ...v8,
       rssBefore: before.vmRss,
       rssAfter: after.vmRss,
     },
+  };
+}
+
+/**
+ * How long after its listeners are up a broker's idle memory is read: V8's memory reducer trims
+ * the heap that start-up grew about 8 to 10 s in (ours: 72 MiB at 2 s, 63 MiB at 10 s).
+ */
+export const IDLE_SETTLE_MS = 12_000;
+
+/**
+ * A broker's VmRSS `IDLE_SETTLE_MS` after all its listeners were up, with no client and without
+ * running its collector: what it costs to have it running.
+ */
+export async function runIdle(broker: BrokerProcess): Promise<RunResult> {
+  const meter = new CpuMeter(broker);
+  await sleep(Math.max(0, broker.listeningSince + IDLE_SETTLE_MS - performance.now()));
+  const rss = broker.rss();
+  const cpu = meter.stop();
+  return {
+    value: rss,
+    p50: undefined,
+    p99: undefined,
+    peakRss: rss,
+    cpu,
+    complete: true,
+    note: `VmRSS ${IDLE_SETTLE_MS / 1000} s after it listened; broker CPU ${cpu.brokerMs.toFixed(0)} ms meanwhile`,
   };
 }
 
