@@ -60,6 +60,9 @@ export function logSessionEvent(
 ): void {
   switch (event.type) {
     case 'connected':
+      // Connects and disconnects are info lines: at warn (the broker's usual level) the fields
+      // are not even gathered, which a connection storm would pay for per connect.
+      if (!logger.isLevelEnabled('info')) return;
       logger.info(
         {
           pool: event.pool,
@@ -72,6 +75,7 @@ export function logSessionEvent(
       );
       return;
     case 'disconnected':
+      if (!logger.isLevelEnabled('info')) return;
       logger.info(
         {
           pool: event.pool,
@@ -101,6 +105,7 @@ export function logSessionEvent(
       );
       return;
     case 'session-ended':
+      if (!logger.isLevelEnabled('debug')) return;
       logger.debug(
         { pool: event.pool, clientId: event.clientId, reason: event.reason },
         'session ended',

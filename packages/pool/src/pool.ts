@@ -169,9 +169,10 @@ export class Pool<UC = unknown>
         observe === undefined
           ? undefined
           : (event) => {
-              // A throwing log callback must not break the session that reports.
+              // A throwing log callback must not break the session that reports. The event
+              // names its pool already: no copy per event.
               try {
-                observe({ ...event, pool: this.name });
+                observe(event);
               } catch (error) {
                 this.reportError(error);
               }

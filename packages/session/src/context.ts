@@ -144,6 +144,8 @@ export interface AcceptRequest {
 /** The session a packet is for, as the handlers see it. */
 export interface SessionContext {
   readonly clientId: string;
+  /** The name of the pool the session belongs to. */
+  readonly pool: string;
   readonly options: SessionOptions;
   readonly runtime: Runtime<unknown>;
   /** Counters shared by every session of a pool. */

@@ -107,11 +107,12 @@ export function countDrop(metrics: SessionMetrics, reason: DropReason, count = 1
   metrics.droppedByReason[reason] += count;
 }
 
-/** Things worth a log line. */
+/** Things worth a log line, each with the client id and the pool of its session. */
 export type SessionEvent =
   | {
       readonly type: 'connected';
       readonly clientId: string;
+      readonly pool: string;
       readonly protocolVersion: number;
       readonly sessionPresent: boolean;
       readonly peerIp: string | undefined;
@@ -119,6 +120,7 @@ export type SessionEvent =
   | {
       readonly type: 'refused';
       readonly clientId: string;
+      readonly pool: string;
       readonly reasonCode: number;
       readonly reason: string;
       readonly peerIp: string | undefined;
@@ -126,6 +128,7 @@ export type SessionEvent =
   | {
       readonly type: 'disconnected';
       readonly clientId: string;
+      readonly pool: string;
       /** The reason code sent or received, if any. */
       readonly reasonCode: number | undefined;
       readonly reason: string;
@@ -133,7 +136,13 @@ export type SessionEvent =
   | {
       readonly type: 'dropped';
       readonly clientId: string;
+      readonly pool: string;
       readonly reason: DropReason;
       readonly count: number;
     }
-  | { readonly type: 'session-ended'; readonly clientId: string; readonly reason: string };
+  | {
+      readonly type: 'session-ended';
+      readonly clientId: string;
+      readonly pool: string;
+      readonly reason: string;
+    };

@@ -43,6 +43,7 @@ export interface OutboxLimits {
 /** The session an outbox belongs to: whose messages they are, and its clock. */
 export interface OutboxOwner {
   readonly clientId: string;
+  readonly pool: string;
   readonly timers: Timers;
 }
 
@@ -365,6 +366,7 @@ export class Outbox {
     this.host.observe({
       type: 'dropped',
       clientId: this.owner.clientId,
+      pool: this.owner.pool,
       reason: this.unreportedReason,
       count: this.unreportedDrops,
     });

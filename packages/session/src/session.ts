@@ -358,7 +358,7 @@ export class Session<UC = unknown>
     this.watchdog.sessionEnded();
     this.stopRecording();
     this.host.sessionEnded(this);
-    this.report({ type: 'session-ended', clientId: this.clientId, reason });
+    this.report({ type: 'session-ended', clientId: this.clientId, pool: this.pool, reason });
   }
 
   /**
@@ -658,7 +658,13 @@ export class Session<UC = unknown>
     // The expiry timer first: whatever a callback below does, the session must end some day.
     // An expiry of 0 makes the watchdog end the session at once.
     this.watchdog.disconnected({ publishWill, sessionExpirySeconds: expiry });
-    this.report({ type: 'disconnected', clientId: this.clientId, reasonCode, reason });
+    this.report({
+      type: 'disconnected',
+      clientId: this.clientId,
+      pool: this.pool,
+      reasonCode,
+      reason,
+    });
     this.outbox.reportDrops();
   }
 
@@ -722,6 +728,7 @@ export class Session<UC = unknown>
       this.report({
         type: 'disconnected',
         clientId: this.clientId,
+        pool: this.pool,
         reasonCode: ReasonCode.SessionTakenOver,
         reason: 'session taken over',
       });

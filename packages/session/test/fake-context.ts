@@ -28,6 +28,7 @@ import type { AckOutcome } from '../src/outbox.js';
  */
 export class FakeSession implements SessionContext {
   readonly clientId: string;
+  readonly pool = 'default';
   readonly options: SessionOptions;
   runtime: Runtime<unknown>;
   readonly metrics = createSessionMetrics();

@@ -41,6 +41,7 @@ describe('Outbox queue while the client is away', () => {
     const events: SessionEvent[] = [];
     const owner = {
       clientId: 'c',
+      pool: 'default',
       timers: { now: () => now, setTimeout: () => 0, clearTimeout: () => {} },
     };
     const outbox = new Outbox(host(events), { maxQueued: 3, maxQueuedBytes: 1_000_000 }, owner);
@@ -57,12 +58,13 @@ describe('Outbox queue while the client is away', () => {
     expect(outbox.dropped).toBe(3); // refused: only QoS 1 and 2 left
     expect(outbox.queued).toBe(3);
     outbox.reportDrops();
-    expect(events).toMatchObject([{ type: 'dropped', clientId: 'c', count: 3 }]);
+    expect(events).toMatchObject([{ type: 'dropped', clientId: 'c', pool: 'default', count: 3 }]);
   });
 
   it('does not queue a message that expired before it arrived', () => {
     const owner = {
       clientId: 'c',
+      pool: 'default',
       timers: { now: () => 5000, setTimeout: () => 0, clearTimeout: () => {} },
     };
     const outbox = new Outbox(host([]), { maxQueued: 3, maxQueuedBytes: 1_000_000 }, owner);

@@ -230,6 +230,7 @@ function establish(
   session.report({
     type: 'connected',
     clientId: session.clientId,
+    pool: session.pool,
     protocolVersion: connection.version,
     sessionPresent,
     peerIp: connection.info.peerIp,
@@ -352,6 +353,7 @@ function reportRefusal(
   session.report({
     type: 'refused',
     clientId: session.clientId,
+    pool: session.pool,
     reasonCode,
     reason,
     peerIp: connection.info.peerIp,
