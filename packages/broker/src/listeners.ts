@@ -17,8 +17,6 @@ import type { BrokerOptions, TlsMaterial } from './options.js';
 
 /** A listen backlog that absorbs connection storms (the kernel caps it at somaxconn). */
 const LISTEN_BACKLOG = 4096;
-/** A {@link SocketSet} is not swept below this size. */
-const MIN_SWEEP = 1024;
 
 /** One listening server and what it serves. */
 export interface Listener {
@@ -32,29 +30,28 @@ export interface Listener {
 
 /** Every socket a listener accepted, so a shutdown can end the ones that linger. */
 export class SocketSet {
-  // An array, not a Set (8 bytes a socket instead of about 60), and no 'close' listener per
-  // socket (with its closure and once-wrapper, about 300 bytes): destroyed sockets are swept out
-  // whenever the array has doubled since the last sweep.
-  private sockets: Socket[] = [];
-  /** The length at which destroyed sockets are next swept out. */
-  private sweepAt = MIN_SWEEP;
+  private readonly sockets = new Set<Socket>();
+  /**
+   * One 'close' listener shared by every socket (it finds the socket as `this`): no closure and
+   * no once-wrapper per socket (about 300 bytes each), and a closed socket is let go at once.
+   */
+  private readonly forget: (this: Socket) => void;
+
+  constructor() {
+    const sockets = this.sockets;
+    this.forget = function forget(this: Socket) {
+      sockets.delete(this);
+    };
+  }
 
   add(socket: Socket): void {
-    this.sockets.push(socket);
-    if (this.sockets.length >= this.sweepAt) {
-      this.sweep();
-      this.sweepAt = Math.max(MIN_SWEEP, 2 * this.sockets.length);
-    }
+    this.sockets.add(socket);
+    socket.on('close', this.forget);
   }
 
-  /** Sockets not destroyed yet. */
+  /** Sockets not closed yet. */
   get size(): number {
-    this.sweep();
-    return this.sockets.length;
-  }
-
-  private sweep(): void {
-    this.sockets = this.sockets.filter((socket) => !socket.destroyed);
+    return this.sockets.size;
   }
 
   destroyAll(): void {

@@ -107,11 +107,8 @@ export class Connection implements PacketSink, Scheduled {
   /** Packets that arrived while the CONNECT was being placed. */
   private early: Packet[] | undefined = undefined;
   private closed = false;
-  /**
-   * The handshake's deadline, until CONNACK: the connection's entry in the clock's deadline
-   * queue (see {@link Scheduled}).
-   */
-  dueAt: number | undefined = undefined;
+  /** The handshake deadline's place in the clock's deadline queue, until CONNACK (see {@link Scheduled}). */
+  deadlineSlot = -1;
   private version: 4 | 5 = 4;
   private reading = false;
   /** Bytes received and not read yet: while a turn's budget is spent, or replies back up. */
@@ -326,7 +323,7 @@ export class Connection implements PacketSink, Scheduled {
     if (this.closed) return;
     const attachment = this.attachment;
     if (attachment !== undefined) {
-      if (this.dueAt !== undefined) {
+      if (this.deadlineSlot >= 0) {
         // Until CONNACK, each AUTH step of the client gets the full time again.
         if (attachment.live) this.clearConnectTimer();
         else if (packet.cmd === 'auth') this.armConnectTimer();
@@ -466,14 +463,11 @@ export class Connection implements PacketSink, Scheduled {
   private armConnectTimer(): void {
     this.clearConnectTimer();
     const entry = this.target.entry;
-    const at = entry.timers.now() + entry.connectTimeoutMs;
-    this.dueAt = at;
-    deadlinesOf(entry.timers).schedule(this, at);
+    deadlinesOf(entry.timers).schedule(this, entry.timers.now() + entry.connectTimeoutMs);
   }
 
   /** The handshake's deadline has come (from the deadline queue). */
   onDue(): void {
-    this.dueAt = undefined;
     if (this.closed || this.attachment?.live === true) return;
     try {
       this.close('the handshake did not finish in time');
@@ -483,10 +477,7 @@ export class Connection implements PacketSink, Scheduled {
   }
 
   private clearConnectTimer(): void {
-    if (this.dueAt !== undefined) {
-      this.dueAt = undefined;
-      deadlinesOf(this.target.entry.timers).cancelled();
-    }
+    if (this.deadlineSlot >= 0) deadlinesOf(this.target.entry.timers).cancel(this);
   }
 }
 

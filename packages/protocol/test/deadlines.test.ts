@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeadlineQueue, deadlinesOf, type Scheduled, systemTimers } from '../src/index.js';
 
-/** An item that notes when it came due; `dueAt` is set by `at` as a connection would. */
+/** An item that notes when it came due. */
 class Item implements Scheduled {
-  dueAt: number | undefined = undefined;
+  deadlineSlot = -1;
   readonly seen: number[] = [];
   readonly name: string;
   readonly log: string[];
@@ -13,16 +13,19 @@ class Item implements Scheduled {
     this.log = log;
   }
 
-  at(queue: DeadlineQueue, time: number): void {
-    this.dueAt = time;
-    queue.schedule(this, time);
-  }
-
   onDue(now: number): void {
-    this.dueAt = undefined;
     this.seen.push(now);
     this.log.push(this.name);
   }
+}
+
+/** A seeded pseudo-random number generator: the same sequence on every run. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
 }
 
 describe('DeadlineQueue', () => {
@@ -38,7 +41,7 @@ describe('DeadlineQueue', () => {
     const log: string[] = [];
     const items = [300, 100, 200, 100].map((time, i) => {
       const item = new Item(`${time}#${i}`, log);
-      item.at(queue, time);
+      queue.schedule(item, time);
       return item;
     });
     expect(vi.getTimerCount()).toBe(1);
@@ -49,6 +52,7 @@ describe('DeadlineQueue', () => {
     vi.advanceTimersByTime(200);
     expect(log).toEqual(['100#1', '100#3', '200#2', '300#0']);
     expect(items.map((item) => item.seen[0])).toEqual([300, 100, 200, 100]);
+    expect(items.every((item) => item.deadlineSlot === -1)).toBe(true);
     expect(queue.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -56,8 +60,8 @@ describe('DeadlineQueue', () => {
   it('re-arms its timer for an item earlier than every other', () => {
     const queue = new DeadlineQueue(systemTimers);
     const log: string[] = [];
-    new Item('late', log).at(queue, 1000);
-    new Item('early', log).at(queue, 10);
+    queue.schedule(new Item('late', log), 1000);
+    queue.schedule(new Item('early', log), 10);
     vi.advanceTimersByTime(10);
     expect(log).toEqual(['early']);
     expect(vi.getTimerCount()).toBe(1);
@@ -65,16 +69,19 @@ describe('DeadlineQueue', () => {
     expect(log).toEqual(['early', 'late']);
   });
 
-  it('skips an item whose dueAt changed: cancelled, or moved to a later time', () => {
+  it('forgets a cancelled item at once, and moves a rescheduled one', () => {
     const queue = new DeadlineQueue(systemTimers);
     const log: string[] = [];
     const cancelled = new Item('cancelled', log);
-    cancelled.at(queue, 50);
-    cancelled.dueAt = undefined;
-    queue.cancelled();
+    queue.schedule(cancelled, 50);
     const moved = new Item('moved', log);
-    moved.at(queue, 50);
-    moved.at(queue, 80); // the entry at 50 is stale now
+    queue.schedule(moved, 50);
+    queue.schedule(moved, 80);
+    expect(queue.size).toBe(2);
+    queue.cancel(cancelled);
+    queue.cancel(cancelled); // twice is harmless
+    expect(queue.size).toBe(1);
+    expect(cancelled.deadlineSlot).toBe(-1);
     vi.advanceTimersByTime(50);
     expect(log).toEqual([]);
     vi.advanceTimersByTime(30);
@@ -85,12 +92,11 @@ describe('DeadlineQueue', () => {
   it('lets an item schedule itself again from onDue', () => {
     const queue = new DeadlineQueue(systemTimers);
     let calls = 0;
-    const item: Scheduled & { dueAt: number | undefined } = {
-      dueAt: 100,
+    const item: Scheduled = {
+      deadlineSlot: -1,
       onDue(now) {
         calls++;
-        this.dueAt = calls < 3 ? now + 100 : undefined;
-        if (this.dueAt !== undefined) queue.schedule(this, this.dueAt);
+        if (calls < 3) queue.schedule(this, now + 100);
       },
     };
     queue.schedule(item, 100);
@@ -99,73 +105,60 @@ describe('DeadlineQueue', () => {
     expect(queue.size).toBe(0);
   });
 
-  it('sweeps cancelled entries out once they are half the queue, and keeps the rest in order', () => {
+  it('keeps time order through thousands of schedules, reschedules and cancels in random order', () => {
     const queue = new DeadlineQueue(systemTimers);
+    const random = seeded(7);
     const log: string[] = [];
-    const items = Array.from({ length: 3000 }, (_, i) => {
-      const item = new Item(String(i), log);
-      item.at(queue, 10_000 + i);
-      return item;
-    });
-    // Cancel the even ones: the 1,500th cancellation reaches half the queue.
-    for (let i = 0; i < 3000; i += 2) {
-      (items[i] as Item).dueAt = undefined;
-      queue.cancelled();
+    const due = new Map<Item, number>();
+    const items = Array.from({ length: 4000 }, (_, i) => new Item(String(i), log));
+    for (const item of items) {
+      const time = 1 + Math.floor(random() * 50_000);
+      due.set(item, time);
+      queue.schedule(item, time);
     }
-    expect(queue.size).toBe(1500);
-    vi.advanceTimersByTime(20_000);
-    expect(log).toEqual(Array.from({ length: 1500 }, (_, i) => String(2 * i + 1)));
+    for (const item of items) {
+      const roll = random();
+      if (roll < 0.4) {
+        queue.cancel(item);
+        due.delete(item);
+      } else if (roll < 0.7) {
+        const time = 1 + Math.floor(random() * 50_000);
+        due.set(item, time);
+        queue.schedule(item, time);
+      }
+    }
+    expect(queue.size).toBe(due.size);
+    vi.advanceTimersByTime(60_000);
+    // Every item still due fired once, at its last time, in time order; no cancelled one fired.
+    for (const item of items) {
+      expect(item.seen).toEqual(due.has(item) ? [due.get(item)] : []);
+    }
+    const order = log.map((name) => due.get(items[Number(name)] as Item) as number);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(log).toHaveLength(due.size);
     expect(queue.size).toBe(0);
   });
 
-  it('keeps time order through a sweep of entries scheduled in random order', () => {
+  it('holds no reference to a cancelled item', () => {
     const queue = new DeadlineQueue(systemTimers);
-    const log: string[] = [];
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const scheduled = new Map<Item, number>();
-    const items = Array.from({ length: 4000 }, (_, i) => {
-      const item = new Item(String(i), log);
-      const time = 1 + Math.floor(random() * 50_000);
-      scheduled.set(item, time);
-      item.at(queue, time);
-      return item;
-    });
-    const kept: Item[] = [];
-    for (const item of items) {
-      if (random() < 0.6) {
-        item.dueAt = undefined;
-        queue.cancelled();
-      } else kept.push(item);
-    }
-    expect(queue.size).toBeLessThan(items.length); // swept at least once
-    vi.advanceTimersByTime(60_000);
-    // Each kept item fired once, at its own time; no cancelled one fired.
-    expect(
-      kept.every((item) => item.seen.length === 1 && item.seen[0] === scheduled.get(item)),
-    ).toBe(true);
-    expect(
-      items.filter((item) => !kept.includes(item)).every((item) => item.seen.length === 0),
-    ).toBe(true);
-    const order = log.map((name) => (items[Number(name)] as Item).seen[0] as number);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
-    expect(log).toHaveLength(kept.length);
+    const items = Array.from({ length: 100 }, (_, i) => new Item(String(i), []));
+    for (const [i, item] of items.entries()) queue.schedule(item, 1000 + i);
+    for (const item of items) queue.cancel(item);
+    expect(queue.size).toBe(0);
+    expect((queue as unknown as { items: unknown[] }).items).toEqual([]);
   });
 
   it('still serves later items when one onDue throws', () => {
     const queue = new DeadlineQueue(systemTimers);
     const log: string[] = [];
     const bad: Scheduled = {
-      dueAt: 10,
+      deadlineSlot: -1,
       onDue() {
         throw new Error('broken item');
       },
     };
     queue.schedule(bad, 10);
-    new Item('good', log).at(queue, 20);
+    queue.schedule(new Item('good', log), 20);
     expect(() => vi.advanceTimersByTime(10)).toThrow('broken item');
     vi.advanceTimersByTime(10);
     expect(log).toEqual(['good']);
@@ -175,5 +168,6 @@ describe('DeadlineQueue', () => {
     const other = { ...systemTimers };
     expect(deadlinesOf(systemTimers)).toBe(deadlinesOf(systemTimers));
     expect(deadlinesOf(other)).not.toBe(deadlinesOf(systemTimers));
+    expect(deadlinesOf(systemTimers)).toBe(deadlinesOf(systemTimers));
   });
 });

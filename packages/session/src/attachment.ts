@@ -99,8 +99,8 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   private aliasesOut: OutboundAliases | undefined = undefined;
   private keepAliveMs = 0;
   private lastActivity: number;
-  /** When keep-alive is next checked, while it is on: the connection's entry in the clock's deadline queue. */
-  dueAt: number | undefined = undefined;
+  /** The keep-alive check's place in the clock's deadline queue (see {@link Scheduled}). */
+  deadlineSlot = -1;
   // Packets that arrived while an earlier one waits for the runtime.
   private inbox: Packet[] | undefined = undefined;
   private busy = false;
@@ -432,13 +432,11 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
    * schedules the next one for the interval after the last packet.
    */
   private checkKeepAliveAt(at: number): void {
-    this.dueAt = at;
     deadlinesOf(this.timers).schedule(this, at);
   }
 
   /** The keep-alive deadline has come (from the deadline queue): end the connection, or go on. */
   onDue(now: number): void {
-    this.dueAt = undefined;
     if (this.state === 'closed') return;
     if (now - this.lastActivity < this.keepAliveMs) {
       this.checkKeepAliveAt(this.lastActivity + this.keepAliveMs);
@@ -452,9 +450,6 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   }
 
   private stopKeepAlive(): void {
-    if (this.dueAt !== undefined) {
-      this.dueAt = undefined;
-      deadlinesOf(this.timers).cancelled();
-    }
+    if (this.deadlineSlot >= 0) deadlinesOf(this.timers).cancel(this);
   }
 }
