@@ -152,6 +152,36 @@ describe('1.5 data representation', () => {
     expect(packet.includes(Buffer.from([0x0b, 0xc8, 0x01]))).toBe(true);
     expect(client.next('publish').properties?.subscriptionIdentifier).toBe(200);
   });
+
+  it('forwards a property identifier a client sent in more bytes than it needs in one byte [MQTT-1.5.5-1]', () => {
+    const { pool } = setup();
+    const subscriber = connected(pool, 'sub-vbi');
+    subscribe(subscriber, 'f/x');
+    const publisher = connected(pool, 'pub-vbi');
+    // PUBLISH QoS 0 to f/x with properties: Payload Format Indicator 1 under the identifier
+    // 0x81 0x00 (1 in two bytes), a User Property a=b, then Content Type "t" under 0x83 0x00.
+    const properties = [
+      0x81, 0x00, 0x01, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x62, 0x83, 0x00, 0x00, 0x01, 0x74,
+    ];
+    const body = [0x00, 0x03, 0x66, 0x2f, 0x78, properties.length, ...properties, 0x68, 0x69];
+    const from = subscriber.bytes.length;
+    publisher.sendBytes([0x30, body.length, ...body]);
+    const got = subscriber.next('publish');
+    expect(got.payload.toString()).toBe('hi');
+    expect(got.properties).toMatchObject({
+      payloadFormatIndicator: true,
+      userProperties: { a: 'b' },
+      contentType: 't',
+    });
+    // The identifiers went out in one byte each, in the client's order.
+    const sent = subscriber.bytes[from] as Buffer;
+    expect(
+      sent.includes(
+        Buffer.from([0x01, 0x01, 0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x62, 0x03, 0x00, 0x01, 0x74]),
+      ),
+    ).toBe(true);
+    expect(publisher.closed).toBe(false);
+  });
 });
 
 describe('2 control packet format', () => {

@@ -113,6 +113,7 @@ export function readProperties(reader: ByteReader, place: PropertyPlace): ReadPr
   while (reader.pos < end) {
     const start = reader.pos;
     const id = reader.varInt('a property identifier');
+    const idEnd = reader.pos;
     const property = PROPERTIES.get(id);
     if (property === undefined || !property.places.includes(place)) {
       throw malformed(`property 0x${id.toString(16)} is not allowed in ${placeName(place)}`);
@@ -126,7 +127,15 @@ export function readProperties(reader: ByteReader, place: PropertyPlace): ReadPr
     }
     readValue(reader, property, properties);
     if (property.forwarded && (place === 'publish' || place === 'will')) {
-      if (start === runEnd) {
+      if (idEnd - start > 1) {
+        // An identifier in more bytes than it needs (accepted, section 1.5.5) goes on in one:
+        // the server sends the fewest [MQTT-1.5.5-1], and its subscribers' decoders expect it.
+        forwarded ??= [];
+        if (runStart !== -1) forwarded.push(reader.bytes.subarray(runStart, runEnd));
+        forwarded.push(Buffer.from([id]));
+        runStart = idEnd;
+        runEnd = reader.pos;
+      } else if (start === runEnd) {
         runEnd = reader.pos;
       } else {
         if (runStart !== -1) {
