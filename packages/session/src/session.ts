@@ -129,7 +129,13 @@ export class Session<UC = unknown>
   packetsSent = 0;
   private readonly host: SessionHost;
   private readonly outbox: Outbox;
-  private watchdog: WillWatchdog<UC>;
+  /**
+   * Ends a session whose CONNECT does not complete, publishes its Will and ends it when it
+   * expires. None while a connection is live: it would wait for nothing, and the Will and expiry
+   * it needs are the session's own (`will`, `expiryInterval`); one is made when the connection
+   * goes (see `watchdogNow`).
+   */
+  private watchdog: WillWatchdog<UC> | undefined;
   /** Incoming QoS 2 packet ids waiting for PUBREL (MQTT 5 section 4.3.3). */
   private readonly awaitingRelease = new LazyIdSet();
   /** The live connection, or the one whose CONNECT is being accepted. */
@@ -211,7 +217,7 @@ export class Session<UC = unknown>
   /** Replaces the user context; the Will is published with the latest one. */
   set userContext(context: UC) {
     this.context = context;
-    this.watchdog.setUserContext(context);
+    this.watchdog?.setUserContext(context);
   }
 
   /** Updates the user context with a function of the current one. */
@@ -319,7 +325,7 @@ export class Session<UC = unknown>
 
   /** Milliseconds until the session expires, while disconnected; undefined otherwise. */
   remainingExpiryMs(): number | undefined {
-    return this.watchdog.remainingSessionExpiryMs();
+    return this.watchdog?.remainingSessionExpiryMs();
   }
 
   /** A snapshot for metrics. */
@@ -355,7 +361,7 @@ export class Session<UC = unknown>
     this.subscriptionCount = 0;
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
-    this.watchdog.sessionEnded();
+    this.watchdogNow().sessionEnded();
     this.stopRecording();
     this.host.sessionEnded(this);
     this.report({ type: 'session-ended', clientId: this.clientId, pool: this.pool, reason });
@@ -384,7 +390,7 @@ export class Session<UC = unknown>
     if (wasLive) this.recordDetached(true);
     this.isEnded = true;
     this.retainedJobs = undefined;
-    this.watchdog.stop();
+    this.watchdog?.stop();
     this.host.unsubscribeAll(this);
     this.outbox.journal = undefined;
     this.outbox.clear(this, false);
@@ -442,8 +448,9 @@ export class Session<UC = unknown>
       stored.expiryInterval === SESSION_NEVER_EXPIRES || stored.expiresAt === undefined
         ? stored.expiryInterval
         : Math.max(0, Math.ceil((stored.expiresAt - now) / 1000));
-    this.watchdog.connected(this.will, stored.expiryInterval);
-    this.watchdog.disconnected({ publishWill: true, sessionExpirySeconds: expiry });
+    const watchdog = this.watchdogNow();
+    watchdog.connected(this.will, stored.expiryInterval);
+    watchdog.disconnected({ publishWill: true, sessionExpirySeconds: expiry });
   }
 
   // --- SessionContext: what the packet handlers use -----------------------------------------
@@ -504,7 +511,7 @@ export class Session<UC = unknown>
   }
 
   authenticating(): void {
-    this.watchdog.authenticating();
+    this.watchdog?.authenticating();
   }
 
   accept(connection: ConnectionState, request: AcceptRequest): boolean {
@@ -527,7 +534,10 @@ export class Session<UC = unknown>
     this.will = request.will;
     this.expiresAtMs = undefined;
     this.willDueAtMs = undefined;
-    this.watchdog.connected(request.will, request.expiryInterval);
+    // Connected: a pending Will of the last connection is cancelled [MQTT-3.1.3-9], and no
+    // watchdog is kept while the connection lives.
+    this.watchdog?.stop();
+    this.watchdog = undefined;
     this.recordAccepted(present);
     return present;
   }
@@ -657,7 +667,7 @@ export class Session<UC = unknown>
     if (expiry > 0) this.recordDetached(publishWill, expiry);
     // The expiry timer first: whatever a callback below does, the session must end some day.
     // An expiry of 0 makes the watchdog end the session at once.
-    this.watchdog.disconnected({ publishWill, sessionExpirySeconds: expiry });
+    this.watchdogNow().disconnected({ publishWill, sessionExpirySeconds: expiry });
     this.report({
       type: 'disconnected',
       clientId: this.clientId,
@@ -739,7 +749,7 @@ export class Session<UC = unknown>
       } else {
         // The old connection's Will goes by its own rules: at once without a delay; a delayed one
         // is cancelled when the new connection is accepted [MQTT-3.1.2-8] [MQTT-3.1.3-9].
-        this.watchdog.disconnected({
+        this.watchdogNow().disconnected({
           publishWill: true,
           sessionExpirySeconds: this.expiryInterval,
         });
@@ -755,7 +765,7 @@ export class Session<UC = unknown>
    */
   private restart(): void {
     this.discardState();
-    this.watchdog.sessionEnded();
+    this.watchdogNow().sessionEnded();
     this.watchdog = this.createWatchdog();
   }
 
@@ -909,5 +919,17 @@ export class Session<UC = unknown>
 
   private createWatchdog(): WillWatchdog<UC> {
     return new WillWatchdog<UC>(new WatchdogLink<UC>(this));
+  }
+
+  /**
+   * The watchdog, made for a live connection's session when it is needed: one that knows the
+   * connection's Will and the session's expiry, as if it had watched since CONNACK.
+   */
+  private watchdogNow(): WillWatchdog<UC> {
+    if (this.watchdog === undefined) {
+      this.watchdog = this.createWatchdog();
+      this.watchdog.connected(this.will, this.expiryInterval);
+    }
+    return this.watchdog;
   }
 }
