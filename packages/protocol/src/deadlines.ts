@@ -90,28 +90,20 @@ export class DeadlineQueue {
 
   /** Places an entry at `slot` or above it, where its parent is no later than it. */
   private siftUp(slot: number, at: number, item: Scheduled): void {
-    const times = this.times;
-    const items = this.items;
     let i = slot;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const parentAt = times[parent] as number;
+      const parentAt = this.times[parent] as number;
       if (parentAt <= at) break;
-      const moved = items[parent] as Scheduled;
-      times[i] = parentAt;
-      items[i] = moved;
-      moved.deadlineSlot = i;
+      this.put(i, parentAt, this.items[parent] as Scheduled);
       i = parent;
     }
-    times[i] = at;
-    items[i] = item;
-    item.deadlineSlot = i;
+    this.put(i, at, item);
   }
 
   /** Places an entry at `slot` or below it, where its children are no earlier than it. */
   private siftDown(slot: number, at: number, item: Scheduled): void {
     const times = this.times;
-    const items = this.items;
     const n = times.length;
     let i = slot;
     for (;;) {
@@ -120,15 +112,17 @@ export class DeadlineQueue {
       if (child + 1 < n && (times[child + 1] as number) < (times[child] as number)) child++;
       const childAt = times[child] as number;
       if (childAt >= at) break;
-      const moved = items[child] as Scheduled;
-      times[i] = childAt;
-      items[i] = moved;
-      moved.deadlineSlot = i;
+      this.put(i, childAt, this.items[child] as Scheduled);
       i = child;
     }
-    times[i] = at;
-    items[i] = item;
-    item.deadlineSlot = i;
+    this.put(i, at, item);
+  }
+
+  /** Puts an entry in a slot, and tells the item where it is. */
+  private put(slot: number, at: number, item: Scheduled): void {
+    this.times[slot] = at;
+    this.items[slot] = item;
+    item.deadlineSlot = slot;
   }
 }
 
