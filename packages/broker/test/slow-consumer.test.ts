@@ -81,8 +81,9 @@ it('a subscriber that never reads does not grow broker memory without bound', as
   // What the broker holds for the slow client: the bounded queue plus socket buffers, far below
   // the 80 MB offered, counted after a collection (garbage not collected yet made this flaky).
   const grown = after.external + after.arrayBuffers - (before.external + before.arrayBuffers);
-  // Measured after a collection: 9.5 MB (the socket buffers of both sides, the client's own).
-  expect(grown).toBeLessThan(16 * 1024 * 1024);
+  // Measured after a collection: 9.5 MB alone (the socket buffers of both sides, the client's
+  // own), up to 17.5 MB seen while other test files run in the same process.
+  expect(grown).toBeLessThan(30 * 1024 * 1024);
   await endClient(publisher);
   slow.destroy();
 }, 30_000);
