@@ -9,6 +9,7 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import { attachSocket, attachWebSocket, type Connectable } from '@mqtt-sessions/pool';
 import { DEFAULT_SESSION_OPTIONS } from '@mqtt-sessions/session';
@@ -60,8 +61,9 @@ export class SocketSet {
 }
 
 /**
- * Starts the listeners the options switch on. TLS, HTTPS and the `ws` package are loaded only
- * for a listener that needs them, so that a broker without them starts smaller.
+ * Starts the listeners the options switch on. TLS and HTTPS are loaded only for a listener that
+ * needs them, and the `ws` package on a WebSocket listener's first upgrade, so that a broker
+ * starts no bigger than what it serves.
  */
 export async function startListeners(
   target: Connectable,
@@ -97,14 +99,14 @@ export async function startListeners(
     if (options.wsPort !== false) {
       const server = createHttpServer(notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      await serveWebSocket(target, server, options, 'websocket');
+      serveWebSocket(target, server, options, 'websocket');
       listeners.push(await listen('ws', server, options.host, options.wsPort));
     }
     if (options.wssPort !== false && options.tls !== undefined) {
       const { createServer: createHttpsServer } = await import('node:https');
       const server = createHttpsServer(secureOptions(options, options.tls), notFound);
       server.on('connection', (socket: Socket) => sockets.add(socket));
-      await serveWebSocket(target, server, options, 'websocket-tls');
+      serveWebSocket(target, server, options, 'websocket-tls');
       listeners.push(await listen('wss', server, options.host, options.wssPort));
     }
   } catch (error) {
@@ -114,32 +116,62 @@ export async function startListeners(
   return listeners;
 }
 
-/** MQTT over WebSocket at `path`, subprotocol `mqtt` (MQTT 5 section 6). */
-async function serveWebSocket(
+/**
+ * MQTT over WebSocket at `path`, subprotocol `mqtt` (MQTT 5 section 6). The `ws` package (about
+ * 5 MB of a broker's idle RSS) is loaded on the first upgrade request, so that a broker whose
+ * WebSocket listener nobody uses does not pay for it.
+ */
+function serveWebSocket(
   target: Connectable,
   server: HttpServer,
   options: BrokerOptions,
   origin: 'websocket' | 'websocket-tls',
-): Promise<void> {
-  const { WebSocketServer: Server } = await import('ws');
-  const wss: WebSocketServer = new Server({
-    server,
-    path: options.wsPath,
-    // Offer only "mqtt"; clients that ask for no subprotocol are let in as well [MQTT-6.0.0-3].
-    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
-    perMessageDeflate: false,
-    // ws buffers a whole frame before the pool sees a byte: cap frames near the packet limit, so
-    // that a hostile frame cannot make the server hold more than one packet's worth.
-    maxPayload: maxPacketSize(options) + 64 * 1024,
+): void {
+  let loading: Promise<WebSocketServer> | undefined;
+  const webSocketServer = () =>
+    (loading ??= import('ws').then(({ WebSocketServer: Server }) => {
+      const wss: WebSocketServer = new Server({
+        noServer: true,
+        path: options.wsPath,
+        // Offer only "mqtt"; clients that ask for no subprotocol are let in as well
+        // [MQTT-6.0.0-3].
+        handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+        perMessageDeflate: false,
+        // ws buffers a whole frame before the pool sees a byte: cap frames near the packet
+        // limit, so that a hostile frame cannot make the server hold more than one packet's worth.
+        maxPayload: maxPacketSize(options) + 64 * 1024,
+      });
+      wss.on('connection', (ws, request: IncomingMessage) => {
+        attachWebSocket(target, ws, {
+          ...transportOptions(options),
+          ...(origin === 'websocket-tls'
+            ? certificateFacts(request.socket as TLSSocket, options)
+            : {}),
+          peerIp: request.socket.remoteAddress,
+          secure: origin === 'websocket-tls',
+        });
+      });
+      return wss;
+    }));
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Bytes that come before ws takes the socket wait in it, unread.
+    socket.on('error', ignoreError);
+    webSocketServer().then(
+      (wss) => {
+        if (!wss.shouldHandle(request)) {
+          // Another path: refused as ws refuses it when it serves the HTTP server itself.
+          socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+      },
+      () => socket.destroy(),
+    );
   });
-  wss.on('connection', (ws, request: IncomingMessage) => {
-    attachWebSocket(target, ws, {
-      ...transportOptions(options),
-      ...(origin === 'websocket-tls' ? certificateFacts(request.socket as TLSSocket, options) : {}),
-      peerIp: request.socket.remoteAddress,
-      secure: origin === 'websocket-tls',
-    });
-  });
+}
+
+function ignoreError(): void {
+  // A socket reset before the upgrade completes is the client's business; ws handles later ones.
 }
 
 /**

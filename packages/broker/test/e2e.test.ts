@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import type mqtt from 'mqtt';
+import { generate } from 'mqtt-packet';
 import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -57,6 +60,61 @@ describe('broker end to end', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.send('not mqtt'); // a text frame
     expect(await closed).toBe(1003);
+  });
+
+  it('refuses a WebSocket upgrade on another path with 400, and serves /mqtt after it', async () => {
+    broker = await startBroker();
+    const port = broker.addresses().ws as number;
+    const wrong = new WebSocket(`ws://127.0.0.1:${port}/other`, 'mqtt');
+    const status = await new Promise<number | undefined>((resolve) => {
+      wrong.once('unexpected-response', (_request, response) => resolve(response.statusCode));
+      wrong.once('error', () => resolve(undefined));
+    });
+    expect(status).toBe(400);
+    await roundTrip(`ws://127.0.0.1:${port}/mqtt`, { protocolVersion: 5 }, 1);
+  });
+
+  it('takes a CONNECT sent in the same write as the first upgrade request', async () => {
+    // The ws package is loaded on the first upgrade: bytes that arrive meanwhile must wait.
+    broker = await startBroker();
+    const port = broker.addresses().ws as number;
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const connectPacket = generate(
+      {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId: 'early',
+        clean: true,
+        keepalive: 30,
+      },
+      { protocolVersion: 4 },
+    );
+    // One masked binary frame carrying the CONNECT (client frames must be masked).
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const masked = Buffer.from(connectPacket.map((byte, i) => byte ^ (mask[i % 4] as number)));
+    const frame = Buffer.concat([Buffer.from([0x82, 0x80 | masked.length]), mask, masked]);
+    const request =
+      'GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Protocol: mqtt\r\n\r\n';
+    socket.write(Buffer.concat([Buffer.from(request), frame]));
+    let received = Buffer.alloc(0);
+    const connack = new Promise<Buffer>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        // After the 101 response: a binary frame of 4 bytes, the CONNACK 20 02 00 00.
+        if (end !== -1 && received.length >= end + 4 + 2 + 4) {
+          resolve(received.subarray(end + 4));
+        }
+      });
+    });
+    const frameBack = await connack;
+    expect(received.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+    expect([...frameBack.subarray(0, 6)]).toEqual([0x82, 0x04, 0x20, 0x02, 0x00, 0x00]);
+    socket.destroy();
   });
 
   it('MQTT.js over TLS and WSS with a throwaway self-signed certificate', async () => {
