@@ -21,7 +21,7 @@ export {
   type PoolOptions,
   type PoolStats,
 } from './pool.js';
-export { PoolHost, type Topics } from './pool-host.js';
+export { PoolHost, type PoolRelay, type Topics } from './pool-host.js';
 export { createPoolSet, PoolSet, type PoolSetOptions } from './pool-set.js';
 export {
   CallbackSubscriber,

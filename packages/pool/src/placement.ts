@@ -14,6 +14,8 @@ export interface PlacementSite<UC> {
   createSession(clientId: string, connection: Connection): Session<UC>;
   /** The session is registered under its client id: the pool counts it among its own. */
   adopt(session: Session<UC>): void;
+  /** Takes the stored state of a newly registered client id, when the store is shared. */
+  recover?(session: Session<UC>): MaybePromise<void>;
 }
 
 /**
@@ -74,7 +76,9 @@ export function placeConnect<UC>(
         return holder.connect(link, packet, connection, assigned);
       }
       site.adopt(session);
-      return session.connect(link, packet, connection, assigned);
+      const recovered = site.recover?.(session);
+      if (recovered === undefined) return session.connect(link, packet, connection, assigned);
+      return after(recovered, () => session.connect(link, packet, connection, assigned));
     });
   });
 }

@@ -33,6 +33,23 @@ export interface Topics {
   readonly retain: RetainStore;
 }
 
+/**
+ * What a pool tells the node of a cluster that it belongs to (see `@mqtt-sessions/cluster`): the
+ * filters its own subscribers hold, so that other nodes send it only what matches, and a point to
+ * wait at before a publish is acknowledged.
+ */
+export interface PoolRelay {
+  /** A subscriber of the pool took a new subscription to `filter` (`$share/...` included). */
+  subscribed(filter: string): void;
+  /** A subscriber of the pool gave up its subscription to `filter`. */
+  unsubscribed(filter: string): void;
+  /**
+   * Called after each publish was routed: what to wait for before the publisher hears that the
+   * message is taken (the forwards to other nodes made by that publish), or undefined.
+   */
+  forwarded(): MaybePromise<void> | undefined;
+}
+
 /** What a {@link PoolHost} is made of. */
 export interface PoolHostParts<UC> extends Topics {
   readonly queueBudget: QueueBudget;
@@ -59,6 +76,8 @@ export class PoolHost<UC> implements SessionHost {
   readonly journal: SessionJournal | undefined;
   /** The topics of `$SYS/...`: this pool's own, or the default pool's in a set. */
   sys: Topics;
+  /** The node of a cluster the pool belongs to, if any; `$SYS` topics stay on each node. */
+  relay: PoolRelay | undefined = undefined;
   private readonly parts: PoolHostParts<UC>;
 
   constructor(parts: PoolHostParts<UC>) {
@@ -69,11 +88,18 @@ export class PoolHost<UC> implements SessionHost {
     this.journal = parts.journal;
   }
 
-  /** Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. */
+  /**
+   * Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. In a
+   * cluster, the outcome waits until the message is handed to the other nodes it goes to.
+   */
   publish(message: RoutedMessage, senderKey: string | undefined): MaybePromise<PublishResult> {
     const topics = this.topicsOf(message.topic);
     const result = topics.router.publish(message, senderKey);
-    if (!result.ok || !message.retain) return result;
+    if (!result.ok) return result;
+    const forwarded = topics === this.parts ? this.relay?.forwarded() : undefined;
+    if (!message.retain) {
+      return forwarded === undefined ? result : this.afterForwarded(forwarded, result);
+    }
     let stored: MaybePromise<void>;
     try {
       stored = topics.retain.set({
@@ -86,10 +112,33 @@ export class PoolHost<UC> implements SessionHost {
     } catch (error) {
       return this.retainFailed(error);
     }
-    if (!isPromiseLike(stored)) return result;
+    const routed = forwarded === undefined ? result : this.afterForwarded(forwarded, result);
+    if (!isPromiseLike(stored)) return routed;
     return stored.then(
-      () => result,
+      () => routed,
       (error: unknown) => this.retainFailed(error),
+    );
+  }
+
+  /**
+   * The outcome of a publish once its forwards to other nodes are made. One that failed (a Redis
+   * that is away) is not acknowledged as taken: the publisher hears 0x80 and may send it again.
+   */
+  private afterForwarded(
+    forwarded: MaybePromise<void>,
+    result: PublishResult,
+  ): MaybePromise<PublishResult> {
+    if (!isPromiseLike(forwarded)) return result;
+    return Promise.resolve(forwarded).then(
+      () => result,
+      (error: unknown): PublishResult => {
+        this.parts.reportError(error);
+        return {
+          ok: false,
+          reason: 'store-failed',
+          message: 'the message was not handed to the other nodes',
+        };
+      },
     );
   }
 
@@ -103,16 +152,30 @@ export class PoolHost<UC> implements SessionHost {
   }
 
   subscribe(subscriber: Subscriber, filter: string, options: SubscriptionOptions): SubscribeResult {
-    return this.topicsOfFilter(filter).router.subscribe(subscriber, filter, options);
+    const topics = this.topicsOfFilter(filter);
+    const result = topics.router.subscribe(subscriber, filter, options);
+    if (result.ok && result.isNew && topics === this.parts) this.relay?.subscribed(filter);
+    return result;
   }
 
   unsubscribe(subscriber: Subscriber, filter: string): boolean {
-    return this.topicsOfFilter(filter).router.unsubscribe(subscriber, filter);
+    const topics = this.topicsOfFilter(filter);
+    const removed = topics.router.unsubscribe(subscriber, filter);
+    if (removed && topics === this.parts) this.relay?.unsubscribed(filter);
+    return removed;
   }
 
   /** Removes a subscriber's subscriptions here and in the `$SYS` pool (fixes defect 19). */
   unsubscribeAll(subscriber: Subscriber): void {
-    this.parts.router.unsubscribeAll(subscriber);
+    const relay = this.relay;
+    const router = this.parts.router;
+    if (relay === undefined) router.unsubscribeAll(subscriber);
+    else {
+      for (const { filter } of router.subscriptionsOf(subscriber)) {
+        router.unsubscribe(subscriber, filter);
+        relay.unsubscribed(filter);
+      }
+    }
     if (this.sys !== this.parts) this.sys.router.unsubscribeAll(subscriber);
   }
 

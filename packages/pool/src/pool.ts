@@ -81,6 +81,12 @@ export interface PoolOptions<UC> {
    * `QueueBudget` shared with other pools (a pool set shares one).
    */
   queueBudget?: number | QueueBudget;
+  /**
+   * The store is shared with the other brokers of a cluster, which own sessions of it (see
+   * `@mqtt-sessions/cluster`): a session is loaded from it when its client connects here, and
+   * {@link Pool.restore} takes back none at start. Default false.
+   */
+  sharedStore?: boolean;
   /** Told about connects, disconnects, refusals, drops and session ends. */
   observe?: (event: SessionEvent & { readonly pool: string }) => void;
   /**
@@ -129,6 +135,7 @@ export class Pool<UC = unknown>
   private isClosing = false;
   private readonly store: SessionStore | undefined;
   private readonly journal: StoreJournal | undefined;
+  private readonly sharedStore: boolean;
 
   /**
    * Connects a TCP or TLS socket: hand it to `net.createServer` or `tls.createServer` as it is.
@@ -153,6 +160,7 @@ export class Pool<UC = unknown>
     const observe = options.observe;
     const budget = options.queueBudget ?? DEFAULT_QUEUE_BUDGET;
     this.store = options.store;
+    this.sharedStore = options.sharedStore === true && options.store !== undefined;
     this.journal =
       options.store === undefined
         ? undefined
@@ -180,6 +188,11 @@ export class Pool<UC = unknown>
       reportError: (error) => this.reportError(error),
     });
     this.responses = new ResponseTopics(this);
+    // Another broker of a cluster takes a client id over: its session moves there through the
+    // shared store, or ends when it is not stored (a v5 client hears DISCONNECT 0x8E).
+    this.registry.onTakeover?.((_clientId, session) =>
+      session.suspend(ReasonCode.SessionTakenOver, 'session taken over'),
+    );
   }
 
   // --- Connections -------------------------------------------------------------------------
@@ -268,6 +281,27 @@ export class Pool<UC = unknown>
 
   adopt(session: Session<UC>): void {
     this.sessions.add(session);
+  }
+
+  /**
+   * With a shared store, takes the stored state of a client id that has just been registered
+   * here (another broker of the cluster may have held it), so that its client resumes it. A
+   * stored session that has expired is not taken.
+   */
+  recover(session: Session<UC>): MaybePromise<void> {
+    const journal = this.journal;
+    if (!this.sharedStore || journal === undefined) return;
+    return after(journal.load({ pool: this.name, clientId: session.clientId }), (state) => {
+      if (state === undefined) return;
+      const expiresAt = state.session.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= this.timers.now()) return;
+      session.restore(state);
+    });
+  }
+
+  /** Waits until what the sessions recorded is in the store (nothing to wait for without one). */
+  async flushStore(): Promise<void> {
+    await this.journal?.flush();
   }
 
   /** Sends `$SYS/...` topics to another pool's router and store: the default pool of a set. */
@@ -437,13 +471,14 @@ export class Pool<UC = unknown>
    * Takes back the sessions stored in the pool's store, before the pool takes connections: each
    * with its subscriptions and QoS 2 state (its messages load when its client comes back). Then
    * their timers resume with the time that remains, so sessions that expired during the downtime
-   * end now, and Wills that came due are published, once. Does nothing without a store.
+   * end now, and Wills that came due are published, once. Does nothing without a store, or with a
+   * shared one (its sessions are loaded as their clients connect).
    *
    * @returns The number of sessions restored.
    */
   async restore(options: { readonly pageSize?: number } = {}): Promise<number> {
     const store = this.store;
-    if (store === undefined) return 0;
+    if (store === undefined || this.sharedStore) return 0;
     const pageSize = options.pageSize ?? 1000;
     const restored: [Session<UC>, SessionOutline][] = [];
     let cursor: string | null = null;

@@ -271,9 +271,10 @@ export class Router {
 
   /**
    * Sends a message that was routed through a shared group to another member, such as when the
-   * member that had it in flight left for good. Returns `false` when no other member exists.
+   * member that had it in flight left for good, or one that another node of a cluster picked this
+   * node for. Returns `false` when no other member exists.
    */
-  routeShared(route: SharedRoute, message: RoutedMessage, exclude: Subscriber): boolean {
+  routeShared(route: SharedRoute, message: RoutedMessage, exclude?: Subscriber): boolean {
     const group = this.groups.get(`${route.group}/${route.filter}`);
     const member = group?.pick(this.strategy, message, undefined, exclude);
     if (group === undefined || member === undefined) return false;
@@ -314,6 +315,8 @@ export class Router {
     let subscription: Subscription;
     let shared: SharedGroup | undefined;
     if (target.kind === 'shared') {
+      // The node a message was published on picked its group member, here or on another node.
+      if (message.origin !== undefined) return;
       const member = target.pick(this.strategy, message, this.senderKey);
       if (member === undefined) return;
       subscription = member;
@@ -323,6 +326,8 @@ export class Router {
       if (subscription.options.noLocal && subscription.entry.subscriber === message.sender) {
         return; // [MQTT-3.8.3-3]
       }
+      // A message from another node is not sent back out to the other nodes.
+      if (message.origin !== undefined && subscription.entry.subscriber.remote === true) return;
     }
     const options = subscription.options;
     const entry = subscription.entry;

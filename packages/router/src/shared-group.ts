@@ -28,13 +28,17 @@ export class SharedGroup implements SharedRoute {
     this.filter = filter;
   }
 
-  /** Picks the member for a message, skipping `exclude`; undefined when there is none. */
+  /**
+   * Picks the member for a message, skipping `exclude`, and skipping relays to other nodes when
+   * the message came from another node; undefined when there is none.
+   */
   pick(
     strategy: SharedStrategy,
     message: RoutedMessage,
     senderKey: string | undefined,
     exclude?: unknown,
   ): Subscription | undefined {
+    const localOnly = message.origin !== undefined;
     const members = this.members;
     const count = members.length;
     if (count === 0) return undefined;
@@ -57,7 +61,7 @@ export class SharedGroup implements SharedRoute {
     for (let i = 0; i < count; i++) {
       const member = members[(start + i) % count] as Subscription;
       const subscriber = member.entry.subscriber;
-      if (subscriber === exclude) continue;
+      if (subscriber === exclude || (localOnly && subscriber.remote === true)) continue;
       if (subscriber.online !== false) return member;
       fallback ??= member;
     }

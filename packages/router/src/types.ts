@@ -56,6 +56,13 @@ export interface RoutedMessage {
   /** The publisher's user context, handed to server-side callback subscribers. */
   readonly senderContext: unknown;
   /**
+   * The broker node the message was published on, for a message that another node of a cluster
+   * forwarded here; absent for one published here. Such a message reaches this node's own
+   * subscribers only: never a {@link Subscriber.remote} one, and never a shared group, whose member
+   * the publishing node picked.
+   */
+  readonly origin?: string | undefined;
+  /**
    * A free slot for the delivering layer (a session) to cache the encoded packet, so that a message
    * fanned out to many clients is encoded once per distinct wire form.
    */
@@ -98,4 +105,9 @@ export interface Subscriber {
    * Shared subscriptions prefer members that are online. Absent means always online.
    */
   readonly online?: boolean;
+  /**
+   * True for a relay to another node of a cluster, which stands for that node's subscribers. It
+   * gets only messages published on this node (those without {@link RoutedMessage.origin}).
+   */
+  readonly remote?: boolean;
 }
