@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { Router, subscriptionOptions } from '../src/index.js';
+import { message, Recorder } from './helpers.js';
+
+/** A relay that stands for another node of a cluster. */
+class RemoteRecorder extends Recorder {
+  readonly remote = true;
+}
+
+describe('Router with messages from other nodes', () => {
+  it('sends a local message to relays and local subscribers, and one from another node to local ones only', () => {
+    const router = new Router();
+    const local = new Recorder('local');
+    const relay = new RemoteRecorder('relay');
+    router.subscribe(local, 'a/#', subscriptionOptions(1));
+    router.subscribe(relay, 'a/#', subscriptionOptions(2));
+    router.publish(message('a/1'));
+    router.publish(message('a/2', { origin: 'node-b' }));
+    expect(local.received.map((r) => r.topic)).toEqual(['a/1', 'a/2']);
+    expect(relay.received.map((r) => r.topic)).toEqual(['a/1']);
+  });
+
+  it('leaves shared groups out of a message from another node: that node picked the member', () => {
+    const router = new Router();
+    const member = new Recorder('member');
+    router.subscribe(member, '$share/g/a/#', subscriptionOptions(1));
+    router.publish(message('a/1', { origin: 'node-b' }));
+    expect(member.received).toEqual([]);
+    router.publish(message('a/2'));
+    expect(member.received.map((r) => r.topic)).toEqual(['a/2']);
+  });
+
+  it('counts a relay as one group member for local messages, and routes a forwarded one to a local member', () => {
+    const router = new Router();
+    const member = new Recorder('member');
+    const relay = new RemoteRecorder('relay');
+    router.subscribe(member, '$share/g/a/#', subscriptionOptions(1));
+    router.subscribe(relay, '$share/g/a/#', subscriptionOptions(2));
+    for (let i = 0; i < 4; i++) router.publish(message(`a/${i}`));
+    expect(member.received).toHaveLength(2);
+    expect(relay.received).toHaveLength(2);
+    // Forwarded here for the group: never back out through the relay.
+    for (let i = 0; i < 4; i++) {
+      expect(
+        router.routeShared({ group: 'g', filter: 'a/#' }, message('a/x', { origin: 'node-b' })),
+      ).toBe(true);
+    }
+    expect(member.received).toHaveLength(6);
+    expect(relay.received).toHaveLength(2);
+  });
+
+  it('finds no member for a forwarded message when only relays are in the group', () => {
+    const router = new Router();
+    router.subscribe(new RemoteRecorder(), '$share/g/a', subscriptionOptions(1));
+    expect(
+      router.routeShared({ group: 'g', filter: 'a' }, message('a', { origin: 'node-b' })),
+    ).toBe(false);
+  });
+});
