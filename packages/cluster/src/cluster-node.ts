@@ -1,0 +1,566 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool, PoolRelay } from '@mqtt-sessions/pool';
+import { decodeForwarded } from './codec.js';
+import { Forwarding } from './forwarding.js';
+import { type ClusterKeys, clusterKeys, parseRouteMember, routeMember } from './keys.js';
+import { NodeRelay } from './node-relay.js';
+import { OwnerRegistry } from './owner-registry.js';
+import {
+  type BufferStreams,
+  type ClusterCommands,
+  openClient,
+  openReader,
+  type RedisClient,
+  type RedisTarget,
+  type StreamReply,
+} from './redis.js';
+
+/** Options of {@link createClusterNode}. */
+export type ClusterNodeOptions = RedisTarget & {
+  /** This node's id, unique in the cluster; default: a random one. */
+  readonly nodeId?: string;
+  /** Prefix of the cluster's keys; default `mqtt-sessions:`. It must not hold braces. */
+  readonly keyPrefix?: string;
+  /**
+   * How long a node counts as alive after its last heartbeat, in ms (default 10,000); it beats
+   * three times per lease. A node that misses its lease is dropped by the others.
+   */
+  readonly leaseMs?: number;
+  /** How long a takeover of a client id held by another node may take, in ms; default 5,000. */
+  readonly takeoverTimeoutMs?: number;
+  /** Told about what fails in the background (a Redis that is away); default console.error. */
+  readonly onError?: (error: unknown) => void;
+};
+
+/** Figures of a cluster node. */
+export interface ClusterNodeStats {
+  readonly nodeId: string;
+  /** Other live nodes this node routes to. */
+  readonly peers: number;
+  /** Filters of other nodes this node routes to. */
+  readonly remoteRoutes: number;
+  /** Filters of this node's own subscribers, announced to the others. */
+  readonly localRoutes: number;
+  /** Messages forwarded to other nodes, and received from them. */
+  readonly forwarded: number;
+  readonly received: number;
+  /** Forwarded messages that found no subscriber here (it left while they travelled). */
+  readonly unrouted: number;
+  /** Client ids taken over from other nodes, and handed over to them. */
+  readonly takeovers: number;
+  readonly handovers: number;
+}
+
+/** The inbox consumer group: one consumer, the node itself. */
+const GROUP = 'node';
+/** Entries read from a stream at a time. */
+const READ_COUNT = 500;
+/** How long a blocking read waits before it looks at `closed` again, in ms. */
+const BLOCK_MS = 1000;
+/** Filters that stay on each node: `$SYS` topics describe one broker. */
+const SYS_PREFIX = '$SYS/';
+
+interface JoinedPool {
+  readonly pool: Pool<unknown>;
+  readonly registry: OwnerRegistry<unknown> | undefined;
+  /** Other nodes' relays in this pool's router. */
+  readonly relays: Map<string, NodeRelay>;
+  /** Local route counts: member -> subscriptions of local subscribers. */
+  readonly counts: Map<string, number>;
+}
+
+/**
+ * One broker process's membership of a cluster over Redis (or Redis Cluster):
+ *
+ * - **Routes.** Each node announces the filters its own subscribers hold (as changes, to a route
+ *   set per node and a change stream); every node keeps a copy as relays in its pools' routers,
+ *   so a message goes only to the nodes with a matching filter.
+ * - **Messages.** A message for another node is appended to that node's inbox stream; the node
+ *   reads it through a consumer group and acknowledges it once its subscribers have it (and its
+ *   persistent sessions have stored it). A QoS 1 or 2 publisher is acknowledged once the streams
+ *   hold it.
+ * - **Client ids.** One node owns a client id, cluster-wide ({@link registry}); a CONNECT on
+ *   another node takes the session over: the owner stores it, sends DISCONNECT 0x8E and lets go,
+ *   and the new node loads it from the shared session store.
+ * - **Liveness.** Each node renews a lease; the others drop the routes of a node whose lease
+ *   ran out, and its client ids become free.
+ *
+ * @example
+ * ```ts
+ * const node = createClusterNode({ url: 'redis://127.0.0.1:6379' });
+ * const pool = createPool({ registry: node.registry('default'), store, sharedStore: true });
+ * await node.join([pool]);
+ * // ... later
+ * await pool.close();
+ * await node.leave();
+ * ```
+ */
+export class ClusterNode {
+  readonly nodeId: string;
+  private readonly keys: ClusterKeys;
+  private readonly leaseMs: number;
+  private readonly takeoverTimeoutMs: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly client: RedisClient & ClusterCommands;
+  private readonly routeReader: RedisClient;
+  private readonly inboxReader: RedisClient;
+  private readonly forwarding: Forwarding;
+  private readonly registries = new Map<string, OwnerRegistry<unknown>>();
+  private readonly pools = new Map<string, JoinedPool>();
+  private readonly peers = new Set<string>();
+  private pendingAnnounce: string[] = [];
+  private announcing: Promise<void> = Promise.resolve();
+  private announceScheduled = false;
+  /** The route set in Redis may differ from the local counts: write it whole on the next beat. */
+  private mustRejoin = false;
+  /** The last route change applied. */
+  private routeLogId = '0-0';
+  private heartbeat: NodeJS.Timeout | undefined = undefined;
+  private loops: Promise<void>[] = [];
+  private joined = false;
+  private closed = false;
+  private received = 0;
+  private unrouted = 0;
+  private takeovers = 0;
+  private handovers = 0;
+
+  constructor(options: ClusterNodeOptions) {
+    this.nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
+    if (!/^[\w.-]{1,100}$/.test(this.nodeId)) {
+      throw new Error(`a node id is 1 to 100 letters, digits, '_', '.' or '-': ${this.nodeId}`);
+    }
+    this.keys = clusterKeys(options.keyPrefix);
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.takeoverTimeoutMs = options.takeoverTimeoutMs ?? 5000;
+    this.onError = options.onError ?? ((error) => console.error('mqtt-sessions cluster:', error));
+    this.client = openClient(options);
+    this.client.on('error', (error: unknown) => this.onError(error));
+    this.routeReader = openReader(this.client);
+    this.routeReader.on('error', () => {}); // the command client reports the same outage
+    this.inboxReader = openReader(this.client);
+    this.inboxReader.on('error', () => {});
+    this.forwarding = new Forwarding(this.nodeId, (node, entries) => this.append(node, entries));
+  }
+
+  /** The Redis client of the node's commands, for health checks. */
+  get redis(): RedisClient {
+    return this.client;
+  }
+
+  /**
+   * The client id registry for a pool of this node: pass it as the pool's `registry`, with the
+   * pool's `store` shared by the cluster and `sharedStore: true`.
+   */
+  registry<H>(pool: string): OwnerRegistry<H> {
+    let registry = this.registries.get(pool);
+    if (registry === undefined) {
+      registry = new OwnerRegistry<unknown>(
+        {
+          claim: (p, clientId) =>
+            this.client.claim(this.keys.owner(p, clientId), this.keys.nodes, this.nodeId),
+          release: async (p, clientId) => {
+            await this.client.release(this.keys.owner(p, clientId), this.nodeId);
+          },
+          takeOver: (p, clientId, owner) => this.takeOver(p, clientId, owner),
+          flushStore: async (p) => {
+            await this.pools.get(p)?.pool.flushStore();
+          },
+        },
+        pool,
+      );
+      this.registries.set(pool, registry);
+    }
+    return registry as OwnerRegistry<H>;
+  }
+
+  /**
+   * Joins the cluster with these pools, before they take connections: announces their routes,
+   * learns the others', and starts reading this node's inbox and requests.
+   */
+  async join<UC>(pools: readonly Pool<UC>[]): Promise<void> {
+    if (this.joined) throw new Error('this cluster node has joined already');
+    for (const pool of pools) this.attach(pool as Pool<unknown>);
+    await this.rejoin();
+    await this.resync();
+    await this.inboxReader
+      .xgroup('CREATE', this.keys.inbox(this.nodeId), GROUP, '$', 'MKSTREAM')
+      .catch((error: unknown) => {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      });
+    this.joined = true;
+    this.loops = [this.readRoutes(), this.readInbox()];
+    this.heartbeat = setInterval(() => void this.beat(), Math.max(50, this.leaseMs / 3));
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Leaves the cluster: sends what is still being forwarded, removes this node's routes so the
+   * others stop sending to it, and closes the Redis connections. Close the pools first, so that
+   * their sessions are stored and their client ids released.
+   */
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    await this.forwarding.flush().catch((error: unknown) => this.onError(error));
+    await this.announcing;
+    if (this.joined) {
+      await this.client
+        .reap(this.keys.nodes, this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId)
+        .catch((error: unknown) => this.onError(error));
+      await this.client.zrem(this.keys.nodes, this.nodeId).catch(() => 0);
+    }
+    // The blocking reads end within BLOCK_MS; disconnecting ends them now.
+    this.routeReader.disconnect();
+    this.inboxReader.disconnect();
+    await Promise.allSettled(this.loops);
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  stats(): ClusterNodeStats {
+    let remoteRoutes = 0;
+    let localRoutes = 0;
+    for (const joined of this.pools.values()) {
+      localRoutes += joined.counts.size;
+      for (const relay of joined.relays.values()) remoteRoutes += relay.size;
+    }
+    return {
+      nodeId: this.nodeId,
+      peers: this.peers.size,
+      remoteRoutes,
+      localRoutes,
+      forwarded: this.forwarding.forwarded,
+      received: this.received,
+      unrouted: this.unrouted,
+      takeovers: this.takeovers,
+      handovers: this.handovers,
+    };
+  }
+
+  /** Whether `node` has announced `filter` in `pool`, as this node knows it now. */
+  routesTo(node: string, pool: string, filter: string): boolean {
+    return this.pools.get(pool)?.relays.get(node)?.has(filter) === true;
+  }
+
+  // --- Routes ----------------------------------------------------------------------------------
+
+  private attach(pool: Pool<unknown>): void {
+    const joined: JoinedPool = {
+      pool,
+      registry: this.registries.get(pool.name),
+      relays: new Map(),
+      counts: new Map(),
+    };
+    this.pools.set(pool.name, joined);
+    const relay: PoolRelay = {
+      subscribed: (filter) => this.countRoute(joined, filter, 1),
+      unsubscribed: (filter) => this.countRoute(joined, filter, -1),
+      forwarded: () => this.forwarding.takeWait(),
+    };
+    pool.host.relay = relay;
+  }
+
+  private countRoute(joined: JoinedPool, filter: string, change: 1 | -1): void {
+    if (isSysFilter(filter)) return;
+    const member = routeMember(joined.pool.name, filter);
+    const count = (joined.counts.get(member) ?? 0) + change;
+    if (count < 0) return;
+    if (count === 0) joined.counts.delete(member);
+    else joined.counts.set(member, count);
+    if (count === 0) this.queueAnnounce('-', member);
+    else if (count === 1 && change === 1) this.queueAnnounce('+', member);
+  }
+
+  private queueAnnounce(op: '+' | '-', member: string): void {
+    if (!this.joined || this.closed) return; // join() writes the whole set
+    this.pendingAnnounce.push(op, member);
+    if (this.announceScheduled) return;
+    this.announceScheduled = true;
+    setImmediate(() => {
+      this.announceScheduled = false;
+      const ops = this.pendingAnnounce;
+      this.pendingAnnounce = [];
+      // One script per turn, in order after the one before.
+      this.announcing = this.announcing.then(() =>
+        this.client
+          .announce(this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId, ...ops)
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              this.mustRejoin = true;
+              this.onError(error);
+            },
+          ),
+      );
+    });
+  }
+
+  /** Writes this node's lease and its whole route set, replacing what Redis had of it. */
+  private async rejoin(): Promise<void> {
+    const members: string[] = [];
+    for (const joined of this.pools.values()) members.push(...joined.counts.keys());
+    this.mustRejoin = false;
+    await this.client.rejoin(
+      [this.keys.nodes, this.keys.routes(this.nodeId), this.keys.routeLog],
+      this.nodeId,
+      this.leaseMs,
+      ...members,
+    );
+  }
+
+  /**
+   * Reads every other node's route set afresh, starting from the change log's last entry, which
+   * the route reader then follows (changes read twice do no harm: a set is kept either way).
+   */
+  private async resync(): Promise<string> {
+    const last = await this.client.xrevrange(this.keys.routeLog, '+', '-', 'COUNT', 1);
+    const nodes = await this.client.zrange(this.keys.nodes, 0, -1);
+    const wanted = new Map<string, Map<string, Set<string>>>(); // node -> pool -> filters
+    for (const node of nodes) {
+      if (node === this.nodeId) continue;
+      const byPool = new Map<string, Set<string>>();
+      for (const member of await this.client.smembers(this.keys.routes(node))) {
+        const { pool, filter } = parseRouteMember(member);
+        const filters = byPool.get(pool) ?? new Set<string>();
+        byPool.set(pool, filters);
+        filters.add(filter);
+      }
+      wanted.set(node, byPool);
+    }
+    for (const [name, joined] of this.pools) {
+      for (const [node, relay] of joined.relays) {
+        relay.removeAllBut(wanted.get(node)?.get(name) ?? new Set());
+        if (relay.size === 0) joined.relays.delete(node);
+      }
+      for (const [node, byPool] of wanted) {
+        for (const filter of byPool.get(name) ?? []) this.relayOf(joined, node).add(filter);
+      }
+    }
+    this.peers.clear();
+    for (const node of wanted.keys()) this.peers.add(node);
+    this.routeLogId = last[0]?.[0] ?? '0-0';
+    return this.routeLogId;
+  }
+
+  private relayOf(joined: JoinedPool, node: string): NodeRelay {
+    let relay = joined.relays.get(node);
+    if (relay === undefined) {
+      relay = new NodeRelay(node, joined.pool.name, joined.pool.router, this.forwarding);
+      joined.relays.set(node, relay);
+    }
+    return relay;
+  }
+
+  private applyRouteChange(node: string, op: string, member: string): void {
+    if (node === this.nodeId) return;
+    if (op === 'x') {
+      this.peers.delete(node);
+      for (const joined of this.pools.values()) {
+        joined.relays.get(node)?.clear();
+        joined.relays.delete(node);
+      }
+      return;
+    }
+    this.peers.add(node);
+    const { pool, filter } = parseRouteMember(member);
+    const joined = this.pools.get(pool);
+    if (joined === undefined) return; // a pool this node does not have
+    if (op === '+') this.relayOf(joined, node).add(filter);
+    else if (op === '-') joined.relays.get(node)?.remove(filter);
+  }
+
+  /** Follows the route change log and this node's control stream. */
+  private async readRoutes(): Promise<void> {
+    const controlKey = this.keys.control(this.nodeId);
+    const lastControl = await this.client.xrevrange(controlKey, '+', '-', 'COUNT', 1);
+    let controlId = lastControl[0]?.[0] ?? '0-0';
+    let failed = false;
+    while (!this.closed) {
+      try {
+        if (failed) {
+          await this.resync();
+          failed = false;
+        }
+        const reply = (await (this.routeReader as unknown as BufferStreams).xreadBuffer(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          this.keys.routeLog,
+          controlKey,
+          this.routeLogId,
+          controlId,
+        )) as StreamReply;
+        for (const [key, entries] of reply ?? []) {
+          const isLog = key.toString() === this.keys.routeLog;
+          for (const [id, fields] of entries) {
+            const entry = fieldsOf(fields);
+            if (isLog) {
+              this.routeLogId = id.toString();
+              this.applyRouteChange(entry.n ?? '', entry.o ?? '', entry.m ?? '');
+            } else {
+              controlId = id.toString();
+              this.onControl(entry);
+            }
+          }
+        }
+      } catch (error) {
+        if (this.closed) return;
+        this.onError(error);
+        failed = true; // changes may have been missed while Redis was away
+        await sleep(BLOCK_MS);
+      }
+    }
+  }
+
+  // --- Messages --------------------------------------------------------------------------------
+
+  private async append(node: string, entries: readonly Buffer[]): Promise<void> {
+    const key = this.keys.inbox(node);
+    await Promise.all(entries.map((entry) => this.client.xadd(key, '*', 'm', entry)));
+  }
+
+  /**
+   * Reads this node's inbox: first what an earlier life of this node id read and did not
+   * acknowledge, then new entries. A batch is acknowledged (and deleted) once its messages are
+   * routed here and what persistent sessions recorded of them is stored.
+   */
+  private async readInbox(): Promise<void> {
+    const key = this.keys.inbox(this.nodeId);
+    let from = '0';
+    while (!this.closed) {
+      try {
+        const reply = (await (this.inboxReader as unknown as BufferStreams).xreadgroupBuffer(
+          'GROUP',
+          GROUP,
+          this.nodeId,
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          key,
+          from,
+        )) as StreamReply;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (from === '0' && entries.length === 0) from = '>';
+        if (entries.length === 0) continue;
+        const ids: string[] = [];
+        for (const [id, fields] of entries) {
+          ids.push(id.toString());
+          const value = fields[1];
+          if (value !== undefined) this.deliverForwarded(value);
+        }
+        await Promise.all([...this.pools.values()].map((joined) => joined.pool.flushStore()));
+        await this.client.xack(key, GROUP, ...ids);
+        await this.client.xdel(key, ...ids);
+      } catch (error) {
+        if (this.closed) return;
+        this.onError(error);
+        from = '0'; // read again what was not acknowledged
+        await sleep(BLOCK_MS);
+      }
+    }
+  }
+
+  private deliverForwarded(bytes: Buffer): void {
+    let forwarded: ReturnType<typeof decodeForwarded>;
+    try {
+      forwarded = decodeForwarded(bytes);
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    this.received++;
+    const joined = this.pools.get(forwarded.pool);
+    if (joined === undefined) {
+      this.unrouted++;
+      return;
+    }
+    const router = joined.pool.router;
+    if (forwarded.shared !== undefined) {
+      if (!router.routeShared(forwarded.shared, forwarded.message)) this.unrouted++;
+      return;
+    }
+    const result = router.publish(forwarded.message, undefined);
+    if (!result.ok || result.deliveries === 0) this.unrouted++;
+  }
+
+  // --- Client ids ------------------------------------------------------------------------------
+
+  private async takeOver(pool: string, clientId: string, owner: string): Promise<void> {
+    const ownerKey = this.keys.owner(pool, clientId);
+    await this.client.xadd(
+      this.keys.control(owner),
+      'MAXLEN',
+      '~',
+      '10000',
+      '*',
+      'o',
+      'takeover',
+      'p',
+      pool,
+      'c',
+      clientId,
+    );
+    const deadline = Date.now() + this.takeoverTimeoutMs;
+    let pause = 5;
+    for (;;) {
+      const holder = await this.client.holder(ownerKey, this.keys.nodes);
+      if (holder !== owner) break;
+      if (Date.now() >= deadline) {
+        throw new Error(`node ${owner} did not hand over client id ${clientId} in time`);
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, 100);
+    }
+    this.takeovers++;
+  }
+
+  private onControl(entry: Record<string, string>): void {
+    if (entry.o !== 'takeover' || entry.p === undefined || entry.c === undefined) return;
+    const registry = this.registries.get(entry.p);
+    if (registry === undefined) return;
+    this.handovers++;
+    registry.handOver(entry.c).catch((error: unknown) => this.onError(error));
+  }
+
+  // --- Liveness --------------------------------------------------------------------------------
+
+  private async beat(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const [added, dead] = await this.client.heartbeat(this.keys.nodes, this.nodeId, this.leaseMs);
+      // Others found this node's lease run out and dropped its routes: write them again.
+      if (added === 1 || this.mustRejoin) await this.rejoin();
+      for (const node of dead) {
+        if (node === this.nodeId) continue;
+        await this.client.reap(this.keys.nodes, this.keys.routes(node), this.keys.routeLog, node);
+      }
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}
+
+/** Creates a {@link ClusterNode}; it connects to Redis at once and joins with {@link ClusterNode.join}. */
+export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
+  return new ClusterNode(options);
+}
+
+function isSysFilter(filter: string): boolean {
+  return filter.startsWith(SYS_PREFIX) || filter === '$SYS';
+}
+
+function fieldsOf(fields: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    out[(fields[i] as Buffer).toString()] = (fields[i + 1] as Buffer).toString();
+  }
+  return out;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

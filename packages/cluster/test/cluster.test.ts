@@ -1,0 +1,235 @@
+/**
+ * Two and three cluster nodes in this process, each a pool with its own TCP listener, over a
+ * real Redis (and a real 3-master Redis Cluster when REDIS_CLUSTER_URLS is set), with MQTT.js
+ * clients: routing between nodes, shared groups, and client ids taken over across nodes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import { afterEach, expect, it } from 'vitest';
+import {
+  describeWithRedis,
+  describeWithRedisCluster,
+} from '../../session-store-redis/test/redis-for-tests.js';
+import {
+  connackOf,
+  connectTo,
+  inboxOf,
+  type RedisPlace,
+  startNode,
+  type TestNode,
+  until,
+} from './harness.js';
+
+let nodes: TestNode[] = [];
+let clients: MqttClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.map((client) => client.endAsync(true).catch(() => undefined)));
+  for (const node of nodes) await node.stop();
+  nodes = [];
+  clients = [];
+});
+
+function clusterSuite(place: () => RedisPlace): void {
+  const prefix = () => `test-${randomBytes(4).toString('hex')}:`;
+
+  async function startNodes(count: number): Promise<TestNode[]> {
+    const shared = prefix();
+    const started: TestNode[] = [];
+    for (let i = 0; i < count; i++) {
+      const node = await startNode(place(), shared, `n${i}-${randomBytes(3).toString('hex')}`);
+      nodes.push(node);
+      started.push(node);
+    }
+    return started;
+  }
+
+  async function client(node: TestNode, id: string, options = {}): Promise<MqttClient> {
+    const connected = await connectTo(node, id, options);
+    clients.push(connected);
+    return connected;
+  }
+
+  /** Waits until every node in `on` routes `filter` to `to`. */
+  function routed(on: TestNode[], to: TestNode, filter: string): Promise<void> {
+    return until(
+      () => on.every((node) => node.node.routesTo(to.node.nodeId, 'default', filter)),
+      5000,
+      `the route ${filter}`,
+    );
+  }
+
+  it('delivers across nodes at QoS 0, 1 and 2, with the MQTT 5 properties as published', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const subscriber = await client(b, 'sub');
+    const inbox = inboxOf(subscriber);
+    await subscriber.subscribeAsync('sensors/+/temp', { qos: 2 });
+    await routed([a], b, 'sensors/+/temp');
+    const publisher = await client(a, 'pub');
+    const properties = {
+      userProperties: { z: 'last', a: ['one', 'two'] },
+      correlationData: Buffer.from([0, 255, 7]),
+      contentType: 'text/plain',
+      responseTopic: 'replies/1',
+    };
+    await publisher.publishAsync('sensors/1/temp', 'q0', { qos: 0 });
+    await publisher.publishAsync('sensors/2/temp', 'q1', { qos: 1, properties });
+    await publisher.publishAsync('sensors/3/temp', 'q2', { qos: 2 });
+    await until(() => inbox.messages.length === 3, 5000, 'three messages');
+    expect(inbox.messages.map((m) => [m.topic, m.payload, m.packet.qos])).toEqual([
+      ['sensors/1/temp', 'q0', 0],
+      ['sensors/2/temp', 'q1', 1],
+      ['sensors/3/temp', 'q2', 2],
+    ]);
+    const withProperties = inbox.messages[1]?.packet.properties;
+    expect(withProperties?.userProperties).toEqual(properties.userProperties);
+    expect(withProperties?.correlationData).toEqual(properties.correlationData);
+    expect(withProperties?.contentType).toBe('text/plain');
+    expect(withProperties?.responseTopic).toBe('replies/1');
+  });
+
+  it('sends a message only to the nodes with a matching filter, once per node', async () => {
+    const [a, b, c] = (await startNodes(3)) as [TestNode, TestNode, TestNode];
+    const onB = await client(b, 'on-b');
+    const inbox = inboxOf(onB);
+    // Two overlapping filters on one node: the node still gets one copy.
+    await onB.subscribeAsync(['news/#', 'news/+'], { qos: 1 });
+    const onC = await client(c, 'on-c');
+    await onC.subscribeAsync('other/#', { qos: 1 });
+    await routed([a], b, 'news/+');
+    await routed([a], b, 'news/#');
+    await routed([a], c, 'other/#');
+    const publisher = await client(a, 'pub');
+    for (let i = 0; i < 10; i++) await publisher.publishAsync('news/today', `n${i}`, { qos: 1 });
+    await until(() => inbox.messages.length >= 10, 5000, 'ten messages');
+    expect(inbox.messages.map((m) => m.payload)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `n${i}`),
+    );
+    expect(b.node.stats().received).toBe(10);
+    expect(c.node.stats().received).toBe(0);
+    expect(a.node.stats().forwarded).toBe(10);
+  });
+
+  it('keeps No Local and Retain As Published on the receiving node', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const onB = await client(b, 'rap');
+    const inbox = inboxOf(onB);
+    await onB.subscribeAsync('r/asis', { qos: 1, rap: true });
+    await onB.subscribeAsync('r/cleared', { qos: 1, rap: false });
+    await routed([a], b, 'r/asis');
+    await routed([a], b, 'r/cleared');
+    const publisher = await client(a, 'pub');
+    await publisher.publishAsync('r/asis', 'kept', { qos: 1, retain: true });
+    await publisher.publishAsync('r/cleared', 'cleared', { qos: 1, retain: true });
+    await until(() => inbox.messages.length === 2, 5000, 'two messages');
+    const flags = Object.fromEntries(inbox.messages.map((m) => [m.payload, m.packet.retain]));
+    expect(flags).toEqual({ kept: true, cleared: false });
+  });
+
+  it('gives each message of a shared group spread over nodes to exactly one member', async () => {
+    const [a, b, c] = (await startNodes(3)) as [TestNode, TestNode, TestNode];
+    const members = [await client(a, 'm-a'), await client(b, 'm-b'), await client(c, 'm-c')];
+    const inboxes = members.map(inboxOf);
+    for (const member of members) await member.subscribeAsync('$share/g/jobs/#', { qos: 1 });
+    // A plain subscriber on B as well: the copy B gets for it must not reach B's group member.
+    const watcher = await client(b, 'watch');
+    await watcher.subscribeAsync('jobs/#', { qos: 1 });
+    await routed([a], b, '$share/g/jobs/#');
+    await routed([a], b, 'jobs/#');
+    await routed([a], c, '$share/g/jobs/#');
+    const publisher = await client(a, 'pub');
+    const count = 30;
+    for (let i = 0; i < count; i++) await publisher.publishAsync('jobs/x', `j${i}`, { qos: 1 });
+    const total = () => inboxes.reduce((sum, inbox) => sum + inbox.messages.length, 0);
+    await until(() => total() >= count, 5000, 'every job');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a duplicate would arrive by now
+    const payloads = inboxes.flatMap((inbox) => inbox.messages.map((m) => m.payload)).sort();
+    expect(payloads).toEqual(Array.from({ length: count }, (_, i) => `j${i}`).sort());
+    for (const inbox of inboxes) expect(inbox.messages.length).toBeGreaterThan(0);
+    expect(inboxOf(watcher).messages).toHaveLength(count);
+  });
+
+  it('takes a connected session over from another node: DISCONNECT 0x8E there, Session Present here', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const first = await client(a, 'device', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    await first.subscribeAsync('cmd/device', { qos: 1 });
+    const reason = new Promise<number | undefined>((resolve) =>
+      first.on('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const second = await client(b, 'device', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    expect(await reason).toBe(0x8e);
+    expect(connackOf(second)?.sessionPresent).toBe(true);
+    expect(b.node.stats().takeovers).toBe(1);
+    expect(a.node.stats().handovers).toBe(1);
+    // The subscription moved with the session: a message published on A reaches B.
+    const inbox = inboxOf(second);
+    await routed([a], b, 'cmd/device');
+    const publisher = await client(a, 'pub');
+    await publisher.publishAsync('cmd/device', 'reboot', { qos: 1 });
+    await until(() => inbox.messages.length === 1, 5000, 'the command');
+    expect(inbox.messages[0]?.payload).toBe('reboot');
+  });
+
+  it('moves the messages queued for an offline session to the node its client comes back to', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const first = await client(a, 'sleepy', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    await first.subscribeAsync('mail/sleepy', { qos: 1 });
+    await first.endAsync();
+    const publisher = await client(a, 'pub');
+    for (let i = 0; i < 5; i++) await publisher.publishAsync('mail/sleepy', `m${i}`, { qos: 1 });
+    const back = await client(b, 'sleepy', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    expect(connackOf(back)?.sessionPresent).toBe(true);
+    const inbox = inboxOf(back);
+    await until(() => inbox.messages.length === 5, 5000, 'the queued messages');
+    expect(inbox.messages.map((m) => m.payload)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('ends two clients that race for one client id on two nodes with exactly one connected', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const attempts = await Promise.allSettled([
+      client(a, 'racer', { properties: { sessionExpiryInterval: 60 } }),
+      client(b, 'racer', { properties: { sessionExpiryInterval: 60 } }),
+    ]);
+    const connected = attempts.flatMap((attempt) =>
+      attempt.status === 'fulfilled' ? [attempt.value] : [],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(connected.filter((c) => c.connected)).toHaveLength(1);
+    expect(a.pool.connectedCount() + b.pool.connectedCount()).toBe(1);
+  });
+
+  it('drops the routes of a node whose lease ran out, and frees its client ids', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const onB = await client(b, 'holder', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    await onB.subscribeAsync('gone/#', { qos: 1 });
+    await routed([a], b, 'gone/#');
+    // B stops beating without leaving, as a process that died would.
+    clearInterval((b.node as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
+    await until(() => !a.node.routesTo(b.node.nodeId, 'default', 'gone/#'), 8000, 'the reap');
+    expect(a.node.stats().peers).toBe(0);
+    // Its client id is free: a client takes it on A without a takeover.
+    await client(a, 'holder', { clean: true });
+    expect(a.node.stats().takeovers).toBe(0);
+  });
+}
+
+await describeWithRedis('cluster nodes on one Redis', (url) => clusterSuite(() => ({ url })));
+
+describeWithRedisCluster('cluster nodes on a Redis Cluster', (seeds) =>
+  clusterSuite(() => ({ cluster: seeds })),
+);
