@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AdminApi } from './admin-http.js';
 import { createAuthRuntime, LoginGuard } from './auth/index.js';
+import { type ClusterMembership, checkClusterOptions, openClusterNode } from './cluster-mode.js';
 import { ConfigError, readTlsFiles } from './config.js';
 import { type Listener, SocketSet, secureOptions, startListeners } from './listeners.js';
 import { createLogger, logSessionEvent } from './logging.js';
@@ -35,6 +36,8 @@ export class Broker {
   /** Paces password checks (see `LoginGuard`); its figures go to the metrics. */
   readonly loginGuard: LoginGuard;
   private readonly stores: BrokerStores;
+  /** This broker's node of a cluster (`--cluster`), if it is one. */
+  readonly cluster: ClusterMembership | undefined;
   private readonly startedAt = Date.now();
   private readonly sockets = new SocketSet();
   private listeners: Listener[] = [];
@@ -47,9 +50,11 @@ export class Broker {
     runtime: Runtime<unknown>,
     stores: BrokerStores,
     loginGuard: LoginGuard = new LoginGuard(),
+    cluster?: ClusterMembership,
   ) {
     this.options = options;
     this.stores = stores;
+    this.cluster = cluster;
     this.loginGuard = loginGuard;
     this.logger = options.logger ?? createLogger(options.logLevel, options.logFormat);
     const logger = this.logger;
@@ -57,6 +62,11 @@ export class Broker {
       runtime,
       retain: stores.retain,
       ...(stores.sessions === undefined ? {} : { store: stores.sessions }),
+      // In a cluster, a client id has one owner among the brokers, and sessions move between
+      // them through the shared store.
+      ...(cluster === undefined
+        ? {}
+        : { registry: cluster.registry(runtime.defaultPool()), sharedStore: true }),
       session: options.session,
       ...(options.timers === undefined ? {} : { timers: options.timers }),
       ...(options.queueBudget === undefined ? {} : { queueBudget: options.queueBudget }),
@@ -72,6 +82,10 @@ export class Broker {
   async start(): Promise<BrokerAddresses> {
     const options = this.options;
     this.logger.info(this.stores.where, 'mqtt-sessions broker data');
+    if (this.cluster !== undefined) {
+      await this.cluster.join([this.pools.defaultPool]);
+      this.logger.info({ nodeId: this.cluster.nodeId }, 'joined the cluster');
+    }
     const restoreStarted = Date.now();
     const restored = await this.pools.restore();
     if (this.stores.sessions !== undefined) {
@@ -178,9 +192,15 @@ export class Broker {
    * reconnecting meanwhile; what needs Redis is refused after `redisTimeoutMs`).
    */
   health(): BrokerHealth {
-    const redis = this.stores.redis.map((connection) => connection.status);
+    const cluster = this.cluster;
+    const connections =
+      cluster === undefined ? this.stores.redis : [...this.stores.redis, cluster.redis];
+    const redis = connections.map((connection) => connection.status);
     if (redis.length === 0) return { status: 'ok' };
-    return { status: redis.every((status) => status === 'ready') ? 'ok' : 'unavailable', redis };
+    const status = redis.every((state) => state === 'ready') ? 'ok' : 'unavailable';
+    if (cluster === undefined) return { status, redis };
+    const { nodeId, peers } = cluster.stats();
+    return { status, redis, cluster: { nodeId, peers } };
   }
 
   /** The broker's figures now. */
@@ -203,6 +223,8 @@ export class Broker {
     this.sys?.stop();
     const stopped = Promise.all(this.listeners.map((listener) => listener.close()));
     await this.pools.close();
+    // After the pools: their sessions are stored and their client ids released by now.
+    await this.cluster?.leave();
     await waitFor(() => this.sockets.size === 0, graceMs);
     this.sockets.destroyAll();
     await stopped;
@@ -230,13 +252,17 @@ function displayHost(host: string): string {
 export async function createBroker(options: Partial<BrokerOptions> = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
   checkListenerOptions(resolved);
+  checkClusterOptions(resolved);
   const loginGuard = new LoginGuard();
   const runtime = await chooseRuntime(resolved, loginGuard);
   const logger = resolved.logger ?? createLogger(resolved.logLevel, resolved.logFormat);
   const stores = await openStores(resolved, (error) =>
     logger.warn({ err: error }, 'Redis connection error'),
   );
-  return new Broker({ ...resolved, logger }, runtime, stores, loginGuard);
+  const cluster = resolved.cluster
+    ? await openClusterNode(resolved, (error) => logger.warn({ err: error }, 'cluster error'))
+    : undefined;
+  return new Broker({ ...resolved, logger }, runtime, stores, loginGuard, cluster);
 }
 
 /** Options that only make sense together, refused as a user would fix them. */

@@ -5,6 +5,7 @@ import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js
 import { commandLineListeners } from './options.js';
 import { readPassword } from './password-input.js';
 import { VERSION } from './stats.js';
+import { isWorkerSupervisor, runWorkers } from './workers.js';
 
 /** Runs the `mqtt-sessions` command; resolves to the exit status (the broker keeps running). */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
@@ -37,6 +38,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   }
   if (command !== 'start') throw new ConfigError(`unknown command ${command} (see --help)`);
   const options = await loadConfig(commandLine);
+  if (isWorkerSupervisor(options)) {
+    runWorkers(options, argv);
+    return undefined;
+  }
   const broker = await createBroker({ ...options, ...commandLineListeners(options) });
   await broker.start();
   let stopping = false;

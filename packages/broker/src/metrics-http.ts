@@ -12,6 +12,8 @@ import { topSessions } from './stats.js';
 export interface BrokerHealth {
   readonly status: 'ok' | 'unavailable';
   readonly redis?: readonly string[];
+  /** In a cluster: this broker's node id, and how many other brokers it routes to. */
+  readonly cluster?: { readonly nodeId: string; readonly peers: number };
 }
 
 /**

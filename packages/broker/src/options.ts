@@ -117,6 +117,17 @@ export interface BrokerOptions {
    */
   nodeId: string;
   /**
+   * Joins the brokers that share {@link redisUrl} and {@link redisPrefix} as one MQTT service (see
+   * `@mqtt-sessions/cluster`): sessions and retained messages in Redis, messages routed between
+   * the brokers, one owner per client id. Default false; true with more than one {@link workers}.
+   */
+  cluster: boolean;
+  /**
+   * Worker processes on this machine that share the listening ports, joined as a cluster, each
+   * with the node id `<nodeId>-<n>`. Default 1: the broker runs in this process.
+   */
+  workers: number;
+  /**
    * How long a Redis command may take before it fails, in ms: while Redis is away, what needs it
    * is refused (PUBACK 0x80, DISCONNECT 0x80) after this long instead of waiting. Default 5 s.
    */
@@ -292,6 +303,20 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'string',
       "this broker's name among brokers sharing a Redis ($SYS/broker/nodes/<id>/)",
       'the host name',
+    ),
+    spec(
+      'cluster',
+      '--cluster',
+      'boolean',
+      'join the brokers on the same Redis and prefix as one service (needs --redis-url)',
+      'false; true with --workers',
+    ),
+    spec(
+      'workers',
+      '--workers',
+      'number',
+      'worker processes sharing the ports, as a cluster (needs --redis-url)',
+      '1',
     ),
     spec(
       'redisTimeoutMs',
@@ -643,6 +668,8 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     redisPrefix: options.redisPrefix ?? 'mqtt-sessions:',
     redisTimeoutMs: options.redisTimeoutMs ?? 5000,
     nodeId: options.nodeId ?? hostname(),
+    cluster: options.cluster ?? (options.workers ?? 1) > 1,
+    workers: options.workers ?? 1,
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,

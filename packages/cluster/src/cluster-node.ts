@@ -35,7 +35,7 @@ export type ClusterNodeOptions = RedisTarget & {
 /** Figures of a cluster node. */
 export interface ClusterNodeStats {
   readonly nodeId: string;
-  /** Other live nodes this node routes to. */
+  /** Other live nodes, as the last heartbeat saw them. */
   readonly peers: number;
   /** Filters of other nodes this node routes to. */
   readonly remoteRoutes: number;
@@ -337,7 +337,7 @@ export class ClusterNode {
       }
     }
     this.peers.clear();
-    for (const node of wanted.keys()) this.peers.add(node);
+    for (const node of nodes) if (node !== this.nodeId) this.peers.add(node);
     this.routeLogId = last[0]?.[0] ?? '0-0';
     return this.routeLogId;
   }
@@ -354,14 +354,12 @@ export class ClusterNode {
   private applyRouteChange(node: string, op: string, member: string): void {
     if (node === this.nodeId) return;
     if (op === 'x') {
-      this.peers.delete(node);
       for (const joined of this.pools.values()) {
         joined.relays.get(node)?.clear();
         joined.relays.delete(node);
       }
       return;
     }
-    this.peers.add(node);
     const { pool, filter } = parseRouteMember(member);
     const joined = this.pools.get(pool);
     if (joined === undefined) return; // a pool this node does not have
@@ -531,7 +529,13 @@ export class ClusterNode {
   private async beat(): Promise<void> {
     if (this.closed) return;
     try {
-      const [added, dead] = await this.client.heartbeat(this.keys.nodes, this.nodeId, this.leaseMs);
+      const [added, dead, live] = await this.client.heartbeat(
+        this.keys.nodes,
+        this.nodeId,
+        this.leaseMs,
+      );
+      this.peers.clear();
+      for (const node of live) if (node !== this.nodeId) this.peers.add(node);
       // Others found this node's lease run out and dropped its routes: write them again.
       if (added === 1 || this.mustRejoin) await this.rejoin();
       for (const node of dead) {

@@ -14,7 +14,7 @@ export type RedisTarget =
 
 /** The scripts of `scripts.ts` as commands of a client (ioredis sends EVALSHA, then EVAL). */
 export interface ClusterCommands {
-  heartbeat(nodes: string, node: string, leaseMs: number): Promise<[number, string[]]>;
+  heartbeat(nodes: string, node: string, leaseMs: number): Promise<[number, string[], string[]]>;
   rejoin(
     keys: [string, string, string],
     node: string,

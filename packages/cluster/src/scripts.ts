@@ -12,11 +12,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * Joins or renews: KEYS nodes; ARGV node, lease ms. Returns 1 when the node was not a member (a
- * first join, or a lease that others found run out and reaped), and the nodes whose lease ran out.
+ * first join, or a lease that others found run out and reaped), the nodes whose lease ran out,
+ * and the live ones.
  */
 export const HEARTBEAT = `${NOW}
 local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return {added, redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)}
+return {
+  added,
+  redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now),
+  redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+}
 `;
 
 /**
