@@ -63,6 +63,7 @@ export async function openClusterNode(
     redisOptions: { commandTimeout: options.redisTimeoutMs },
     nodeId: options.nodeId,
     keyPrefix: options.redisPrefix,
+    leaseMs: options.clusterLeaseMs,
     onError,
   });
 }

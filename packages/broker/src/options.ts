@@ -128,6 +128,11 @@ export interface BrokerOptions {
    */
   workers: number;
   /**
+   * How long a cluster node counts as alive after its last heartbeat, in ms: when a broker dies,
+   * the others take over its duties this long after. Default 10 s.
+   */
+  clusterLeaseMs: number;
+  /**
    * How long a Redis command may take before it fails, in ms: while Redis is away, what needs it
    * is refused (PUBACK 0x80, DISCONNECT 0x80) after this long instead of waiting. Default 5 s.
    */
@@ -317,6 +322,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'number',
       'worker processes sharing the ports, as a cluster (needs --redis-url)',
       '1',
+    ),
+    spec(
+      'clusterLeaseMs',
+      '--cluster-lease',
+      'milliseconds',
+      "how soon after a broker's last heartbeat the others count it dead",
+      '10s',
     ),
     spec(
       'redisTimeoutMs',
@@ -670,6 +682,7 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     nodeId: options.nodeId ?? hostname(),
     cluster: options.cluster ?? (options.workers ?? 1) > 1,
     workers: options.workers ?? 1,
+    clusterLeaseMs: options.clusterLeaseMs ?? 10_000,
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,

@@ -1,0 +1,173 @@
+/**
+ * Three real broker processes (the CLI with `--cluster`) on a real Redis, as one MQTT service,
+ * with MQTT.js and mosquitto-clients: publish and subscribe across brokers at every QoS with MQTT
+ * 5 options, a session taken over across brokers, a shared group spread over the brokers, a
+ * retained message set on one broker and read on another.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  awaitRoute,
+  type BrokerProcess,
+  connectV5,
+  startClusterBroker,
+  type TestClient,
+  until,
+} from './cluster-process.js';
+
+const run = promisify(execFile);
+const redisUrl = process.env.REDIS_URL;
+const inCi = process.env.CI !== undefined && process.env.CI !== '';
+const mosquittoInstalled = spawnSync('mosquitto_pub', ['--help']).error === undefined;
+
+describe.skipIf(redisUrl === undefined && !inCi)(
+  redisUrl === undefined
+    ? 'a cluster of three brokers (REDIS_URL unset: skipped)'
+    : 'a cluster of three brokers',
+  () => {
+    let brokers: BrokerProcess[] = [];
+    const clients: TestClient[] = [];
+
+    beforeAll(async () => {
+      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
+      const prefix = `e2e-${randomBytes(4).toString('hex')}:`;
+      brokers = await Promise.all(
+        ['a', 'b', 'c'].map((name) => startClusterBroker(redisUrl, prefix, `node-${name}`)),
+      );
+    }, 30_000);
+
+    afterAll(async () => {
+      await Promise.all(clients.map(({ client }) => client.endAsync(true).catch(() => undefined)));
+      await Promise.all(brokers.map((broker) => broker.stop()));
+    });
+
+    async function client(on: number, id: string, options = {}): Promise<TestClient> {
+      const connected = await connectV5(brokers[on] as BrokerProcess, id, options);
+      clients.push(connected);
+      return connected;
+    }
+
+    it('delivers across brokers at QoS 0, 1 and 2 with Subscription Identifiers and User Properties', async () => {
+      const subscriber = await client(1, 'x-sub');
+      await subscriber.client.subscribeAsync('x/#', {
+        qos: 2,
+        properties: { subscriptionIdentifier: 42 },
+      });
+      const publisher = await client(0, 'x-pub');
+      await awaitRoute(publisher, subscriber, 'x/probe');
+      for (const qos of [0, 1, 2] as const) {
+        await publisher.client.publishAsync(`x/q${qos}`, `m${qos}`, {
+          qos,
+          properties: { userProperties: { b: '2', a: '1' }, contentType: 'text/plain' },
+        });
+      }
+      const real = () => subscriber.received.filter((m) => m.topic !== 'x/probe');
+      await until(() => real().length === 3, 10_000, 'three messages');
+      expect(real().map((m) => [m.topic, m.payload, m.packet.qos])).toEqual([
+        ['x/q0', 'm0', 0],
+        ['x/q1', 'm1', 1],
+        ['x/q2', 'm2', 2],
+      ]);
+      for (const message of real()) {
+        expect(message.packet.properties?.subscriptionIdentifier).toBe(42);
+        expect(message.packet.properties?.userProperties).toEqual({ b: '2', a: '1' });
+        expect(message.packet.properties?.contentType).toBe('text/plain');
+      }
+    });
+
+    it.skipIf(!mosquittoInstalled && !inCi)(
+      'passes messages between mosquitto_pub on one broker and mosquitto_sub on another',
+      async () => {
+        if (!mosquittoInstalled) throw new Error('mosquitto-clients are required in CI');
+        const [a, , c] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+        // A QoS 1 persistent session on C, made and left by mosquitto_sub itself.
+        const common = ['-h', '127.0.0.1', '-V', 'mqttv5', '-q', '1'];
+        const subscribe = [...common, '-p', String(c.port), '-i', 'mosq-sub', '-c', '-x', '600'];
+        await run('mosquitto_sub', [...subscribe, '-t', 'mosq/data/#', '-W', '1']).catch(
+          () => undefined, // -W ends it with a timeout status once its subscription is made
+        );
+        const probe = await client(0, 'mosq-probe');
+        const watcher = await client(2, 'mosq-watch');
+        // Routes travel in order: once A routes the watcher's filter to C, it routes the older one.
+        await watcher.client.subscribeAsync('mosq/#', { qos: 1 });
+        await awaitRoute(probe, watcher, 'mosq/probe');
+        for (let i = 0; i < 3; i++) {
+          await run('mosquitto_pub', [
+            ...common,
+            '-p',
+            String(a.port),
+            '-t',
+            `mosq/data/${i}`,
+            '-m',
+            `hello ${i}`,
+          ]);
+        }
+        // The offline session on C queued the three: collect them.
+        const { stdout } = await run('mosquitto_sub', [
+          ...subscribe,
+          '-t',
+          'mosq/data/#',
+          '-C',
+          '3',
+          '-W',
+          '10',
+        ]);
+        expect(stdout.trim().split('\n')).toEqual(['hello 0', 'hello 1', 'hello 2']);
+      },
+    );
+
+    it('takes a session over across brokers: DISCONNECT 0x8E on the old one, Session Present on the new', async () => {
+      const options = { clean: false, properties: { sessionExpiryInterval: 600 } };
+      const first = await client(0, 'mover', options);
+      await first.client.subscribeAsync('move/#', { qos: 1 });
+      const disconnected = new Promise<number | undefined>((resolve) =>
+        first.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+      );
+      const second = await client(2, 'mover', options);
+      expect(await disconnected).toBe(0x8e);
+      expect(second.connack.sessionPresent).toBe(true);
+      const publisher = await client(1, 'move-pub');
+      await awaitRoute(publisher, second, 'move/probe');
+      await publisher.client.publishAsync('move/now', 'here', { qos: 1 });
+      await until(() => second.received.some((m) => m.topic === 'move/now'), 10_000, 'the message');
+    });
+
+    it('gives each message of a shared group over three brokers to exactly one member', async () => {
+      const members = [await client(0, 'g-0'), await client(1, 'g-1'), await client(2, 'g-2')];
+      for (const member of members)
+        await member.client.subscribeAsync('$share/work/jobs/#', { qos: 1 });
+      // Plain watchers on every broker see when each broker has the routes of the others.
+      const watchers = [await client(0, 'w-0'), await client(1, 'w-1'), await client(2, 'w-2')];
+      for (const watcher of watchers) await watcher.client.subscribeAsync('jobs/#', { qos: 1 });
+      const publisher = await client(0, 'g-pub');
+      for (const watcher of watchers) await awaitRoute(publisher, watcher, 'jobs/probe');
+      // Routes of the shared subscriptions went out before the watchers': they are known too.
+      const count = 60;
+      for (let i = 0; i < count; i++)
+        await publisher.client.publishAsync('jobs/run', `j${i}`, { qos: 1 });
+      const jobs = (c: TestClient) => c.received.filter((m) => m.topic === 'jobs/run');
+      await until(
+        () => members.reduce((n, m) => n + jobs(m).length, 0) >= count,
+        10_000,
+        'the jobs',
+      );
+      await until(() => watchers.every((w) => jobs(w).length === count), 10_000, 'the watchers');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a duplicate would be here by now
+      const got = members.flatMap((m) => jobs(m).map((message) => message.payload)).sort();
+      expect(got).toEqual(Array.from({ length: count }, (_, i) => `j${i}`).sort());
+      for (const member of members) expect(jobs(member).length).toBeGreaterThan(0);
+    });
+
+    it('gives a retained message set on one broker to a subscriber on another', async () => {
+      const publisher = await client(0, 'r-pub');
+      await publisher.client.publishAsync('status/door', 'open', { qos: 1, retain: true });
+      const late = await client(2, 'r-sub');
+      await late.client.subscribeAsync('status/+', { qos: 1 });
+      await until(() => late.received.length === 1, 10_000, 'the retained message');
+      expect(late.received[0]?.payload).toBe('open');
+      expect(late.received[0]?.packet.retain).toBe(true);
+    });
+  },
+);
