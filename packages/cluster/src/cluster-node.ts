@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolRelay } from '@mqtt-sessions/pool';
+import { Router, type Subscriber } from '@mqtt-sessions/router';
 import { decodeForwarded } from './codec.js';
 import { Forwarding } from './forwarding.js';
 import { type ClusterKeys, clusterKeys, parseRouteMember, routeMember } from './keys.js';
@@ -113,6 +114,11 @@ export class ClusterNode {
   private announceScheduled = false;
   /** The route set in Redis may differ from the local counts: write it whole on the next beat. */
   private mustRejoin = false;
+  /** Dead nodes whose duties are queued or being done here. */
+  private readonly duties = new Set<string>();
+  private dutyChain: Promise<void> = Promise.resolve();
+  /** The dead node whose duties this node does now, or ''. */
+  private dutiesOf = '';
   /** The last route change applied. */
   private routeLogId = '0-0';
   private heartbeat: NodeJS.Timeout | undefined = undefined;
@@ -157,10 +163,14 @@ export class ClusterNode {
       registry = new OwnerRegistry<unknown>(
         {
           claim: (p, clientId) =>
-            this.client.claim(this.keys.owner(p, clientId), this.keys.nodes, this.nodeId),
-          release: async (p, clientId) => {
-            await this.client.release(this.keys.owner(p, clientId), this.nodeId);
-          },
+            this.client.claim(
+              [this.keys.owner(p, clientId), this.keys.nodes, this.keys.owned(this.nodeId)],
+              this.nodeId,
+              routeMember(p, clientId),
+              this.dutiesOf,
+            ),
+          release: (p, clientId) => this.releaseFor(this.nodeId, p, clientId),
+          keepsOwnership: (p) => this.pools.get(p)?.pool.closing === true,
           takeOver: (p, clientId, owner) => this.takeOver(p, clientId, owner),
           flushStore: async (p) => {
             await this.pools.get(p)?.pool.flushStore();
@@ -180,13 +190,12 @@ export class ClusterNode {
   async join<UC>(pools: readonly Pool<UC>[]): Promise<void> {
     if (this.joined) throw new Error('this cluster node has joined already');
     for (const pool of pools) this.attach(pool as Pool<unknown>);
+    // The sessions an earlier life of this node id owned come back first, so that the route set
+    // written next holds their filters, and the inbox read after it reaches them.
+    await this.adoptSessionsOf(this.nodeId);
     await this.rejoin();
     await this.resync();
-    await this.inboxReader
-      .xgroup('CREATE', this.keys.inbox(this.nodeId), GROUP, '$', 'MKSTREAM')
-      .catch((error: unknown) => {
-        if (!String(error).includes('BUSYGROUP')) throw error;
-      });
+    await this.createInboxGroup();
     this.joined = true;
     this.loops = [this.readRoutes(), this.readInbox()];
     this.heartbeat = setInterval(() => void this.beat(), Math.max(50, this.leaseMs / 3));
@@ -194,9 +203,11 @@ export class ClusterNode {
   }
 
   /**
-   * Leaves the cluster: sends what is still being forwarded, removes this node's routes so the
-   * others stop sending to it, and closes the Redis connections. Close the pools first, so that
-   * their sessions are stored and their client ids released.
+   * Leaves the cluster: sends what is still being forwarded, ends this node's lease at once, and
+   * closes the Redis connections. Close the pools first: their persistent sessions are stored and
+   * stay this node's. Another node then takes over its duties, as for a node that died, but
+   * without waiting for the lease: it takes the sessions and the messages still on their way to
+   * them. Without another node, this node id takes them back when it starts again.
    */
   async leave(): Promise<void> {
     if (this.closed) return;
@@ -206,9 +217,8 @@ export class ClusterNode {
     await this.announcing;
     if (this.joined) {
       await this.client
-        .reap(this.keys.nodes, this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId)
+        .zadd(this.keys.nodes, 'XX', 0, this.nodeId)
         .catch((error: unknown) => this.onError(error));
-      await this.client.zrem(this.keys.nodes, this.nodeId).catch(() => 0);
     }
     // The blocking reads end within BLOCK_MS; disconnecting ends them now.
     this.routeReader.disconnect();
@@ -276,23 +286,27 @@ export class ClusterNode {
     this.pendingAnnounce.push(op, member);
     if (this.announceScheduled) return;
     this.announceScheduled = true;
-    setImmediate(() => {
-      this.announceScheduled = false;
-      const ops = this.pendingAnnounce;
-      this.pendingAnnounce = [];
-      // One script per turn, in order after the one before.
-      this.announcing = this.announcing.then(() =>
-        this.client
-          .announce(this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId, ...ops)
-          .then(
-            () => undefined,
-            (error: unknown) => {
-              this.mustRejoin = true;
-              this.onError(error);
-            },
-          ),
-      );
-    });
+    setImmediate(() => void this.flushAnnouncements());
+  }
+
+  /** Writes the route changes gathered so far, in order after the ones before. */
+  private flushAnnouncements(): Promise<void> {
+    this.announceScheduled = false;
+    const ops = this.pendingAnnounce;
+    this.pendingAnnounce = [];
+    if (ops.length === 0) return this.announcing;
+    this.announcing = this.announcing.then(() =>
+      this.client
+        .announce(this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId, ...ops)
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            this.mustRejoin = true;
+            this.onError(error);
+          },
+        ),
+    );
+    return this.announcing;
   }
 
   /** Writes this node's lease and its whole route set, replacing what Redis had of it. */
@@ -414,6 +428,14 @@ export class ClusterNode {
 
   // --- Messages --------------------------------------------------------------------------------
 
+  private async createInboxGroup(): Promise<void> {
+    await this.inboxReader
+      .xgroup('CREATE', this.keys.inbox(this.nodeId), GROUP, '$', 'MKSTREAM')
+      .catch((error: unknown) => {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      });
+  }
+
   private async append(node: string, entries: readonly Buffer[]): Promise<void> {
     const key = this.keys.inbox(node);
     await Promise.all(entries.map((entry) => this.client.xadd(key, '*', 'm', entry)));
@@ -455,14 +477,20 @@ export class ClusterNode {
         await this.client.xdel(key, ...ids);
       } catch (error) {
         if (this.closed) return;
-        this.onError(error);
+        if (String(error).includes('NOGROUP')) {
+          // The inbox was deleted (by a node that took this one for dead): start it again.
+          await this.createInboxGroup().catch(() => undefined);
+        } else {
+          this.onError(error);
+          await sleep(BLOCK_MS);
+        }
         from = '0'; // read again what was not acknowledged
-        await sleep(BLOCK_MS);
       }
     }
   }
 
-  private deliverForwarded(bytes: Buffer): void {
+  /** Routes a forwarded message in its pool, or with `routers` (by pool name) when given. */
+  private deliverForwarded(bytes: Buffer, routers?: ReadonlyMap<string, Router>): void {
     let forwarded: ReturnType<typeof decodeForwarded>;
     try {
       forwarded = decodeForwarded(bytes);
@@ -471,12 +499,14 @@ export class ClusterNode {
       return;
     }
     this.received++;
-    const joined = this.pools.get(forwarded.pool);
-    if (joined === undefined) {
+    const router =
+      routers === undefined
+        ? this.pools.get(forwarded.pool)?.pool.router
+        : routers.get(forwarded.pool);
+    if (router === undefined) {
       this.unrouted++;
       return;
     }
-    const router = joined.pool.router;
     if (forwarded.shared !== undefined) {
       if (!router.routeShared(forwarded.shared, forwarded.message)) this.unrouted++;
       return;
@@ -502,7 +532,9 @@ export class ClusterNode {
       'c',
       clientId,
     );
-    const deadline = Date.now() + this.takeoverTimeoutMs;
+    // A holder that died answers nothing: the node doing its duties takes the id over once its
+    // lease has run out, and then hands it on.
+    const deadline = Date.now() + this.takeoverTimeoutMs + this.leaseMs;
     let pause = 5;
     for (;;) {
       const holder = await this.client.holder(ownerKey, this.keys.nodes);
@@ -539,12 +571,131 @@ export class ClusterNode {
       // Others found this node's lease run out and dropped its routes: write them again.
       if (added === 1 || this.mustRejoin) await this.rejoin();
       for (const node of dead) {
-        if (node === this.nodeId) continue;
-        await this.client.reap(this.keys.nodes, this.keys.routes(node), this.keys.routeLog, node);
+        if (node !== this.nodeId && !this.duties.has(node)) this.queueDuties(node);
       }
     } catch (error) {
       this.onError(error);
     }
+  }
+
+  // --- Duties of a node that is gone -----------------------------------------------------------
+
+  private queueDuties(node: string): void {
+    this.duties.add(node);
+    // One dead node at a time: claims carry the node whose duties this node does.
+    this.dutyChain = this.dutyChain
+      .then(() => this.takeDutiesOf(node))
+      .catch((error: unknown) => this.onError(error))
+      .finally(() => this.duties.delete(node));
+  }
+
+  /**
+   * Does the duties of a node whose lease ran out, when no other node does them (a lock in
+   * Redis): takes its persistent sessions (their Wills and expiry then run here, and their
+   * clients resume them from here), routes the messages its inbox still holds to them, and only
+   * then removes it from the cluster. Messages go on to its inbox until its routes are gone, so
+   * the inbox is read again after that.
+   */
+  private async takeDutiesOf(node: string): Promise<void> {
+    if (this.closed) return;
+    const locked = await this.client.set(
+      this.keys.duty(node),
+      this.nodeId,
+      'PX',
+      this.leaseMs * 3,
+      'NX',
+    );
+    if (locked !== 'OK') return;
+    this.dutiesOf = node;
+    try {
+      const adopted = await this.adoptSessionsOf(node);
+      await this.flushAnnouncements();
+      const reaped = await this.client.reap(
+        [
+          this.keys.nodes,
+          this.keys.routes(node),
+          this.keys.routeLog,
+          this.keys.owned(node),
+          this.keys.control(node),
+        ],
+        node,
+      );
+      if (reaped === 0) return; // it is back: it reads its own inbox
+      await this.drainInbox(node, adopted);
+      await sleep(Math.min(1000, this.leaseMs / 3)); // forwards made before the others saw it go
+      await this.drainInbox(node, adopted);
+      await this.client.del(this.keys.inbox(node));
+    } finally {
+      this.dutiesOf = '';
+      await this.client.del(this.keys.duty(node)).catch(() => 0);
+    }
+  }
+
+  /**
+   * Takes into this node's pools the stored sessions of the client ids `node` owns. A client id
+   * without a stored session (one that was not persistent) is let go.
+   */
+  private async adoptSessionsOf(node: string): Promise<Map<JoinedPool, Subscriber[]>> {
+    const adopted = new Map<JoinedPool, Subscriber[]>();
+    for (const member of await this.client.smembers(this.keys.owned(node))) {
+      const { pool, filter: clientId } = parseRouteMember(member);
+      const joined = this.pools.get(pool);
+      if (joined === undefined) continue;
+      const session = await joined.pool.takeStored(clientId);
+      if (session === undefined) {
+        await this.releaseFor(node, pool, clientId);
+        continue;
+      }
+      const sessions = adopted.get(joined) ?? [];
+      sessions.push(session);
+      adopted.set(joined, sessions);
+    }
+    return adopted;
+  }
+
+  /**
+   * Routes what a dead node's inbox holds to the sessions taken from it, and to no one else: the
+   * other subscribers had their own copies sent to their own nodes.
+   */
+  private async drainInbox(node: string, adopted: Map<JoinedPool, Subscriber[]>): Promise<void> {
+    const routers = new Map<string, Router>();
+    for (const [joined, sessions] of adopted) {
+      const router = new Router();
+      for (const session of sessions) {
+        for (const { filter, options } of joined.pool.router.subscriptionsOf(session)) {
+          router.subscribe(session, filter, options);
+        }
+      }
+      routers.set(joined.pool.name, router);
+    }
+    const key = this.keys.inbox(node);
+    for (;;) {
+      const entries = await (this.client as unknown as BufferStreams).xrangeBuffer(
+        key,
+        '-',
+        '+',
+        'COUNT',
+        READ_COUNT,
+      );
+      if (entries.length === 0) return;
+      const ids: string[] = [];
+      for (const [id, fields] of entries) {
+        ids.push(id.toString());
+        const value = fields[1];
+        if (value !== undefined) this.deliverForwarded(value, routers);
+      }
+      await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));
+      await this.client.xdel(key, ...ids);
+    }
+  }
+
+  private async releaseFor(node: string, pool: string, clientId: string): Promise<void> {
+    await this.client.release(
+      this.keys.owner(pool, clientId),
+      this.keys.owned(node),
+      node,
+      routeMember(pool, clientId),
+    );
   }
 }
 

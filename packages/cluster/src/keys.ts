@@ -14,6 +14,10 @@ export interface ClusterKeys {
   routes(node: string): string;
   /** String: the node that owns a client id of a pool. */
   owner(pool: string, clientId: string): string;
+  /** Set of the client ids a node owns, each `<pool>\n<client id>`. */
+  owned(node: string): string;
+  /** String: the node that does the duties of a dead node, while it does them. */
+  duty(node: string): string;
   /** Stream of requests to a node: `o` `takeover`, `p` pool, `c` client id. */
   control(node: string): string;
   /** Stream of messages forwarded to a node, read by its consumer group. */
@@ -30,12 +34,14 @@ export function clusterKeys(prefix = 'mqtt-sessions:'): ClusterKeys {
     routes: (node) => `${tag}:routes:${node}`,
     // The pool's length first: neither a pool name nor a client id can then fake another pair.
     owner: (pool, clientId) => `${tag}:owner:${pool.length}:${pool}:${clientId}`,
+    owned: (node) => `${tag}:owned:${node}`,
+    duty: (node) => `${tag}:duty:${node}`,
     control: (node) => `${tag}:control:${node}`,
     inbox: (node) => `${prefix}{inbox:${node}}`,
   };
 }
 
-/** A route as a set member: the pool and the filter. */
+/** A route as a set member: the pool and the filter (an owned client id is kept the same way). */
 export function routeMember(pool: string, filter: string): string {
   return `${pool}\n${filter}`;
 }

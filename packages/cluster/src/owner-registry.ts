@@ -12,6 +12,11 @@ export interface OwnerSite {
   claim(pool: string, clientId: string): Promise<string>;
   /** Gives a client id up, when this node holds it. */
   release(pool: string, clientId: string): Promise<void>;
+  /**
+   * True while the pool shuts down: its stored sessions keep their owner, so that the node that
+   * takes over this one's duties (or this node, back with the same node id) takes them back.
+   */
+  keepsOwnership(pool: string): boolean;
   /** Asks `owner` to give a client id up, and resolves once it has (or has died). */
   takeOver(pool: string, clientId: string, owner: string): Promise<void>;
   /** Waits until what the pool's sessions recorded is stored: before a client id moves on. */
@@ -53,6 +58,7 @@ export class OwnerRegistry<H> implements SessionRegistry<H> {
   unregister(clientId: string, handle?: H): MaybePromise<boolean> {
     return after(this.local.unregister(clientId, handle), (removed) => {
       if (!removed) return false;
+      if (this.site.keepsOwnership(this.pool)) return true;
       // The session's last changes are stored before another node may load it.
       return this.site
         .flushStore(this.pool)

@@ -22,20 +22,27 @@ export interface ClusterCommands {
     ...members: string[]
   ): Promise<number>;
   announce(routes: string, log: string, node: string, ...opsAndMembers: string[]): Promise<number>;
-  reap(nodes: string, routes: string, log: string, node: string): Promise<number>;
-  claim(owner: string, nodes: string, node: string): Promise<string>;
+  reap(keys: [string, string, string, string, string], node: string): Promise<number>;
+  leave(nodes: string, routes: string, log: string, node: string): Promise<number>;
+  claim(
+    keys: [string, string, string],
+    node: string,
+    member: string,
+    reaping: string,
+  ): Promise<string>;
   holder(owner: string, nodes: string): Promise<string>;
-  release(owner: string, node: string): Promise<number>;
+  release(owner: string, owned: string, node: string, member: string): Promise<number>;
 }
 
 const COMMANDS: Record<keyof ClusterCommands, { keys: number; lua: string }> = {
   heartbeat: { keys: 1, lua: scripts.HEARTBEAT },
   rejoin: { keys: 3, lua: scripts.REJOIN },
   announce: { keys: 2, lua: scripts.ANNOUNCE },
-  reap: { keys: 3, lua: scripts.REAP },
-  claim: { keys: 2, lua: scripts.CLAIM },
+  reap: { keys: 5, lua: scripts.REAP },
+  leave: { keys: 3, lua: scripts.LEAVE },
+  claim: { keys: 3, lua: scripts.CLAIM },
   holder: { keys: 2, lua: scripts.HOLDER },
-  release: { keys: 1, lua: scripts.RELEASE },
+  release: { keys: 2, lua: scripts.RELEASE },
 };
 
 /** Opens the command client of a node, with the cluster's scripts defined on it. */
@@ -67,4 +74,5 @@ export type StreamReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 export interface BufferStreams {
   xreadBuffer(...args: (string | number)[]): Promise<StreamReply>;
   xreadgroupBuffer(...args: (string | number)[]): Promise<StreamReply>;
+  xrangeBuffer(...args: (string | number)[]): Promise<[Buffer, Buffer[]][]>;
 }

@@ -60,12 +60,21 @@ return logged
 `;
 
 /**
- * Removes a node whose lease ran out: KEYS nodes, its routes, route-log; ARGV node. Returns 1 when
- * it was removed here, 0 when it renewed meanwhile or another node removed it first.
+ * Removes a node whose lease ran out, once its duties are done: KEYS nodes, its routes,
+ * route-log, its owned set, its control stream; ARGV node. Returns 1 when it was removed here, 0
+ * when it renewed meanwhile or another node removed it first.
  */
 export const REAP = `${NOW}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not lease or tonumber(lease) >= now then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'n', ARGV[1], 'o', 'x', 'm', '')
+return 1
+`;
+
+/** Takes a node out of the cluster as it leaves: KEYS nodes, its routes, route-log; ARGV node. */
+export const LEAVE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'n', ARGV[1], 'o', 'x', 'm', '')
@@ -73,30 +82,34 @@ return 1
 `;
 
 /**
- * Claims a client id: KEYS owner, nodes; ARGV node. Takes it when nobody holds it, this node
- * does, or its holder's lease ran out, and returns ''; otherwise returns the live holder.
+ * Claims a client id: KEYS owner, nodes, this node's owned set; ARGV node, member, and the dead
+ * node whose duties this node does (or ''). Takes it when nobody holds it, this node does, or its
+ * holder has left the cluster, and returns ''; otherwise returns the holder. A holder whose lease
+ * ran out but that is still a member keeps it until the node doing its duties takes it: that node
+ * moves the messages still on their way to its sessions first.
  */
 export const CLAIM = `${NOW}
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   local lease = redis.call('ZSCORE', KEYS[2], holder)
-  if lease and tonumber(lease) >= now then return holder end
+  if lease and (tonumber(lease) >= now or holder ~= ARGV[3]) then return holder end
 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
 return ''
 `;
 
-/** The live holder of a client id, or '': KEYS owner, nodes. */
-export const HOLDER = `${NOW}
+/** The holder of a client id while it is a member of the cluster (alive or not yet reaped), or '': KEYS owner, nodes. */
+export const HOLDER = `
 local holder = redis.call('GET', KEYS[1])
 if not holder then return '' end
-local lease = redis.call('ZSCORE', KEYS[2], holder)
-if lease and tonumber(lease) >= now then return holder end
+if redis.call('ZSCORE', KEYS[2], holder) then return holder end
 return ''
 `;
 
-/** Gives a client id up when this node holds it: KEYS owner; ARGV node. */
+/** Gives a client id up when this node holds it: KEYS owner, owned set; ARGV node, member. */
 export const RELEASE = `
+redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;

@@ -210,21 +210,62 @@ function clusterSuite(place: () => RedisPlace): void {
     expect(a.pool.connectedCount() + b.pool.connectedCount()).toBe(1);
   });
 
-  it('drops the routes of a node whose lease ran out, and frees its client ids', async () => {
+  it('takes over the duties of a node that died: its Will once, its sessions and the messages on their way', async () => {
     const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
-    const onB = await client(b, 'holder', {
+    const watcher = await client(a, 'watcher');
+    await watcher.subscribeAsync('wills/#', { qos: 1 });
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 600 } };
+    const holder = await client(b, 'holder', {
+      ...persistent,
+      will: { topic: 'wills/holder', payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    await holder.subscribeAsync('mail/holder', { qos: 1 });
+    await routed([a], b, 'mail/holder');
+    b.kill();
+    // Acknowledged while B is dead but still counted a member: they wait in its inbox.
+    const publisher = await client(a, 'pub');
+    for (let i = 0; i < 3; i++) await publisher.publishAsync('mail/holder', `m${i}`, { qos: 1 });
+    await until(
+      () => a.node.stats().peers === 0 && !a.node.routesTo(b.node.nodeId, 'default', 'mail/holder'),
+      8000,
+      'the duties',
+    );
+    await until(() => inboxOf(watcher).messages.length >= 1, 5000, 'the Will');
+    const back = await client(a, 'holder', persistent);
+    expect(connackOf(back)?.sessionPresent).toBe(true);
+    await until(() => inboxOf(back).messages.length === 3, 5000, 'the messages of the dead node');
+    expect(inboxOf(back).messages.map((m) => m.payload)).toEqual(['m0', 'm1', 'm2']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(inboxOf(watcher).messages.map((m) => m.payload)).toEqual(['gone']);
+  });
+
+  it('takes back its own sessions and inbox when it starts again with the same node id', async () => {
+    const shared = prefix();
+    const a = await startNode(place(), shared, 'steady');
+    nodes.push(a);
+    let b = await startNode(place(), shared, 'comeback', { leaseMs: 60_000 });
+    nodes.push(b);
+    const sleeper = await client(b, 'sleeper', {
       clean: false,
       properties: { sessionExpiryInterval: 600 },
     });
-    await onB.subscribeAsync('gone/#', { qos: 1 });
-    await routed([a], b, 'gone/#');
-    // B stops beating without leaving, as a process that died would.
-    clearInterval((b.node as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
-    await until(() => !a.node.routesTo(b.node.nodeId, 'default', 'gone/#'), 8000, 'the reap');
-    expect(a.node.stats().peers).toBe(0);
-    // Its client id is free: a client takes it on A without a takeover.
-    await client(a, 'holder', { clean: true });
-    expect(a.node.stats().takeovers).toBe(0);
+    await sleeper.subscribeAsync('news/sleeper', { qos: 1 });
+    await sleeper.endAsync();
+    await routed([a], b, 'news/sleeper');
+    b.kill(); // its lease is long: nobody takes its duties before it is back
+    const publisher = await client(a, 'pub');
+    await publisher.publishAsync('news/sleeper', 'while away', { qos: 1 });
+    b = await startNode(place(), shared, 'comeback', { leaseMs: 60_000 });
+    nodes.push(b);
+    const back = await client(b, 'sleeper', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    expect(connackOf(back)?.sessionPresent).toBe(true);
+    await until(() => inboxOf(back).messages.length === 1, 5000, 'the message from its inbox');
+    await publisher.publishAsync('news/sleeper', 'after', { qos: 1 });
+    await until(() => inboxOf(back).messages.length === 2, 5000, 'a message routed to it again');
+    expect(inboxOf(back).messages.map((m) => m.payload)).toEqual(['while away', 'after']);
   });
 }
 

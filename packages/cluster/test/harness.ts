@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createPool, type Pool } from '@mqtt-sessions/pool';
 import type { Session } from '@mqtt-sessions/session';
 import { createRedisSessionStore } from '@mqtt-sessions/session-store-redis';
@@ -15,6 +15,11 @@ export interface TestNode {
   readonly pool: Pool;
   readonly port: number;
   stop(): Promise<void>;
+  /**
+   * Dies as a process would, as the others see it: no more heartbeats, and every Redis
+   * connection cut, so it writes nothing more; its TCP listener and client sockets close.
+   */
+  kill(): void;
 }
 
 /**
@@ -39,14 +44,22 @@ export async function startNode(
     'url' in place
       ? createRedisSessionStore({ url: place.url, keyPrefix: `${prefix}sessions:` })
       : createRedisSessionStore({ cluster: place.cluster, keyPrefix: `${prefix}sessions:` });
+  let dead = false;
   const pool = createPool({
     registry: node.registry<Session>('default'),
     store,
     sharedStore: true,
-    onError: (error) => expect.fail(String(error)),
+    onError: (error) => {
+      if (!dead) expect.fail(String(error));
+    },
   });
   await node.join([pool]);
-  const server: Server = createServer(pool.handle);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    pool.handle(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -61,6 +74,24 @@ export async function startNode(
       server.close();
       await pool.close();
       await node.leave();
+    },
+    kill: () => {
+      dead = true;
+      const inside = node as unknown as {
+        heartbeat: NodeJS.Timeout;
+        routeReader: { disconnect(): void };
+        inboxReader: { disconnect(): void };
+      };
+      clearInterval(inside.heartbeat);
+      node.redis.disconnect();
+      inside.routeReader.disconnect();
+      inside.inboxReader.disconnect();
+      store.client.disconnect();
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      // What is left of it stops trying: nothing it does reaches Redis any more.
+      stopped = true;
+      void node.leave().catch(() => undefined);
     },
   };
 }

@@ -495,6 +495,23 @@ export class Pool<UC = unknown>
     return restored.length;
   }
 
+  /**
+   * With a shared store, takes the stored session of a client id into this pool as a disconnected
+   * session, as {@link restore} does at start: for a cluster node that takes over the sessions of
+   * a node that died. Its timers resume with the time that remains (a Will that came due is
+   * published now). Resolves to the session, or undefined when the store has none, or the client
+   * id is in use here or held by another node (which then has the session).
+   */
+  async takeStored(clientId: string): Promise<Session<UC> | undefined> {
+    const store = this.store;
+    if (store === undefined) return undefined;
+    const state = await store.load({ pool: this.name, clientId });
+    if (state === undefined) return undefined;
+    const session = await this.restoreOne(state);
+    session?.resumeTimers(state.session);
+    return session;
+  }
+
   private async restoreOne(outline: SessionOutline): Promise<Session<UC> | undefined> {
     const clientId = outline.session.clientId;
     const existing = await this.registry.find(clientId);
