@@ -171,3 +171,83 @@ describe.skipIf(redisUrl === undefined && !inCi)(
     });
   },
 );
+
+describe.skipIf(redisUrl === undefined && !inCi)(
+  redisUrl === undefined
+    ? 'a broker of a cluster killed under load (REDIS_URL unset: skipped)'
+    : 'a broker of a cluster killed under load',
+  () => {
+    let brokers: BrokerProcess[] = [];
+    const clients: TestClient[] = [];
+
+    afterAll(async () => {
+      await Promise.all(clients.map(({ client }) => client.endAsync(true).catch(() => undefined)));
+      await Promise.all(brokers.map((broker) => broker.stop()));
+    });
+
+    async function client(broker: BrokerProcess, id: string, options = {}): Promise<TestClient> {
+      const connected = await connectV5(broker, id, options);
+      clients.push(connected);
+      return connected;
+    }
+
+    it('delivers every acknowledged QoS 1 message to persistent subscribers that move to another broker, and publishes the Wills once', async () => {
+      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
+      const prefix = `kill-${randomBytes(4).toString('hex')}:`;
+      brokers = await Promise.all(
+        ['a', 'b', 'c'].map((name) => startClusterBroker(redisUrl, prefix, `kill-${name}`)),
+      );
+      const [a, b, c] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+      const watcher = await client(a, 'will-watch');
+      await watcher.client.subscribeAsync('wills/#', { qos: 1 });
+      const persistent = (id: string) => ({
+        clean: false,
+        properties: { sessionExpiryInterval: 600 },
+        will: {
+          topic: `wills/${id}`,
+          payload: Buffer.from(`${id} gone`),
+          qos: 1 as const,
+          retain: false,
+        },
+      });
+      const ids = ['s1', 's2'];
+      const before: TestClient[] = [];
+      for (const id of ids) {
+        const subscriber = await client(c, id, persistent(id));
+        await subscriber.client.subscribeAsync('load/#', { qos: 1 });
+        before.push(subscriber);
+      }
+      const publisher = await client(a, 'loader');
+      for (const subscriber of before) await awaitRoute(publisher, subscriber, 'load/probe');
+
+      const total = 600;
+      const killAt = 200;
+      const acked: string[] = [];
+      for (let n = 0; n < total; n++) {
+        if (n === killAt) await c.kill();
+        await publisher.client.publishAsync(`load/${n}`, String(n), { qos: 1 });
+        acked.push(String(n));
+      }
+
+      const after: TestClient[] = [];
+      for (const id of ids) {
+        const back = await client(b, id, { ...persistent(id), connectTimeout: 20_000 });
+        expect(back.connack.sessionPresent, id).toBe(true);
+        after.push(back);
+      }
+      const got = (i: number) =>
+        new Set(
+          [...(before[i] as TestClient).received, ...(after[i] as TestClient).received]
+            .filter((m) => m.topic !== 'load/probe')
+            .map((m) => m.payload),
+        );
+      for (let i = 0; i < ids.length; i++) {
+        await until(() => acked.every((n) => got(i).has(n)), 20_000, `every message for ${ids[i]}`);
+      }
+      // Each Will once: give a second publication the time to show.
+      await until(() => watcher.received.length >= ids.length, 10_000, 'the Wills');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(watcher.received.map((m) => m.payload).sort()).toEqual(['s1 gone', 's2 gone']);
+    }, 90_000);
+  },
+);
