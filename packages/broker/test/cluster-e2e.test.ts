@@ -13,6 +13,7 @@ import {
   type BrokerProcess,
   connectV5,
   startClusterBroker,
+  startWorkers,
   type TestClient,
   until,
 } from './cluster-process.js';
@@ -249,5 +250,39 @@ describe.skipIf(redisUrl === undefined && !inCi)(
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(watcher.received.map((m) => m.payload).sort()).toEqual(['s1 gone', 's2 gone']);
     }, 90_000);
+  },
+);
+
+describe.skipIf(redisUrl === undefined && !inCi)(
+  redisUrl === undefined ? '--workers (REDIS_URL unset: skipped)' : '--workers',
+  () => {
+    it('serves one port from two worker processes as one service, and stops them all on SIGTERM', async () => {
+      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
+      const { port, stop, log } = await startWorkers(redisUrl, 2);
+      try {
+        const probe = await connectV5({ port } as BrokerProcess, 'probe');
+        const subscribers: TestClient[] = [];
+        for (let i = 0; i < 6; i++) {
+          const subscriber = await connectV5({ port } as BrokerProcess, `w-sub-${i}`);
+          await subscriber.client.subscribeAsync('w/#', { qos: 1 });
+          subscribers.push(subscriber);
+        }
+        for (const subscriber of subscribers) await awaitRoute(probe, subscriber, 'w/probe');
+        await probe.client.publishAsync('w/hello', 'to all', { qos: 1 });
+        for (const subscriber of subscribers) {
+          await until(
+            () => subscriber.received.some((m) => m.topic === 'w/hello'),
+            10_000,
+            'hello',
+          );
+        }
+        // Both workers joined, under their own node ids.
+        expect(log()).toMatch(/"nodeId":"w-1","msg":"joined the cluster"/);
+        expect(log()).toMatch(/"nodeId":"w-2","msg":"joined the cluster"/);
+        await Promise.all([probe, ...subscribers].map(({ client }) => client.endAsync(true)));
+      } finally {
+        expect(await stop()).toBe(0);
+      }
+    }, 60_000);
   },
 );

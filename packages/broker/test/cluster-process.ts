@@ -137,3 +137,69 @@ export async function awaitRoute(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Starts `mqtt-sessions --workers N` on a free port; resolves once every worker listens, with a
+ * `stop` that sends SIGTERM and resolves with the supervisor's exit status.
+ */
+export async function startWorkers(
+  redisUrl: string,
+  workers: number,
+): Promise<{ port: number; log: () => string; stop: () => Promise<number | null> }> {
+  const { createServer } = await import('node:net');
+  // node:cluster workers share a port the supervisor names: pick a free one first.
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        resolve(typeof address === 'object' && address !== null ? address.port : 0),
+      );
+    });
+  });
+  const prefix = `workers-${Math.random().toString(16).slice(2, 10)}:`;
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@mqtt-sessions/source',
+      '--import',
+      'tsx',
+      cli,
+      ...[
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--ws-port',
+        'off',
+        '--metrics-port',
+        'off',
+      ],
+      ...['--sys-interval', '0', '--workers', String(workers), '--node-id', 'w'],
+      ...['--redis-url', redisUrl, '--redis-prefix', prefix],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.split('broker listening').length - 1 >= workers) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`--workers exited with ${code}: ${stderr}`)));
+  });
+  return {
+    port,
+    log: () => stdout,
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
