@@ -176,6 +176,33 @@ function clusterSuite(place: () => RedisPlace): void {
     expect(inbox.messages[0]?.payload).toBe('reboot');
   });
 
+  it('sends the Will of a connection taken over by another node as a takeover here would: at once without a delay, never with one', async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const watcher = await client(a, 'will-watcher');
+    await watcher.subscribeAsync('wills/#', { qos: 1 });
+    await routed([b], a, 'wills/#');
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 600 } };
+    for (const [id, delay] of [
+      ['prompt', 0],
+      ['patient', 30],
+    ] as const) {
+      await client(b, id, {
+        ...persistent,
+        will: {
+          topic: `wills/${id}`,
+          payload: Buffer.from(id),
+          qos: 1,
+          retain: false,
+          properties: { willDelayInterval: delay },
+        },
+      });
+      await client(a, id, persistent);
+    }
+    await until(() => inboxOf(watcher).messages.length >= 1, 5000, 'the Will');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(inboxOf(watcher).messages.map((m) => m.payload)).toEqual(['prompt']);
+  });
+
   it('moves the messages queued for an offline session to the node its client comes back to', async () => {
     const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
     const first = await client(a, 'sleepy', {

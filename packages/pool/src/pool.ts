@@ -190,9 +190,7 @@ export class Pool<UC = unknown>
     this.responses = new ResponseTopics(this);
     // Another broker of a cluster takes a client id over: its session moves there through the
     // shared store, or ends when it is not stored (a v5 client hears DISCONNECT 0x8E).
-    this.registry.onTakeover?.((_clientId, session) =>
-      session.suspend(ReasonCode.SessionTakenOver, 'session taken over'),
-    );
+    this.registry.onTakeover?.((_clientId, session) => session.handOver());
   }
 
   // --- Connections -------------------------------------------------------------------------

@@ -54,6 +54,7 @@ import {
 import { TokenBucket } from './rate-limit.js';
 import { RetainedDelivery, type RetainedReceiver } from './retained.js';
 import { WatchdogLink, type WatchdogOwner } from './watchdog-link.js';
+import { publishWill } from './will-publish.js';
 
 /** What a session is created with. */
 export interface SessionParams<UC> {
@@ -396,6 +397,23 @@ export class Session<UC = unknown>
     this.outbox.clear(this, false);
     this.recording = false;
     this.host.sessionEnded(this);
+  }
+
+  /**
+   * Gives the session up to another broker of a cluster, which takes its client over and loads
+   * it from the store. The live connection's Will goes as a takeover here would send it: at once
+   * when it has no delay; a delayed one is dropped, since the new connection comes at once
+   * [MQTT-3.1.2-8] [MQTT-3.1.3-9]. Then the session stops as in {@link suspend}: a v5 client
+   * hears DISCONNECT 0x8E.
+   */
+  handOver(): void {
+    if (this.isEnded) return;
+    const will = this.will;
+    if (will !== undefined && this.attachment?.live === true) {
+      if (will.delayInterval === 0) publishWill(this, will, this.userContext);
+      this.willGone();
+    }
+    this.suspend(ReasonCode.SessionTakenOver, 'session taken over');
   }
 
   /**
