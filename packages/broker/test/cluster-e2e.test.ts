@@ -218,6 +218,15 @@ describe.skipIf(redisUrl === undefined && !inCi)(
         await subscriber.client.subscribeAsync('load/#', { qos: 1 });
         before.push(subscriber);
       }
+      // A session with expiry 0 on C, with a Will: C keeps it where the others find it.
+      await client(c, 'fleeting', {
+        will: {
+          topic: 'wills/fleeting',
+          payload: Buffer.from('fleeting gone'),
+          qos: 1,
+          retain: false,
+        },
+      });
       const publisher = await client(a, 'loader');
       for (const subscriber of before) await awaitRoute(publisher, subscriber, 'load/probe');
 
@@ -246,9 +255,13 @@ describe.skipIf(redisUrl === undefined && !inCi)(
         await until(() => acked.every((n) => got(i).has(n)), 20_000, `every message for ${ids[i]}`);
       }
       // Each Will once: give a second publication the time to show.
-      await until(() => watcher.received.length >= ids.length, 10_000, 'the Wills');
+      await until(() => watcher.received.length >= ids.length + 1, 10_000, 'the Wills');
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect(watcher.received.map((m) => m.payload).sort()).toEqual(['s1 gone', 's2 gone']);
+      expect(watcher.received.map((m) => m.payload).sort()).toEqual([
+        'fleeting gone',
+        's1 gone',
+        's2 gone',
+      ]);
     }, 90_000);
   },
 );

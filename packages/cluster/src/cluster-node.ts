@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolRelay } from '@mqtt-sessions/pool';
+import { expiresAt, forwardedProperties } from '@mqtt-sessions/protocol';
 import { Router, type Subscriber } from '@mqtt-sessions/router';
-import { decodeForwarded } from './codec.js';
+import type { WillMessage } from '@mqtt-sessions/will';
+import { decodeForwarded, decodeWill, encodeWill } from './codec.js';
 import { Forwarding } from './forwarding.js';
 import { type ClusterKeys, clusterKeys, parseRouteMember, routeMember } from './keys.js';
 import { NodeRelay } from './node-relay.js';
@@ -68,6 +70,8 @@ interface JoinedPool {
   readonly relays: Map<string, NodeRelay>;
   /** Local route counts: member -> subscriptions of local subscribers. */
   readonly counts: Map<string, number>;
+  /** Client ids whose connection's Will this node keeps in Redis (no session store keeps it). */
+  readonly wills: Set<string>;
 }
 
 /**
@@ -110,6 +114,9 @@ export class ClusterNode {
   private readonly pools = new Map<string, JoinedPool>();
   private readonly peers = new Set<string>();
   private pendingAnnounce: string[] = [];
+  private pendingWills = new Map<string, string | undefined>();
+  private willsScheduled = false;
+  private willsWritten: Promise<void> = Promise.resolve();
   private announcing: Promise<void> = Promise.resolve();
   private announceScheduled = false;
   /** The route set in Redis may differ from the local counts: write it whole on the next beat. */
@@ -195,6 +202,8 @@ export class ClusterNode {
     await this.adoptSessionsOf(this.nodeId);
     await this.rejoin();
     await this.resync();
+    // Wills of connections an earlier life had: they go to every node, so after the resync.
+    await this.publishKeptWills(this.nodeId);
     await this.createInboxGroup();
     this.joined = true;
     this.loops = [this.readRoutes(), this.readInbox()];
@@ -215,6 +224,7 @@ export class ClusterNode {
     clearInterval(this.heartbeat);
     await this.forwarding.flush().catch((error: unknown) => this.onError(error));
     await this.announcing;
+    await this.flushWills();
     if (this.joined) {
       await this.client
         .zadd(this.keys.nodes, 'XX', 0, this.nodeId)
@@ -260,12 +270,14 @@ export class ClusterNode {
       registry: this.registries.get(pool.name),
       relays: new Map(),
       counts: new Map(),
+      wills: new Set(),
     };
     this.pools.set(pool.name, joined);
     const relay: PoolRelay = {
       subscribed: (filter) => this.countRoute(joined, filter, 1),
       unsubscribed: (filter) => this.countRoute(joined, filter, -1),
       forwarded: () => this.forwarding.takeWait(),
+      volatileWill: (clientId, will) => this.keepWill(joined, clientId, will),
     };
     pool.host.relay = relay;
   }
@@ -279,6 +291,84 @@ export class ClusterNode {
     else joined.counts.set(member, count);
     if (count === 0) this.queueAnnounce('-', member);
     else if (count === 1 && change === 1) this.queueAnnounce('+', member);
+  }
+
+  /**
+   * Keeps the Will of a live connection whose session no store keeps, so that the node that does
+   * this one's duties publishes it if this process dies; writes are gathered per turn.
+   */
+  private keepWill(joined: JoinedPool, clientId: string, will: WillMessage | undefined): void {
+    if (will === undefined && !joined.wills.delete(clientId)) return;
+    if (will !== undefined) joined.wills.add(clientId);
+    this.pendingWills.set(
+      routeMember(joined.pool.name, clientId),
+      will === undefined ? undefined : encodeWill(will),
+    );
+    if (this.willsScheduled) return;
+    this.willsScheduled = true;
+    setImmediate(() => void this.flushWills());
+  }
+
+  private flushWills(): Promise<void> {
+    this.willsScheduled = false;
+    const pending = this.pendingWills;
+    if (pending.size === 0) return this.willsWritten;
+    this.pendingWills = new Map();
+    const key = this.keys.wills(this.nodeId);
+    const set: string[] = [];
+    const gone: string[] = [];
+    for (const [member, will] of pending) {
+      if (will === undefined) gone.push(member);
+      else set.push(member, will);
+    }
+    this.willsWritten = this.willsWritten.then(async () => {
+      try {
+        if (set.length > 0) await this.client.hset(key, ...set);
+        if (gone.length > 0) await this.client.hdel(key, ...gone);
+      } catch (error) {
+        this.onError(error);
+      }
+    });
+    return this.willsWritten;
+  }
+
+  /**
+   * Publishes the Wills a node kept for its connections whose sessions no store keeps: that node
+   * is gone, and so are their connections and sessions (expiry 0: the Will Delay ends with the
+   * session). Each is removed once published, so a node that takes over after this one publishes
+   * the rest, not these again.
+   */
+  private async publishKeptWills(node: string): Promise<void> {
+    const key = this.keys.wills(node);
+    const kept = await (this.client as unknown as BufferStreams).hgetallBuffer(key);
+    for (const [member, bytes] of Object.entries(kept)) {
+      const { pool, filter: clientId } = parseRouteMember(member);
+      const joined = this.pools.get(pool);
+      if (joined === undefined) continue;
+      let will: ReturnType<typeof decodeWill>;
+      try {
+        will = decodeWill(bytes.toString());
+      } catch (error) {
+        this.onError(error);
+        continue;
+      }
+      await joined.pool.host.publish(
+        {
+          topic: will.topic,
+          payload: will.payload,
+          qos: will.qos,
+          retain: will.retain,
+          properties: forwardedProperties(will.properties),
+          propertyBytes: will.propertyBytes,
+          expiresAt: expiresAt(will.properties.messageExpiryInterval, Date.now()),
+          sender: undefined,
+          senderContext: undefined,
+          wireCache: undefined,
+        },
+        clientId,
+      );
+      await this.client.hdel(key, member);
+    }
   }
 
   private queueAnnounce(op: '+' | '-', member: string): void {
@@ -609,6 +699,7 @@ export class ClusterNode {
     this.dutiesOf = node;
     try {
       const adopted = await this.adoptSessionsOf(node);
+      await this.publishKeptWills(node);
       await this.flushAnnouncements();
       const reaped = await this.client.reap(
         [
@@ -617,6 +708,7 @@ export class ClusterNode {
           this.keys.routeLog,
           this.keys.owned(node),
           this.keys.control(node),
+          this.keys.wills(node),
         ],
         node,
       );

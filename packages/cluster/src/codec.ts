@@ -111,3 +111,52 @@ function base64AsBytes(_key: string, value: unknown): unknown {
   }
   return value;
 }
+
+/** A Will as a cluster keeps it for a connection whose session no store keeps. */
+export interface KeptWill {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: MessageProperties;
+  readonly propertyBytes?: Buffer | undefined;
+  readonly delayInterval: number;
+}
+
+/** Encodes a Will for the node's Will hash: JSON, with bytes as base64. */
+export function encodeWill(will: KeptWill): string {
+  return JSON.stringify(
+    {
+      t: will.topic,
+      p: will.payload,
+      q: will.qos,
+      r: will.retain,
+      x: will.properties,
+      b: will.propertyBytes,
+      d: will.delayInterval,
+    },
+    bytesAsBase64,
+  );
+}
+
+/** Decodes what {@link encodeWill} made. */
+export function decodeWill(text: string): KeptWill {
+  const raw = JSON.parse(text, base64AsBytes) as {
+    t: string;
+    p: Buffer;
+    q: QoS;
+    r: boolean;
+    x: MessageProperties;
+    b?: Buffer;
+    d: number;
+  };
+  return {
+    topic: raw.t,
+    payload: raw.p,
+    qos: raw.q,
+    retain: raw.r,
+    properties: raw.x,
+    propertyBytes: raw.b,
+    delayInterval: raw.d,
+  };
+}

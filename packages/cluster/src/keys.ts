@@ -16,6 +16,11 @@ export interface ClusterKeys {
   owner(pool: string, clientId: string): string;
   /** Set of the client ids a node owns, each `<pool>\n<client id>`. */
   owned(node: string): string;
+  /**
+   * Hash of the Wills no session store keeps (sessions with expiry 0) of a node's live
+   * connections: `<pool>\n<client id>` -> the encoded Will.
+   */
+  wills(node: string): string;
   /** String: the node that does the duties of a dead node, while it does them. */
   duty(node: string): string;
   /** Stream of requests to a node: `o` `takeover`, `p` pool, `c` client id. */
@@ -35,6 +40,7 @@ export function clusterKeys(prefix = 'mqtt-sessions:'): ClusterKeys {
     // The pool's length first: neither a pool name nor a client id can then fake another pair.
     owner: (pool, clientId) => `${tag}:owner:${pool.length}:${pool}:${clientId}`,
     owned: (node) => `${tag}:owned:${node}`,
+    wills: (node) => `${tag}:wills:${node}`,
     duty: (node) => `${tag}:duty:${node}`,
     control: (node) => `${tag}:control:${node}`,
     inbox: (node) => `${prefix}{inbox:${node}}`,

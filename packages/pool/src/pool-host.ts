@@ -26,6 +26,7 @@ import {
   type SessionMetrics,
 } from '@mqtt-sessions/session';
 import { isSysTopic, unsharedFilter } from '@mqtt-sessions/topic-trie';
+import type { WillMessage } from '@mqtt-sessions/will';
 
 /** Where a pool's messages go and stay: its router and its retained store. */
 export interface Topics {
@@ -43,6 +44,8 @@ export interface PoolRelay {
   subscribed(filter: string): void;
   /** A subscriber of the pool gave up its subscription to `filter`. */
   unsubscribed(filter: string): void;
+  /** The Will of a connection that no store keeps, or `undefined` once its session ended. */
+  volatileWill?(clientId: string, will: WillMessage | undefined): void;
   /**
    * Called after each publish was routed: what to wait for before the publisher hears that the
    * message is taken (the forwards to other nodes made by that publish), or undefined.
@@ -189,6 +192,10 @@ export class PoolHost<UC> implements SessionHost {
 
   routeShared(route: SharedRoute, message: RoutedMessage, exclude: Subscriber): boolean {
     return this.topicsOf(route.filter).router.routeShared(route, message, exclude);
+  }
+
+  volatileWill(clientId: string, will: WillMessage | undefined): void {
+    this.relay?.volatileWill?.(clientId, will);
   }
 
   sessionEnded(session: object): void {

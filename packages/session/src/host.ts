@@ -8,6 +8,7 @@ import type {
   Subscriber,
   SubscriptionOptions,
 } from '@mqtt-sessions/router';
+import type { WillMessage } from '@mqtt-sessions/will';
 import type { SessionJournal } from './persistence.js';
 import type { QueueBudget } from './queue-budget.js';
 
@@ -52,6 +53,12 @@ export interface SessionHost {
   readonly journal?: SessionJournal | undefined;
   /** Told about connects, disconnects, refusals and limits, for logs. Optional. */
   readonly observe?: ((event: SessionEvent) => void) | undefined;
+  /**
+   * Told the Will of a connection that no store keeps (its session has expiry 0, or there is no
+   * store) when the connection is accepted, and `undefined` when that session ends: a cluster
+   * keeps it where another broker finds it if this process dies. Optional.
+   */
+  volatileWill?(clientId: string, will: WillMessage | undefined): void;
 }
 
 /** Counters of one pool's sessions, added to on the message path (plain number fields, for speed). */

@@ -363,6 +363,7 @@ export class Session<UC = unknown>
     this.outbox.clear(this, true);
     this.awaitingRelease.clear();
     this.watchdogNow().sessionEnded();
+    this.host.volatileWill?.(this.clientId, undefined);
     this.stopRecording();
     this.host.sessionEnded(this);
     this.report({ type: 'session-ended', clientId: this.clientId, pool: this.pool, reason });
@@ -557,6 +558,8 @@ export class Session<UC = unknown>
     this.watchdog?.stop();
     this.watchdog = undefined;
     this.recordAccepted(present);
+    // A Will that the store keeps with the session needs no other keeper.
+    this.host.volatileWill?.(this.clientId, this.recording ? undefined : this.will);
     return present;
   }
 
