@@ -114,7 +114,7 @@ export class Broker {
     }
     // Retained messages in Redis are shared with other brokers: each keeps its figures apart.
     const nodeId = options.retainStore === 'redis' ? options.nodeId : undefined;
-    this.sys = new SysTopics(this.pools, this.startedAt, this.logger, nodeId);
+    this.sys = new SysTopics(this.pools, this.startedAt, this.logger, nodeId, this.cluster);
     await this.sys.start(options.sysInterval);
     const addresses = this.addresses();
     this.logger.info(

@@ -2,6 +2,30 @@ import type { PoolSet } from '@mqtt-sessions/pool';
 import type { Logger } from 'pino';
 import { type BrokerStats, collectStats, topSessions } from './stats.js';
 
+/** Where a cluster adds up its brokers' figures; see `ClusterNode.shareFigures`. */
+export interface ClusterFigures {
+  shareFigures(
+    figures: Readonly<Record<string, number>>,
+  ): Promise<Record<string, number> | undefined>;
+}
+
+/** The figures that a cluster's totals add up over its brokers. */
+const ADDS_UP = new Set([
+  'clients/total',
+  'clients/connected',
+  'clients/connects',
+  'clients/connect-rate',
+  'clients/refused',
+  'packets/received',
+  'packets/sent',
+  'bytes/received',
+  'bytes/sent',
+  'messages/received',
+  'messages/sent',
+  'messages/dropped',
+  'subscriptions/count',
+]);
+
 /** Publishing anything here makes the broker publish the top sessions once. */
 export const SYS_TOP_REQUEST = '$SYS/broker/top/request';
 
@@ -19,13 +43,23 @@ export class SysTopics {
   private unsubscribe: (() => boolean) | undefined = undefined;
   /** Where the figures go: `$SYS/broker/`, or a node's own place when brokers share retained messages. */
   readonly prefix: string;
+  private readonly cluster: ClusterFigures | undefined;
 
   /**
    * @param nodeId Set when the retained messages live in a store other brokers share (Redis):
    *   the figures then go under `$SYS/broker/nodes/<nodeId>/`, so brokers do not overwrite
    *   each other's.
+   * @param cluster In a cluster: where the figures are added up; the totals go under
+   *   `$SYS/broker/cluster/`, published by one node.
    */
-  constructor(pools: PoolSet, startedAt: number, logger: Logger, nodeId?: string) {
+  constructor(
+    pools: PoolSet,
+    startedAt: number,
+    logger: Logger,
+    nodeId?: string,
+    cluster?: ClusterFigures,
+  ) {
+    this.cluster = cluster;
     this.pools = pools;
     this.startedAt = startedAt;
     this.logger = logger;
@@ -88,6 +122,17 @@ export class SysTopics {
     const pool = this.pools.defaultPool;
     for (const [name, value] of values) {
       await pool.serverPublish(`${this.prefix}${name}`, String(value), { retain: true });
+    }
+    if (this.cluster !== undefined) {
+      // Figures that add up across brokers; the retained ones are shared already.
+      const own: Record<string, number> = {};
+      for (const [name, value] of values) {
+        if (typeof value === 'number' && ADDS_UP.has(name)) own[name] = value;
+      }
+      const totals = await this.cluster.shareFigures(own);
+      for (const [name, value] of Object.entries(totals ?? {})) {
+        await pool.serverPublish(`$SYS/broker/cluster/${name}`, String(value), { retain: true });
+      }
     }
     return stats;
   }

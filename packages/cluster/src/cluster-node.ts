@@ -257,6 +257,30 @@ export class ClusterNode {
     };
   }
 
+  /**
+   * Shares this node's figures (counters and gauges that add up across nodes) and returns the
+   * cluster's totals over the live nodes, with `nodes`, their number. Only one node returns them,
+   * the live node with the lowest id, so that nodes do not overwrite each other's totals; the
+   * others get undefined.
+   */
+  async shareFigures(
+    figures: Readonly<Record<string, number>>,
+  ): Promise<Record<string, number> | undefined> {
+    await this.client.hset(this.keys.figures, this.nodeId, JSON.stringify(figures));
+    const live = [this.nodeId, ...this.peers];
+    if (live.some((node) => node < this.nodeId)) return undefined;
+    const all = await this.client.hgetall(this.keys.figures);
+    const totals: Record<string, number> = { nodes: live.length };
+    for (const node of live) {
+      const text = all[node];
+      if (text === undefined) continue;
+      for (const [name, value] of Object.entries(JSON.parse(text) as Record<string, number>)) {
+        totals[name] = (totals[name] ?? 0) + value;
+      }
+    }
+    return totals;
+  }
+
   /** Whether `node` has announced `filter` in `pool`, as this node knows it now. */
   routesTo(node: string, pool: string, filter: string): boolean {
     return this.pools.get(pool)?.relays.get(node)?.has(filter) === true;
@@ -709,6 +733,7 @@ export class ClusterNode {
           this.keys.owned(node),
           this.keys.control(node),
           this.keys.wills(node),
+          this.keys.figures,
         ],
         node,
       );

@@ -21,6 +21,8 @@ export interface ClusterKeys {
    * connections: `<pool>\n<client id>` -> the encoded Will.
    */
   wills(node: string): string;
+  /** Hash: node id -> its latest figures (JSON), for cluster totals. */
+  readonly figures: string;
   /** String: the node that does the duties of a dead node, while it does them. */
   duty(node: string): string;
   /** Stream of requests to a node: `o` `takeover`, `p` pool, `c` client id. */
@@ -41,6 +43,7 @@ export function clusterKeys(prefix = 'mqtt-sessions:'): ClusterKeys {
     owner: (pool, clientId) => `${tag}:owner:${pool.length}:${pool}:${clientId}`,
     owned: (node) => `${tag}:owned:${node}`,
     wills: (node) => `${tag}:wills:${node}`,
+    figures: `${tag}:figures`,
     duty: (node) => `${tag}:duty:${node}`,
     control: (node) => `${tag}:control:${node}`,
     inbox: (node) => `${prefix}{inbox:${node}}`,

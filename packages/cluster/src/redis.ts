@@ -22,7 +22,10 @@ export interface ClusterCommands {
     ...members: string[]
   ): Promise<number>;
   announce(routes: string, log: string, node: string, ...opsAndMembers: string[]): Promise<number>;
-  reap(keys: [string, string, string, string, string, string], node: string): Promise<number>;
+  reap(
+    keys: [string, string, string, string, string, string, string],
+    node: string,
+  ): Promise<number>;
   leave(nodes: string, routes: string, log: string, node: string): Promise<number>;
   claim(
     keys: [string, string, string],
@@ -38,7 +41,7 @@ const COMMANDS: Record<keyof ClusterCommands, { keys: number; lua: string }> = {
   heartbeat: { keys: 1, lua: scripts.HEARTBEAT },
   rejoin: { keys: 3, lua: scripts.REJOIN },
   announce: { keys: 2, lua: scripts.ANNOUNCE },
-  reap: { keys: 6, lua: scripts.REAP },
+  reap: { keys: 7, lua: scripts.REAP },
   leave: { keys: 3, lua: scripts.LEAVE },
   claim: { keys: 3, lua: scripts.CLAIM },
   holder: { keys: 2, lua: scripts.HOLDER },

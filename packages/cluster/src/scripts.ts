@@ -61,7 +61,7 @@ return logged
 
 /**
  * Removes a node whose lease ran out, once its duties are done: KEYS nodes, its routes,
- * route-log, its owned set, its control stream, its Wills; ARGV node. Returns 1 when it was removed here, 0
+ * route-log, its owned set, its control stream, its Wills, the figures; ARGV node. Returns 1 when it was removed here, 0
  * when it renewed meanwhile or another node removed it first.
  */
 export const REAP = `${NOW}
@@ -69,6 +69,7 @@ local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not lease or tonumber(lease) >= now then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6])
+redis.call('HDEL', KEYS[7], ARGV[1])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'n', ARGV[1], 'o', 'x', 'm', '')
 return 1
 `;

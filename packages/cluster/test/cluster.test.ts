@@ -237,6 +237,18 @@ function clusterSuite(place: () => RedisPlace): void {
     expect(a.pool.connectedCount() + b.pool.connectedCount()).toBe(1);
   });
 
+  it("adds up the nodes' figures, and only the node with the lowest id gets the totals", async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    await until(() => a.node.stats().peers === 1 && b.node.stats().peers === 1, 5000, 'the peers');
+    const [low, high] = a.node.nodeId < b.node.nodeId ? [a, b] : [b, a];
+    expect(await high.node.shareFigures({ 'clients/connected': 3 })).toBeUndefined();
+    expect(await low.node.shareFigures({ 'clients/connected': 2, 'messages/sent': 5 })).toEqual({
+      nodes: 2,
+      'clients/connected': 5,
+      'messages/sent': 5,
+    });
+  });
+
   it('takes over the duties of a node that died: its Will once, its sessions and the messages on their way', async () => {
     const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
     const watcher = await client(a, 'watcher');

@@ -68,8 +68,10 @@ export interface RouterStats {
   readonly filters: number;
   readonly exactFilters: number;
   readonly wildcardFilters: number;
-  /** Subscriptions, shared group memberships included. */
+  /** Subscriptions, shared group memberships included; not those of relays to other nodes. */
   readonly subscriptions: number;
+  /** Subscriptions of relays that stand for other nodes of a cluster (`Subscriber.remote`). */
+  readonly remoteSubscriptions: number;
   /** Subscribers with at least one subscription. */
   readonly subscribers: number;
   readonly sharedGroups: number;
@@ -113,6 +115,8 @@ export class Router {
   private readonly topicLimits: TopicLimits;
   private readonly onDeliveryError: (error: unknown, subscriber: Subscriber) => void;
   private subscriptionCount = 0;
+  /** Subscriptions of relays to other nodes of a cluster, counted apart from the ones here. */
+  private remoteCount = 0;
   private overloads = 0;
   // State of the publish being matched; see visit().
   private epoch = 0;
@@ -185,7 +189,8 @@ export class Router {
       group.members.push(subscription);
     }
     entry.subscriptions.set(filter, subscription);
-    this.subscriptionCount++;
+    if (subscriber.remote === true) this.remoteCount++;
+    else this.subscriptionCount++;
     return { ok: true, isNew: true };
   }
 
@@ -301,6 +306,7 @@ export class Router {
       exactFilters: info.exactFilters,
       wildcardFilters: info.wildcardFilters,
       subscriptions: this.subscriptionCount,
+      remoteSubscriptions: this.remoteCount,
       subscribers: this.entries.size,
       sharedGroups: this.groups.size,
       nodes: info.nodes,
@@ -406,7 +412,8 @@ export class Router {
 
   private drop(entry: SubscriberEntry, subscription: Subscription): void {
     entry.subscriptions.delete(subscription.fullFilter);
-    this.subscriptionCount--;
+    if (entry.subscriber.remote === true) this.remoteCount--;
+    else this.subscriptionCount--;
     const group = subscription.group;
     if (group === undefined) {
       this.index.remove(subscription.filter, subscription);

@@ -18,6 +18,10 @@ describe('Router with messages from other nodes', () => {
     router.publish(message('a/2', { origin: 'node-b' }));
     expect(local.received.map((r) => r.topic)).toEqual(['a/1', 'a/2']);
     expect(relay.received.map((r) => r.topic)).toEqual(['a/1']);
+    // A relay's subscriptions are counted apart: they are other nodes'.
+    expect(router.stats()).toMatchObject({ subscriptions: 1, remoteSubscriptions: 1 });
+    router.unsubscribeAll(relay);
+    expect(router.stats()).toMatchObject({ subscriptions: 1, remoteSubscriptions: 0 });
   });
 
   it('leaves shared groups out of a message from another node: that node picked the member', () => {
