@@ -2,6 +2,7 @@ import type * as ClusterPackage from '@mqtt-sessions/cluster';
 import { ConfigError } from './config.js';
 import type { BrokerOptions } from './options.js';
 import { isMissingPackage } from './redis-retain.js';
+import { hasRedis, redisTarget } from './redis-target.js';
 
 /** The package of cluster mode, an optional dependency like the Redis stores. */
 export const CLUSTER_PACKAGE = '@mqtt-sessions/cluster';
@@ -19,10 +20,10 @@ export function checkClusterOptions(options: BrokerOptions): void {
   }
   if (!options.cluster && options.workers === 1) return;
   const flag = options.workers > 1 ? '--workers' : '--cluster';
-  if (options.redisUrl === undefined) {
+  if (!hasRedis(options)) {
     throw new ConfigError(
-      `${flag} needs --redis-url: the brokers of a cluster share their sessions, retained ` +
-        'messages and routes through Redis',
+      `${flag} needs --redis-url (or --redis-cluster): the brokers of a cluster share their ` +
+        'sessions, retained messages and routes through Redis',
     );
   }
   if (options.store !== 'redis') {
@@ -58,8 +59,9 @@ export async function openClusterNode(
     }
     throw error;
   }
+  const target = redisTarget(options);
   return cluster.createClusterNode({
-    url: options.redisUrl as string,
+    ...('cluster' in target ? { cluster: [...target.cluster] } : { url: target.url }),
     redisOptions: { commandTimeout: options.redisTimeoutMs },
     nodeId: options.nodeId,
     keyPrefix: options.redisPrefix,

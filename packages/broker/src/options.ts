@@ -106,6 +106,11 @@ export interface BrokerOptions {
   /** The Redis server of the `redis` store, e.g. `redis://127.0.0.1:6379`. */
   redisUrl: string | undefined;
   /**
+   * The seed nodes of a Redis Cluster for the `redis` store and `--cluster`, instead of
+   * {@link redisUrl}: `host:port,host:port,...`.
+   */
+  redisCluster: string | undefined;
+  /**
    * The key prefix in Redis, so several brokers (or deployments) can share one server: sessions
    * go under `<prefix>sessions:` and retained messages under `<prefix>retain:`. Default
    * `mqtt-sessions:`.
@@ -301,6 +306,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'normal',
     ),
     spec('redisUrl', '--redis-url', 'string', 'Redis server of the redis store', 'none'),
+    spec(
+      'redisCluster',
+      '--redis-cluster',
+      'string',
+      'seed nodes of a Redis Cluster (host:port,...) instead of --redis-url',
+      'none',
+    ),
     spec('redisPrefix', '--redis-prefix', 'string', 'Redis key prefix', 'mqtt-sessions:'),
     spec(
       'nodeId',
@@ -655,7 +667,8 @@ export function commandLineListeners(
  */
 export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): BrokerOptions {
   const tls = options.tls;
-  const store = options.store ?? (options.redisUrl === undefined ? 'sqlite' : 'redis');
+  const withRedis = options.redisUrl !== undefined || options.redisCluster !== undefined;
+  const store = options.store ?? (withRedis ? 'redis' : 'sqlite');
   return {
     host: options.host ?? '0.0.0.0',
     port: options.port ?? 1883,
@@ -677,6 +690,7 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     dataDir: options.dataDir ?? './data',
     durability: options.durability ?? 'normal',
     redisUrl: options.redisUrl,
+    redisCluster: options.redisCluster,
     redisPrefix: options.redisPrefix ?? 'mqtt-sessions:',
     redisTimeoutMs: options.redisTimeoutMs ?? 5000,
     nodeId: options.nodeId ?? hostname(),

@@ -1,6 +1,7 @@
 import type { RetainStore } from '@mqtt-sessions/retain';
 import type * as RetainRedis from '@mqtt-sessions/retain-redis';
 import { ConfigError } from './config.js';
+import type { RedisTarget } from './redis-target.js';
 
 /**
  * The package that keeps retained messages in Redis. It is an optional dependency of the broker,
@@ -17,12 +18,11 @@ export interface RedisConnection {
 }
 
 /** Where the broker keeps retained messages in Redis. */
-export interface RedisRetainOptions {
-  readonly url: string;
+export type RedisRetainOptions = RedisTarget & {
   readonly keyPrefix?: string | undefined;
   /** How long a command may take before it fails, in ms. */
   readonly commandTimeoutMs?: number | undefined;
-}
+};
 
 /**
  * Loads `@mqtt-sessions/retain-redis` and creates its store. When the package is not installed,
@@ -48,7 +48,7 @@ export async function createRedisRetain(
     throw error;
   }
   const store = retainRedis.createRedisRetainStore({
-    url: options.url,
+    ...('cluster' in options ? { cluster: options.cluster } : { url: options.url }),
     ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
     ...(options.commandTimeoutMs === undefined
       ? {}

@@ -6,6 +6,7 @@ import type { SqliteStore } from '@mqtt-sessions/store-sqlite';
 import { ConfigError } from './config.js';
 import type { BrokerOptions, StoreKind } from './options.js';
 import { createRedisRetain, isMissingPackage, type RedisConnection } from './redis-retain.js';
+import { describeRedis, redisTarget } from './redis-target.js';
 
 /** The package of the Redis session store, an optional dependency like the retained one. */
 export const SESSION_STORE_REDIS_PACKAGE = '@mqtt-sessions/session-store-redis';
@@ -94,10 +95,12 @@ async function openRetainStore(
       if (sqlite === undefined) throw new Error('the SQLite store is not open');
       return sqlite.retain;
     case 'redis': {
+      const target = redisTarget(options);
       const store = await createRedisRetain(
         {
-          url: redisUrl(options),
-          keyPrefix: `${options.redisPrefix}retain:`,
+          ...target,
+          // On a Redis Cluster every key of the store shares one slot: a hash tag.
+          keyPrefix: `${options.redisPrefix}${'cluster' in target ? '{retain}' : 'retain'}:`,
           commandTimeoutMs: options.redisTimeoutMs,
         },
         undefined,
@@ -138,11 +141,14 @@ async function openRedisSessionStore(
     }
     throw error;
   }
-  const store = module.createRedisSessionStore({
-    url: redisUrl(options),
-    keyPrefix: `${options.redisPrefix}sessions:`,
-    redisOptions: { commandTimeout: options.redisTimeoutMs },
-  });
+  const target = redisTarget(options);
+  const keyPrefix = `${options.redisPrefix}sessions:`;
+  const redisOptions = { commandTimeout: options.redisTimeoutMs };
+  const store = module.createRedisSessionStore(
+    'cluster' in target
+      ? { cluster: [...target.cluster], clusterOptions: { redisOptions }, keyPrefix }
+      : { url: target.url, redisOptions, keyPrefix },
+  );
   // ioredis reconnects by itself; the broker logs what goes wrong meanwhile.
   store.client.on('error', onRedisError);
   await reachable(
@@ -176,19 +182,12 @@ async function reachable(
       .then(close)
       .catch(() => {});
     throw new ConfigError(
-      `cannot reach Redis at ${withoutPassword(options.redisUrl)} within ` +
+      `cannot reach Redis at ${describeRedis(options)} within ` +
         `${REDIS_START_TIMEOUT_MS / 1000} s: ${(error as Error).message}`,
     );
   } finally {
     clearTimeout(timer);
   }
-}
-
-function redisUrl(options: BrokerOptions): string {
-  if (options.redisUrl === undefined) {
-    throw new ConfigError('a Redis store needs --redis-url (for example redis://127.0.0.1:6379)');
-  }
-  return options.redisUrl;
 }
 
 function describe(options: BrokerOptions, sqlite: SqliteStore | undefined): Record<string, string> {
@@ -199,20 +198,8 @@ function describe(options: BrokerOptions, sqlite: SqliteStore | undefined): Reco
       case 'sqlite':
         return `${sqlite?.file} (durability ${options.durability})`;
       case 'redis':
-        return `${withoutPassword(options.redisUrl)} (key prefix ${options.redisPrefix})`;
+        return `${describeRedis(options)} (key prefix ${options.redisPrefix})`;
     }
   };
   return { sessions: place(options.store), retained: place(options.retainStore) };
-}
-
-/** The URL without its password, for the log. */
-function withoutPassword(url: string | undefined): string {
-  if (url === undefined) return 'none';
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an unparsable URL';
-  }
 }

@@ -20,22 +20,39 @@ import {
 
 const run = promisify(execFile);
 const redisUrl = process.env.REDIS_URL;
+const clusterSeeds = process.env.REDIS_CLUSTER_URLS;
 const inCi = process.env.CI !== undefined && process.env.CI !== '';
+
+/** A Redis the brokers run on, as they are told about it. */
+interface RedisUnderTest {
+  readonly name: string;
+  readonly args: readonly string[];
+}
+
+/** Every Redis there is to test against: one server (REDIS_URL) and a Redis Cluster. */
+const redisKinds: RedisUnderTest[] = [
+  ...(redisUrl ? [{ name: 'one Redis', args: ['--redis-url', redisUrl] }] : []),
+  ...(clusterSeeds ? [{ name: 'a Redis Cluster', args: ['--redis-cluster', clusterSeeds] }] : []),
+];
+
+if (redisKinds.length === 0) {
+  describe.skipIf(!inCi)('a cluster of brokers (REDIS_URL unset: skipped)', () => {
+    it('needs REDIS_URL in CI', () => {
+      throw new Error('REDIS_URL is required in CI');
+    });
+  });
+}
 const mosquittoInstalled = spawnSync('mosquitto_pub', ['--help']).error === undefined;
 
-describe.skipIf(redisUrl === undefined && !inCi)(
-  redisUrl === undefined
-    ? 'a cluster of three brokers (REDIS_URL unset: skipped)'
-    : 'a cluster of three brokers',
-  () => {
+for (const redis of redisKinds)
+  describe(`a cluster of three brokers on ${redis.name}`, () => {
     let brokers: BrokerProcess[] = [];
     const clients: TestClient[] = [];
 
     beforeAll(async () => {
-      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
       const prefix = `e2e-${randomBytes(4).toString('hex')}:`;
       brokers = await Promise.all(
-        ['a', 'b', 'c'].map((name) => startClusterBroker(redisUrl, prefix, `node-${name}`)),
+        ['a', 'b', 'c'].map((name) => startClusterBroker(redis.args, prefix, `node-${name}`)),
       );
     }, 30_000);
 
@@ -170,14 +187,10 @@ describe.skipIf(redisUrl === undefined && !inCi)(
       expect(late.received[0]?.payload).toBe('open');
       expect(late.received[0]?.packet.retain).toBe(true);
     });
-  },
-);
+  });
 
-describe.skipIf(redisUrl === undefined && !inCi)(
-  redisUrl === undefined
-    ? 'a broker of a cluster killed under load (REDIS_URL unset: skipped)'
-    : 'a broker of a cluster killed under load',
-  () => {
+for (const redis of redisKinds)
+  describe(`a broker of a cluster killed under load, on ${redis.name}`, () => {
     let brokers: BrokerProcess[] = [];
     const clients: TestClient[] = [];
 
@@ -193,10 +206,9 @@ describe.skipIf(redisUrl === undefined && !inCi)(
     }
 
     it('delivers every acknowledged QoS 1 message to persistent subscribers that move to another broker, and publishes the Wills once', async () => {
-      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
       const prefix = `kill-${randomBytes(4).toString('hex')}:`;
       brokers = await Promise.all(
-        ['a', 'b', 'c'].map((name) => startClusterBroker(redisUrl, prefix, `kill-${name}`)),
+        ['a', 'b', 'c'].map((name) => startClusterBroker(redis.args, prefix, `kill-${name}`)),
       );
       const [a, b, c] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
       const watcher = await client(a, 'will-watch');
@@ -263,15 +275,12 @@ describe.skipIf(redisUrl === undefined && !inCi)(
         's2 gone',
       ]);
     }, 90_000);
-  },
-);
+  });
 
-describe.skipIf(redisUrl === undefined && !inCi)(
-  redisUrl === undefined ? '--workers (REDIS_URL unset: skipped)' : '--workers',
-  () => {
+for (const redis of redisKinds)
+  describe(`--workers on ${redis.name}`, () => {
     it('serves one port from two worker processes as one service, and stops them all on SIGTERM', async () => {
-      if (redisUrl === undefined) throw new Error('REDIS_URL is required in CI');
-      const { port, stop, log } = await startWorkers(redisUrl, 2);
+      const { port, stop, log } = await startWorkers(redis.args, 2);
       try {
         const probe = await connectV5({ port } as BrokerProcess, 'probe');
         const subscribers: TestClient[] = [];
@@ -297,5 +306,4 @@ describe.skipIf(redisUrl === undefined && !inCi)(
         expect(await stop()).toBe(0);
       }
     }, 60_000);
-  },
-);
+  });

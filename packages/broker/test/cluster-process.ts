@@ -18,9 +18,12 @@ export interface BrokerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `mqtt-sessions --cluster` on a free port; resolves once it listens. */
+/**
+ * Starts `mqtt-sessions --cluster` on a free port, on the Redis of `redisArgs` (`--redis-url ...`
+ * or `--redis-cluster ...`); resolves once it listens.
+ */
 export async function startClusterBroker(
-  redisUrl: string,
+  redisArgs: readonly string[],
   prefix: string,
   nodeId: string,
   extra: readonly string[] = [],
@@ -33,7 +36,7 @@ export async function startClusterBroker(
       'tsx',
       cli,
       ...['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--metrics-port', 'off'],
-      ...['--sys-interval', '0', '--cluster', '--redis-url', redisUrl, '--redis-prefix', prefix],
+      ...['--sys-interval', '0', '--cluster', ...redisArgs, '--redis-prefix', prefix],
       ...['--node-id', nodeId, '--cluster-lease', '1500', ...extra],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -143,7 +146,7 @@ export async function awaitRoute(
  * `stop` that sends SIGTERM and resolves with the supervisor's exit status.
  */
 export async function startWorkers(
-  redisUrl: string,
+  redisArgs: readonly string[],
   workers: number,
 ): Promise<{ port: number; log: () => string; stop: () => Promise<number | null> }> {
   const { createServer } = await import('node:net');
@@ -175,7 +178,7 @@ export async function startWorkers(
         'off',
       ],
       ...['--sys-interval', '0', '--workers', String(workers), '--node-id', 'w'],
-      ...['--redis-url', redisUrl, '--redis-prefix', prefix],
+      ...[...redisArgs, '--redis-prefix', prefix],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -11,7 +11,7 @@ import {
   type RetainStore,
   resolvePageLimit,
 } from '@mqtt-sessions/retain';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { decodeMessage, encodeProperties } from './codec.js';
 import { cursorPosition, RedisRetainCursor } from './cursor.js';
 import { type FilterPlan, lexRanges, matchesPlan, planFilter } from './filter-plan.js';
@@ -49,7 +49,7 @@ export interface RedisRetainStoreCommonOptions {
  */
 export type RedisRetainStoreOptions = RedisRetainStoreCommonOptions &
   (
-    | { client: Redis; url?: never; redisOptions?: never }
+    | { client: Redis | Cluster; url?: never; cluster?: never; redisOptions?: never }
     | {
         url: string;
         /**
@@ -58,6 +58,17 @@ export type RedisRetainStoreOptions = RedisRetainStoreCommonOptions &
          */
         redisOptions?: RedisOptions;
         client?: never;
+        cluster?: never;
+      }
+    | {
+        /**
+         * Seed nodes of a Redis Cluster, e.g. `['127.0.0.1:7000']`. The key prefix must then hold
+         * a hash tag (`mqtt-sessions:{retain}:`), so that every key of the store is in one slot.
+         */
+        cluster: readonly (string | { host: string; port: number })[];
+        redisOptions?: RedisOptions;
+        client?: never;
+        url?: never;
       }
   );
 
@@ -75,8 +86,8 @@ const FETCH_BATCH = 256;
  * of topic, and a cursor is the last topic of its page.
  */
 export class RedisRetainStore implements RetainStore {
-  /** The ioredis client in use. */
-  readonly client: Redis;
+  /** The ioredis client in use: a Redis server's, or a Redis Cluster's. */
+  readonly client: Redis | Cluster;
   /** The prefix of every key this store uses. */
   readonly keyPrefix: string;
   private readonly keys: RetainKeys;
@@ -93,7 +104,11 @@ export class RedisRetainStore implements RetainStore {
    */
   constructor(options: RedisRetainStoreOptions) {
     if (options.client !== undefined) {
-      if (options.client.options.keyPrefix) {
+      const clientOptions =
+        options.client instanceof Cluster
+          ? options.client.options.redisOptions
+          : options.client.options;
+      if (clientOptions?.keyPrefix) {
         throw new TypeError("use the store's keyPrefix option, not the ioredis client's keyPrefix");
       }
       this.client = options.client;
@@ -102,10 +117,20 @@ export class RedisRetainStore implements RetainStore {
       if (options.redisOptions?.keyPrefix) {
         throw new TypeError("use the store's keyPrefix option, not the ioredis client's keyPrefix");
       }
-      this.client = new Redis(options.url, options.redisOptions ?? {});
+      this.client =
+        options.cluster !== undefined
+          ? new Cluster([...options.cluster], { redisOptions: options.redisOptions ?? {} })
+          : new Redis(options.url, options.redisOptions ?? {});
       this.ownsClient = true;
     }
     this.keyPrefix = options.keyPrefix ?? DEFAULT_RETAIN_KEY_PREFIX;
+    // The scripts build message keys from the prefix: on a Cluster, one hash tag keeps them all
+    // in the slot of the index keys.
+    if (this.client instanceof Cluster && !/\{[^{}]+\}/.test(this.keyPrefix)) {
+      throw new TypeError(
+        `on a Redis Cluster the key prefix must hold a hash tag, such as "mqtt-sessions:{retain}:": ${this.keyPrefix}`,
+      );
+    }
     this.keys = retainKeys(this.keyPrefix);
     this.indexKeys = [this.keys.topics, this.keys.expiry, this.keys.sizes, this.keys.bytes];
     this.clock = options.clock ?? systemTimers;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { LuaScript } from './scripts.js';
 
 /**
@@ -7,7 +7,7 @@ import type { LuaScript } from './scripts.js';
  * with Buffers for bulk strings so binary payloads survive.
  */
 export async function runScript(
-  client: Redis,
+  client: Redis | Cluster,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | Buffer | number)[],

@@ -17,7 +17,8 @@ export class LuaScript {
  *
  * Message keys are built from ARGV[1] inside the scripts rather than passed as KEYS, because a
  * match names its topics only after reading the index: the store is for a single Redis server
- * (or a primary with replicas), not for Redis Cluster.
+ * (or a primary with replicas), or for a Redis Cluster when the key prefix holds a hash tag, which
+ * keeps every key of the store in one slot.
  */
 const HEADER = `
 local function drop(topic)
