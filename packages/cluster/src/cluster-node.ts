@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolRelay } from '@mqtt-sessions/pool';
-import { expiresAt, forwardedProperties } from '@mqtt-sessions/protocol';
-import { Router, type Subscriber } from '@mqtt-sessions/router';
-import type { WillMessage } from '@mqtt-sessions/will';
-import { decodeForwarded, decodeWill, encodeWill } from './codec.js';
+import type { Subscriber } from '@mqtt-sessions/router';
 import { Forwarding } from './forwarding.js';
+import { Inbox } from './inbox.js';
+import { KeptWills } from './kept-wills.js';
 import { type ClusterKeys, clusterKeys, parseRouteMember, routeMember } from './keys.js';
-import { NodeRelay } from './node-relay.js';
+import {
+  BLOCK_MS,
+  fieldsOf,
+  type JoinedPool,
+  type NodeParts,
+  READ_COUNT,
+  sleep,
+} from './node-parts.js';
 import { OwnerRegistry } from './owner-registry.js';
 import {
   type BufferStreams,
@@ -17,6 +23,7 @@ import {
   type RedisTarget,
   type StreamReply,
 } from './redis.js';
+import { RouteTable } from './route-table.js';
 
 /** Options of {@link createClusterNode}. */
 export type ClusterNodeOptions = RedisTarget & {
@@ -54,26 +61,6 @@ export interface ClusterNodeStats {
   readonly handovers: number;
 }
 
-/** The inbox consumer group: one consumer, the node itself. */
-const GROUP = 'node';
-/** Entries read from a stream at a time. */
-const READ_COUNT = 500;
-/** How long a blocking read waits before it looks at `closed` again, in ms. */
-const BLOCK_MS = 1000;
-/** Filters that stay on each node: `$SYS` topics describe one broker. */
-const SYS_PREFIX = '$SYS/';
-
-interface JoinedPool {
-  readonly pool: Pool<unknown>;
-  readonly registry: OwnerRegistry<unknown> | undefined;
-  /** Other nodes' relays in this pool's router. */
-  readonly relays: Map<string, NodeRelay>;
-  /** Local route counts: member -> subscriptions of local subscribers. */
-  readonly counts: Map<string, number>;
-  /** Client ids whose connection's Will this node keeps in Redis (no session store keeps it). */
-  readonly wills: Set<string>;
-}
-
 /**
  * One broker process's membership of a cluster over Redis (or Redis Cluster):
  *
@@ -109,31 +96,23 @@ export class ClusterNode {
   private readonly client: RedisClient & ClusterCommands;
   private readonly routeReader: RedisClient;
   private readonly inboxReader: RedisClient;
-  private readonly forwarding: Forwarding;
-  private readonly registries = new Map<string, OwnerRegistry<unknown>>();
   private readonly pools = new Map<string, JoinedPool>();
+  private readonly registries = new Map<string, OwnerRegistry<unknown>>();
+  private readonly forwarding: Forwarding;
+  private readonly routes: RouteTable;
+  private readonly inbox: Inbox;
+  private readonly wills: KeptWills;
+  /** Other live nodes, as the last heartbeat saw them. */
   private readonly peers = new Set<string>();
-  private pendingAnnounce: string[] = [];
-  private pendingWills = new Map<string, string | undefined>();
-  private willsScheduled = false;
-  private willsWritten: Promise<void> = Promise.resolve();
-  private announcing: Promise<void> = Promise.resolve();
-  private announceScheduled = false;
-  /** The route set in Redis may differ from the local counts: write it whole on the next beat. */
-  private mustRejoin = false;
   /** Dead nodes whose duties are queued or being done here. */
   private readonly duties = new Set<string>();
   private dutyChain: Promise<void> = Promise.resolve();
   /** The dead node whose duties this node does now, or ''. */
   private dutiesOf = '';
-  /** The last route change applied. */
-  private routeLogId = '0-0';
   private heartbeat: NodeJS.Timeout | undefined = undefined;
   private loops: Promise<void>[] = [];
   private joined = false;
   private closed = false;
-  private received = 0;
-  private unrouted = 0;
   private takeovers = 0;
   private handovers = 0;
 
@@ -152,7 +131,19 @@ export class ClusterNode {
     this.routeReader.on('error', () => {}); // the command client reports the same outage
     this.inboxReader = openReader(this.client);
     this.inboxReader.on('error', () => {});
-    this.forwarding = new Forwarding(this.nodeId, (node, entries) => this.append(node, entries));
+    const parts: NodeParts = {
+      nodeId: this.nodeId,
+      keys: this.keys,
+      client: this.client,
+      pools: this.pools,
+      onError: (error) => this.onError(error),
+    };
+    this.inbox = new Inbox(parts, this.inboxReader);
+    this.forwarding = new Forwarding(this.nodeId, (node, entries) =>
+      this.inbox.append(node, entries),
+    );
+    this.routes = new RouteTable(parts, this.forwarding);
+    this.wills = new KeptWills(parts);
   }
 
   /** The Redis client of the node's commands, for health checks. */
@@ -200,13 +191,14 @@ export class ClusterNode {
     // The sessions an earlier life of this node id owned come back first, so that the route set
     // written next holds their filters, and the inbox read after it reaches them.
     await this.adoptSessionsOf(this.nodeId);
-    await this.rejoin();
-    await this.resync();
+    await this.routes.rejoin(this.leaseMs);
+    this.setPeers(await this.routes.resync());
     // Wills of connections an earlier life had: they go to every node, so after the resync.
-    await this.publishKeptWills(this.nodeId);
-    await this.createInboxGroup();
+    await this.wills.publishAll(this.nodeId);
+    await this.inbox.create();
     this.joined = true;
-    this.loops = [this.readRoutes(), this.readInbox()];
+    this.routes.live = true;
+    this.loops = [this.readRoutes(), this.inbox.read(() => this.closed)];
     this.heartbeat = setInterval(() => void this.beat(), Math.max(50, this.leaseMs / 3));
     this.heartbeat.unref();
   }
@@ -221,10 +213,11 @@ export class ClusterNode {
   async leave(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.routes.live = false;
     clearInterval(this.heartbeat);
     await this.forwarding.flush().catch((error: unknown) => this.onError(error));
-    await this.announcing;
-    await this.flushWills();
+    await this.routes.flush();
+    await this.wills.flush();
     if (this.joined) {
       await this.client
         .zadd(this.keys.nodes, 'XX', 0, this.nodeId)
@@ -238,20 +231,15 @@ export class ClusterNode {
   }
 
   stats(): ClusterNodeStats {
-    let remoteRoutes = 0;
-    let localRoutes = 0;
-    for (const joined of this.pools.values()) {
-      localRoutes += joined.counts.size;
-      for (const relay of joined.relays.values()) remoteRoutes += relay.size;
-    }
+    const { local, remote } = this.routes.sizes();
     return {
       nodeId: this.nodeId,
       peers: this.peers.size,
-      remoteRoutes,
-      localRoutes,
+      remoteRoutes: remote,
+      localRoutes: local,
       forwarded: this.forwarding.forwarded,
-      received: this.received,
-      unrouted: this.unrouted,
+      received: this.inbox.received,
+      unrouted: this.inbox.unrouted,
       takeovers: this.takeovers,
       handovers: this.handovers,
     };
@@ -283,216 +271,24 @@ export class ClusterNode {
 
   /** Whether `node` has announced `filter` in `pool`, as this node knows it now. */
   routesTo(node: string, pool: string, filter: string): boolean {
-    return this.pools.get(pool)?.relays.get(node)?.has(filter) === true;
+    return this.routes.routesTo(node, pool, filter);
   }
 
-  // --- Routes ----------------------------------------------------------------------------------
-
   private attach(pool: Pool<unknown>): void {
-    const joined: JoinedPool = {
-      pool,
-      registry: this.registries.get(pool.name),
-      relays: new Map(),
-      counts: new Map(),
-      wills: new Set(),
-    };
+    const joined: JoinedPool = { pool, relays: new Map(), counts: new Map(), wills: new Set() };
     this.pools.set(pool.name, joined);
     const relay: PoolRelay = {
-      subscribed: (filter) => this.countRoute(joined, filter, 1),
-      unsubscribed: (filter) => this.countRoute(joined, filter, -1),
+      subscribed: (filter) => this.routes.count(joined, filter, 1),
+      unsubscribed: (filter) => this.routes.count(joined, filter, -1),
       forwarded: () => this.forwarding.takeWait(),
-      volatileWill: (clientId, will) => this.keepWill(joined, clientId, will),
+      volatileWill: (clientId, will) => this.wills.keep(joined, clientId, will),
     };
     pool.host.relay = relay;
   }
 
-  private countRoute(joined: JoinedPool, filter: string, change: 1 | -1): void {
-    if (isSysFilter(filter)) return;
-    const member = routeMember(joined.pool.name, filter);
-    const count = (joined.counts.get(member) ?? 0) + change;
-    if (count < 0) return;
-    if (count === 0) joined.counts.delete(member);
-    else joined.counts.set(member, count);
-    if (count === 0) this.queueAnnounce('-', member);
-    else if (count === 1 && change === 1) this.queueAnnounce('+', member);
-  }
-
-  /**
-   * Keeps the Will of a live connection whose session no store keeps, so that the node that does
-   * this one's duties publishes it if this process dies; writes are gathered per turn.
-   */
-  private keepWill(joined: JoinedPool, clientId: string, will: WillMessage | undefined): void {
-    if (will === undefined && !joined.wills.delete(clientId)) return;
-    if (will !== undefined) joined.wills.add(clientId);
-    this.pendingWills.set(
-      routeMember(joined.pool.name, clientId),
-      will === undefined ? undefined : encodeWill(will),
-    );
-    if (this.willsScheduled) return;
-    this.willsScheduled = true;
-    setImmediate(() => void this.flushWills());
-  }
-
-  private flushWills(): Promise<void> {
-    this.willsScheduled = false;
-    const pending = this.pendingWills;
-    if (pending.size === 0) return this.willsWritten;
-    this.pendingWills = new Map();
-    const key = this.keys.wills(this.nodeId);
-    const set: string[] = [];
-    const gone: string[] = [];
-    for (const [member, will] of pending) {
-      if (will === undefined) gone.push(member);
-      else set.push(member, will);
-    }
-    this.willsWritten = this.willsWritten.then(async () => {
-      try {
-        if (set.length > 0) await this.client.hset(key, ...set);
-        if (gone.length > 0) await this.client.hdel(key, ...gone);
-      } catch (error) {
-        this.onError(error);
-      }
-    });
-    return this.willsWritten;
-  }
-
-  /**
-   * Publishes the Wills a node kept for its connections whose sessions no store keeps: that node
-   * is gone, and so are their connections and sessions (expiry 0: the Will Delay ends with the
-   * session). Each is removed once published, so a node that takes over after this one publishes
-   * the rest, not these again.
-   */
-  private async publishKeptWills(node: string): Promise<void> {
-    const key = this.keys.wills(node);
-    const kept = await (this.client as unknown as BufferStreams).hgetallBuffer(key);
-    for (const [member, bytes] of Object.entries(kept)) {
-      const { pool, filter: clientId } = parseRouteMember(member);
-      const joined = this.pools.get(pool);
-      if (joined === undefined) continue;
-      let will: ReturnType<typeof decodeWill>;
-      try {
-        will = decodeWill(bytes.toString());
-      } catch (error) {
-        this.onError(error);
-        continue;
-      }
-      await joined.pool.host.publish(
-        {
-          topic: will.topic,
-          payload: will.payload,
-          qos: will.qos,
-          retain: will.retain,
-          properties: forwardedProperties(will.properties),
-          propertyBytes: will.propertyBytes,
-          expiresAt: expiresAt(will.properties.messageExpiryInterval, Date.now()),
-          sender: undefined,
-          senderContext: undefined,
-          wireCache: undefined,
-        },
-        clientId,
-      );
-      await this.client.hdel(key, member);
-    }
-  }
-
-  private queueAnnounce(op: '+' | '-', member: string): void {
-    if (!this.joined || this.closed) return; // join() writes the whole set
-    this.pendingAnnounce.push(op, member);
-    if (this.announceScheduled) return;
-    this.announceScheduled = true;
-    setImmediate(() => void this.flushAnnouncements());
-  }
-
-  /** Writes the route changes gathered so far, in order after the ones before. */
-  private flushAnnouncements(): Promise<void> {
-    this.announceScheduled = false;
-    const ops = this.pendingAnnounce;
-    this.pendingAnnounce = [];
-    if (ops.length === 0) return this.announcing;
-    this.announcing = this.announcing.then(() =>
-      this.client
-        .announce(this.keys.routes(this.nodeId), this.keys.routeLog, this.nodeId, ...ops)
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            this.mustRejoin = true;
-            this.onError(error);
-          },
-        ),
-    );
-    return this.announcing;
-  }
-
-  /** Writes this node's lease and its whole route set, replacing what Redis had of it. */
-  private async rejoin(): Promise<void> {
-    const members: string[] = [];
-    for (const joined of this.pools.values()) members.push(...joined.counts.keys());
-    this.mustRejoin = false;
-    await this.client.rejoin(
-      [this.keys.nodes, this.keys.routes(this.nodeId), this.keys.routeLog],
-      this.nodeId,
-      this.leaseMs,
-      ...members,
-    );
-  }
-
-  /**
-   * Reads every other node's route set afresh, starting from the change log's last entry, which
-   * the route reader then follows (changes read twice do no harm: a set is kept either way).
-   */
-  private async resync(): Promise<string> {
-    const last = await this.client.xrevrange(this.keys.routeLog, '+', '-', 'COUNT', 1);
-    const nodes = await this.client.zrange(this.keys.nodes, 0, -1);
-    const wanted = new Map<string, Map<string, Set<string>>>(); // node -> pool -> filters
-    for (const node of nodes) {
-      if (node === this.nodeId) continue;
-      const byPool = new Map<string, Set<string>>();
-      for (const member of await this.client.smembers(this.keys.routes(node))) {
-        const { pool, filter } = parseRouteMember(member);
-        const filters = byPool.get(pool) ?? new Set<string>();
-        byPool.set(pool, filters);
-        filters.add(filter);
-      }
-      wanted.set(node, byPool);
-    }
-    for (const [name, joined] of this.pools) {
-      for (const [node, relay] of joined.relays) {
-        relay.removeAllBut(wanted.get(node)?.get(name) ?? new Set());
-        if (relay.size === 0) joined.relays.delete(node);
-      }
-      for (const [node, byPool] of wanted) {
-        for (const filter of byPool.get(name) ?? []) this.relayOf(joined, node).add(filter);
-      }
-    }
+  private setPeers(nodes: readonly string[]): void {
     this.peers.clear();
     for (const node of nodes) if (node !== this.nodeId) this.peers.add(node);
-    this.routeLogId = last[0]?.[0] ?? '0-0';
-    return this.routeLogId;
-  }
-
-  private relayOf(joined: JoinedPool, node: string): NodeRelay {
-    let relay = joined.relays.get(node);
-    if (relay === undefined) {
-      relay = new NodeRelay(node, joined.pool.name, joined.pool.router, this.forwarding);
-      joined.relays.set(node, relay);
-    }
-    return relay;
-  }
-
-  private applyRouteChange(node: string, op: string, member: string): void {
-    if (node === this.nodeId) return;
-    if (op === 'x') {
-      for (const joined of this.pools.values()) {
-        joined.relays.get(node)?.clear();
-        joined.relays.delete(node);
-      }
-      return;
-    }
-    const { pool, filter } = parseRouteMember(member);
-    const joined = this.pools.get(pool);
-    if (joined === undefined) return; // a pool this node does not have
-    if (op === '+') this.relayOf(joined, node).add(filter);
-    else if (op === '-') joined.relays.get(node)?.remove(filter);
   }
 
   /** Follows the route change log and this node's control stream. */
@@ -504,7 +300,8 @@ export class ClusterNode {
     while (!this.closed) {
       try {
         if (failed) {
-          await this.resync();
+          // Changes may have been missed while Redis was away.
+          this.setPeers(await this.routes.resync());
           failed = false;
         }
         const reply = (await (this.routeReader as unknown as BufferStreams).xreadBuffer(
@@ -515,7 +312,7 @@ export class ClusterNode {
           'STREAMS',
           this.keys.routeLog,
           controlKey,
-          this.routeLogId,
+          this.routes.logId,
           controlId,
         )) as StreamReply;
         for (const [key, entries] of reply ?? []) {
@@ -523,8 +320,8 @@ export class ClusterNode {
           for (const [id, fields] of entries) {
             const entry = fieldsOf(fields);
             if (isLog) {
-              this.routeLogId = id.toString();
-              this.applyRouteChange(entry.n ?? '', entry.o ?? '', entry.m ?? '');
+              this.routes.logId = id.toString();
+              this.routes.apply(entry.n ?? '', entry.o ?? '', entry.m ?? '');
             } else {
               controlId = id.toString();
               this.onControl(entry);
@@ -534,99 +331,10 @@ export class ClusterNode {
       } catch (error) {
         if (this.closed) return;
         this.onError(error);
-        failed = true; // changes may have been missed while Redis was away
+        failed = true;
         await sleep(BLOCK_MS);
       }
     }
-  }
-
-  // --- Messages --------------------------------------------------------------------------------
-
-  private async createInboxGroup(): Promise<void> {
-    await this.inboxReader
-      .xgroup('CREATE', this.keys.inbox(this.nodeId), GROUP, '$', 'MKSTREAM')
-      .catch((error: unknown) => {
-        if (!String(error).includes('BUSYGROUP')) throw error;
-      });
-  }
-
-  private async append(node: string, entries: readonly Buffer[]): Promise<void> {
-    const key = this.keys.inbox(node);
-    await Promise.all(entries.map((entry) => this.client.xadd(key, '*', 'm', entry)));
-  }
-
-  /**
-   * Reads this node's inbox: first what an earlier life of this node id read and did not
-   * acknowledge, then new entries. A batch is acknowledged (and deleted) once its messages are
-   * routed here and what persistent sessions recorded of them is stored.
-   */
-  private async readInbox(): Promise<void> {
-    const key = this.keys.inbox(this.nodeId);
-    let from = '0';
-    while (!this.closed) {
-      try {
-        const reply = (await (this.inboxReader as unknown as BufferStreams).xreadgroupBuffer(
-          'GROUP',
-          GROUP,
-          this.nodeId,
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          key,
-          from,
-        )) as StreamReply;
-        const entries = reply?.[0]?.[1] ?? [];
-        if (from === '0' && entries.length === 0) from = '>';
-        if (entries.length === 0) continue;
-        const ids: string[] = [];
-        for (const [id, fields] of entries) {
-          ids.push(id.toString());
-          const value = fields[1];
-          if (value !== undefined) this.deliverForwarded(value);
-        }
-        await Promise.all([...this.pools.values()].map((joined) => joined.pool.flushStore()));
-        await this.client.xack(key, GROUP, ...ids);
-        await this.client.xdel(key, ...ids);
-      } catch (error) {
-        if (this.closed) return;
-        if (String(error).includes('NOGROUP')) {
-          // The inbox was deleted (by a node that took this one for dead): start it again.
-          await this.createInboxGroup().catch(() => undefined);
-        } else {
-          this.onError(error);
-          await sleep(BLOCK_MS);
-        }
-        from = '0'; // read again what was not acknowledged
-      }
-    }
-  }
-
-  /** Routes a forwarded message in its pool, or with `routers` (by pool name) when given. */
-  private deliverForwarded(bytes: Buffer, routers?: ReadonlyMap<string, Router>): void {
-    let forwarded: ReturnType<typeof decodeForwarded>;
-    try {
-      forwarded = decodeForwarded(bytes);
-    } catch (error) {
-      this.onError(error);
-      return;
-    }
-    this.received++;
-    const router =
-      routers === undefined
-        ? this.pools.get(forwarded.pool)?.pool.router
-        : routers.get(forwarded.pool);
-    if (router === undefined) {
-      this.unrouted++;
-      return;
-    }
-    if (forwarded.shared !== undefined) {
-      if (!router.routeShared(forwarded.shared, forwarded.message)) this.unrouted++;
-      return;
-    }
-    const result = router.publish(forwarded.message, undefined);
-    if (!result.ok || result.deliveries === 0) this.unrouted++;
   }
 
   // --- Client ids ------------------------------------------------------------------------------
@@ -680,10 +388,9 @@ export class ClusterNode {
         this.nodeId,
         this.leaseMs,
       );
-      this.peers.clear();
-      for (const node of live) if (node !== this.nodeId) this.peers.add(node);
+      this.setPeers(live);
       // Others found this node's lease run out and dropped its routes: write them again.
-      if (added === 1 || this.mustRejoin) await this.rejoin();
+      if (added === 1 || this.routes.mustRejoin) await this.routes.rejoin(this.leaseMs);
       for (const node of dead) {
         if (node !== this.nodeId && !this.duties.has(node)) this.queueDuties(node);
       }
@@ -706,14 +413,16 @@ export class ClusterNode {
   /**
    * Does the duties of a node whose lease ran out, when no other node does them (a lock in
    * Redis): takes its persistent sessions (their Wills and expiry then run here, and their
-   * clients resume them from here), routes the messages its inbox still holds to them, and only
-   * then removes it from the cluster. Messages go on to its inbox until its routes are gone, so
-   * the inbox is read again after that.
+   * clients resume them from here), publishes the Wills it kept for its other connections,
+   * routes the messages its inbox still holds to the sessions, and only then removes it from the
+   * cluster. Messages go on to its inbox until its routes are gone, so the inbox is read again
+   * after that.
    */
   private async takeDutiesOf(node: string): Promise<void> {
     if (this.closed) return;
+    const keys = this.keys;
     const locked = await this.client.set(
-      this.keys.duty(node),
+      keys.duty(node),
       this.nodeId,
       'PX',
       this.leaseMs * 3,
@@ -723,28 +432,28 @@ export class ClusterNode {
     this.dutiesOf = node;
     try {
       const adopted = await this.adoptSessionsOf(node);
-      await this.publishKeptWills(node);
-      await this.flushAnnouncements();
+      await this.wills.publishAll(node);
+      await this.routes.flush();
       const reaped = await this.client.reap(
         [
-          this.keys.nodes,
-          this.keys.routes(node),
-          this.keys.routeLog,
-          this.keys.owned(node),
-          this.keys.control(node),
-          this.keys.wills(node),
-          this.keys.figures,
+          keys.nodes,
+          keys.routes(node),
+          keys.routeLog,
+          keys.owned(node),
+          keys.control(node),
+          keys.wills(node),
+          keys.figures,
         ],
         node,
       );
       if (reaped === 0) return; // it is back: it reads its own inbox
-      await this.drainInbox(node, adopted);
+      await this.inbox.drain(node, adopted);
       await sleep(Math.min(1000, this.leaseMs / 3)); // forwards made before the others saw it go
-      await this.drainInbox(node, adopted);
-      await this.client.del(this.keys.inbox(node));
+      await this.inbox.drain(node, adopted);
+      await this.client.del(keys.inbox(node));
     } finally {
       this.dutiesOf = '';
-      await this.client.del(this.keys.duty(node)).catch(() => 0);
+      await this.client.del(keys.duty(node)).catch(() => 0);
     }
   }
 
@@ -770,42 +479,6 @@ export class ClusterNode {
     return adopted;
   }
 
-  /**
-   * Routes what a dead node's inbox holds to the sessions taken from it, and to no one else: the
-   * other subscribers had their own copies sent to their own nodes.
-   */
-  private async drainInbox(node: string, adopted: Map<JoinedPool, Subscriber[]>): Promise<void> {
-    const routers = new Map<string, Router>();
-    for (const [joined, sessions] of adopted) {
-      const router = new Router();
-      for (const session of sessions) {
-        for (const { filter, options } of joined.pool.router.subscriptionsOf(session)) {
-          router.subscribe(session, filter, options);
-        }
-      }
-      routers.set(joined.pool.name, router);
-    }
-    const key = this.keys.inbox(node);
-    for (;;) {
-      const entries = await (this.client as unknown as BufferStreams).xrangeBuffer(
-        key,
-        '-',
-        '+',
-        'COUNT',
-        READ_COUNT,
-      );
-      if (entries.length === 0) return;
-      const ids: string[] = [];
-      for (const [id, fields] of entries) {
-        ids.push(id.toString());
-        const value = fields[1];
-        if (value !== undefined) this.deliverForwarded(value, routers);
-      }
-      await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));
-      await this.client.xdel(key, ...ids);
-    }
-  }
-
   private async releaseFor(node: string, pool: string, clientId: string): Promise<void> {
     await this.client.release(
       this.keys.owner(pool, clientId),
@@ -819,20 +492,4 @@ export class ClusterNode {
 /** Creates a {@link ClusterNode}; it connects to Redis at once and joins with {@link ClusterNode.join}. */
 export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   return new ClusterNode(options);
-}
-
-function isSysFilter(filter: string): boolean {
-  return filter.startsWith(SYS_PREFIX) || filter === '$SYS';
-}
-
-function fieldsOf(fields: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    out[(fields[i] as Buffer).toString()] = (fields[i + 1] as Buffer).toString();
-  }
-  return out;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,0 +1,158 @@
+import { Router, type Subscriber } from '@mqtt-sessions/router';
+import { decodeForwarded } from './codec.js';
+import { BLOCK_MS, type JoinedPool, type NodeParts, READ_COUNT, sleep } from './node-parts.js';
+import type { BufferStreams, RedisClient, StreamReply } from './redis.js';
+
+/** The inbox consumer group: one consumer, the node itself. */
+const GROUP = 'node';
+
+/**
+ * The streams messages travel between nodes through: each node has an inbox, which the others
+ * append to ({@link append}) and which it reads through a consumer group ({@link read}); and what
+ * a dead node's inbox still holds, routed to the sessions taken from it ({@link drain}).
+ */
+export class Inbox {
+  /** Messages received from other nodes. */
+  received = 0;
+  /** Of those, the ones that found no subscriber here (it left while they travelled). */
+  unrouted = 0;
+  private readonly parts: NodeParts;
+  /** A connection of its own: a blocking read would hold up every other command. */
+  private readonly reader: RedisClient;
+
+  constructor(parts: NodeParts, reader: RedisClient) {
+    this.parts = parts;
+    this.reader = reader;
+  }
+
+  /** Appends encoded messages to `node`'s inbox. */
+  async append(node: string, entries: readonly Buffer[]): Promise<void> {
+    const { client, keys } = this.parts;
+    const key = keys.inbox(node);
+    await Promise.all(entries.map((entry) => client.xadd(key, '*', 'm', entry)));
+  }
+
+  /** Makes this node's inbox and its consumer group, unless they are there. */
+  async create(): Promise<void> {
+    await this.reader
+      .xgroup('CREATE', this.parts.keys.inbox(this.parts.nodeId), GROUP, '$', 'MKSTREAM')
+      .catch((error: unknown) => {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      });
+  }
+
+  /**
+   * Reads this node's inbox until `closed()`: first what an earlier life of this node id read and
+   * did not acknowledge, then new entries. A batch is acknowledged (and deleted) once its messages
+   * are routed here and what persistent sessions recorded of them is stored.
+   */
+  async read(closed: () => boolean): Promise<void> {
+    const { client, keys, nodeId, pools } = this.parts;
+    const key = keys.inbox(nodeId);
+    let from = '0';
+    while (!closed()) {
+      try {
+        const reply = (await (this.reader as unknown as BufferStreams).xreadgroupBuffer(
+          'GROUP',
+          GROUP,
+          nodeId,
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          key,
+          from,
+        )) as StreamReply;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (from === '0' && entries.length === 0) from = '>';
+        if (entries.length === 0) continue;
+        const ids: string[] = [];
+        for (const [id, fields] of entries) {
+          ids.push(id.toString());
+          const value = fields[1];
+          if (value !== undefined) this.deliver(value);
+        }
+        await Promise.all([...pools.values()].map((joined) => joined.pool.flushStore()));
+        await client.xack(key, GROUP, ...ids);
+        await client.xdel(key, ...ids);
+      } catch (error) {
+        if (closed()) return;
+        if (String(error).includes('NOGROUP')) {
+          // The inbox was deleted (by a node that took this one for dead): start it again.
+          await this.create().catch(() => undefined);
+        } else {
+          this.parts.onError(error);
+          await sleep(BLOCK_MS);
+        }
+        from = '0'; // read again what was not acknowledged
+      }
+    }
+  }
+
+  /**
+   * Routes what a dead node's inbox holds to the sessions taken from it, and to no one else: the
+   * other subscribers had their own copies sent to their own nodes.
+   */
+  async drain(
+    node: string,
+    adopted: ReadonlyMap<JoinedPool, readonly Subscriber[]>,
+  ): Promise<void> {
+    const routers = new Map<string, Router>();
+    for (const [joined, sessions] of adopted) {
+      const router = new Router();
+      for (const session of sessions) {
+        for (const { filter, options } of joined.pool.router.subscriptionsOf(session)) {
+          router.subscribe(session, filter, options);
+        }
+      }
+      routers.set(joined.pool.name, router);
+    }
+    const { client, keys } = this.parts;
+    const key = keys.inbox(node);
+    for (;;) {
+      const entries = await (client as unknown as BufferStreams).xrangeBuffer(
+        key,
+        '-',
+        '+',
+        'COUNT',
+        READ_COUNT,
+      );
+      if (entries.length === 0) return;
+      const ids: string[] = [];
+      for (const [id, fields] of entries) {
+        ids.push(id.toString());
+        const value = fields[1];
+        if (value !== undefined) this.deliver(value, routers);
+      }
+      await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));
+      await client.xdel(key, ...ids);
+    }
+  }
+
+  /** Routes a forwarded message in its pool, or with `routers` (by pool name) when given. */
+  private deliver(bytes: Buffer, routers?: ReadonlyMap<string, Router>): void {
+    let forwarded: ReturnType<typeof decodeForwarded>;
+    try {
+      forwarded = decodeForwarded(bytes);
+    } catch (error) {
+      this.parts.onError(error);
+      return;
+    }
+    this.received++;
+    const router =
+      routers === undefined
+        ? this.parts.pools.get(forwarded.pool)?.pool.router
+        : routers.get(forwarded.pool);
+    if (router === undefined) {
+      this.unrouted++;
+      return;
+    }
+    if (forwarded.shared !== undefined) {
+      if (!router.routeShared(forwarded.shared, forwarded.message)) this.unrouted++;
+      return;
+    }
+    const result = router.publish(forwarded.message, undefined);
+    if (!result.ok || result.deliveries === 0) this.unrouted++;
+  }
+}
