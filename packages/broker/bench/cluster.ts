@@ -22,13 +22,13 @@
  * so that its command counts and CPU time are the brokers' alone. Every process it starts is a
  * process group of its own, killed at the end, on failure and on Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
 import {
   formatDuration,
@@ -119,6 +119,7 @@ const OURS: Setup = { id: 'ours', title: 'mqtt-sessions' };
 const AEDES: Setup = { id: 'aedes', title: 'Aedes' };
 const CROSS_SETUPS = [OURS, AEDES];
 
+const execFileAsync = promisify(execFile);
 const log = (line: string) => console.log(line);
 const loadAverage = () =>
   os
@@ -126,7 +127,7 @@ const loadAverage = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-/** The commit of the checkout, whether its sources differ from it, and when its CLI was built. */
+/** The commit of the checkout, whether its sources differ from it, and when it was built. */
 function describeCode(): string {
   const git = (...args: string[]) =>
     execFileSync('git', ['-C', root, ...args], {
@@ -144,7 +145,17 @@ function describeCode(): string {
   } catch {
     text = 'commit unknown';
   }
-  return `${text}; broker built ${statSync(cliPath).mtime.toISOString()}`;
+  // The newest build output of any package: the code the brokers ran.
+  let newest = 0;
+  const packagesDir = join(root, 'packages');
+  for (const pkg of readdirSync(packagesDir)) {
+    const dist = join(packagesDir, pkg, 'dist');
+    if (!existsSync(dist)) continue;
+    for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
+      if (file.endsWith('.js')) newest = Math.max(newest, statSync(join(dist, file)).mtimeMs);
+    }
+  }
+  return `${text}; packages built ${new Date(newest).toISOString()}`;
 }
 
 /** Our broker's flags in every setup: as `pnpm bench:broker` runs it, on Redis. */
@@ -216,6 +227,8 @@ interface Run {
   readonly flow?: RunResult;
   /** cross-node. */
   readonly cross?: CrossNodeResult;
+  /** --workers: the share of deliveries whose publisher and subscriber are on different workers. */
+  readonly crossing?: number | undefined;
   /** Why the run failed, if it did: then it has no figures. */
   readonly error?: string;
   /** Whether a broker died during the run, and what the brokers printed. */
@@ -261,9 +274,22 @@ async function runFlowOnce(
   let group: NodeGroup | undefined;
   let flow: RunResult;
   let keysDeleted = 0;
+  let crossing: number | undefined;
   try {
     group = await startOurs(setup.id, port, redis, prefix, extra, nodes);
-    flow = await runFlow(asFlowBroker(group, port, redis), FLOW_SPECS[scenario].spec, flowSettings);
+    const watch = { done: false };
+    const placement =
+      setup === WORKERS ? watchPlacement(redis.url, prefix, scenario, watch) : undefined;
+    try {
+      flow = await runFlow(
+        asFlowBroker(group, port, redis),
+        FLOW_SPECS[scenario].spec,
+        flowSettings,
+      );
+    } finally {
+      watch.done = true;
+      crossing = await placement;
+    }
   } finally {
     await group?.stop();
     keysDeleted = releasePrefix(prefix);
@@ -273,11 +299,53 @@ async function runFlowOnce(
     setup,
     rep,
     flow,
+    crossing,
     died: group.died,
     output: group.output,
     keysDeleted,
     other: flow.cpu.other,
   };
+}
+
+/**
+ * Where the clients of a `--workers` run landed: once every client of the scenario is connected,
+ * reads which worker holds each client id (its owner key in Redis) and returns the share of
+ * deliveries that cross workers: of the pairs, those whose publisher and subscriber are on
+ * different workers; of the fan-out, the subscribers on another worker than the publisher.
+ * runFlow names its clients s<i> and p<i>. Undefined if not every client was seen connected.
+ */
+async function watchPlacement(
+  redisUrl: string,
+  prefix: string,
+  scenario: 'fan-out' | 'pairs',
+  watch: { done: boolean },
+): Promise<number | undefined> {
+  const spec = FLOW_SPECS[scenario].spec;
+  const ids = [
+    ...Array.from({ length: spec.subscribers }, (_, i) => `s${i}`),
+    ...Array.from({ length: spec.publishers }, (_, i) => `p${i}`),
+  ];
+  // The broker's one pool is "default": the key holds the pool name's length, then the name.
+  const keys = ids.map((id) => `${prefix}{cluster}:owner:7:default:${id}`);
+  while (!watch.done) {
+    await new Promise((r) => setTimeout(r, 250));
+    let owners: string[];
+    try {
+      const { stdout } = await execFileAsync('redis-cli', ['-u', redisUrl, 'mget', ...keys]);
+      owners = stdout.split('\n').slice(0, keys.length);
+    } catch {
+      continue;
+    }
+    if (owners.length < keys.length || owners.some((owner) => owner === '')) continue;
+    const ownerOf = (id: string) => owners[ids.indexOf(id)];
+    let crossing = 0;
+    for (let s = 0; s < spec.subscribers; s++) {
+      const publisher = scenario === 'pairs' ? `p${s}` : 'p0';
+      if (ownerOf(`s${s}`) !== ownerOf(publisher)) crossing++;
+    }
+    return crossing / spec.subscribers;
+  }
+  return undefined;
 }
 
 /** The cross-node scenario on ours or Aedes: two nodes, publishers on A, subscribers on B. */
@@ -389,6 +457,7 @@ function describeRun(run: Run): string {
       `${head} ${formatRate(r.value)}, p50/p99 ${formatDuration(r.p50 ?? Number.NaN)} / ` +
       `${formatDuration(r.p99 ?? Number.NaN)}, CPU broker ${pct(r.cpu.broker)} + Redis ` +
       `${pct(r.cpu.store)}, load gen ${pct(r.cpu.loadgen)}, other ${pct(r.cpu.other)}` +
+      `${run.crossing === undefined ? '' : `, ${pct(run.crossing * 100)} of deliveries cross workers`}` +
       `${r.complete ? '' : ', INCOMPLETE'}; ${r.note}${tail}`
     );
   }
@@ -478,12 +547,18 @@ const flowHeader = [
   'setup',
   'rate (median)',
   `vs 1 process`,
+  'crossing workers',
   'p50 / p99',
   'broker CPU',
   'Redis CPU',
   'load gen CPU',
 ];
 const flowRows: string[][] = [];
+/** The median share of deliveries that crossed workers, over the runs that saw it. */
+function crossingText(rs: readonly Run[]): string {
+  const xs = rs.flatMap((r) => (r.crossing === undefined ? [] : [r.crossing]));
+  return xs.length === 0 ? '?' : pct(med(xs) * 100);
+}
 for (const scenario of ['fan-out', 'pairs'] as const) {
   const base = med(runsOf(scenario, SINGLE).map((r) => r.flow?.value ?? Number.NaN));
   for (const setup of FLOW_SETUPS) {
@@ -496,6 +571,7 @@ for (const scenario of ['fan-out', 'pairs'] as const) {
       setup.title,
       `${formatRate(rate)}${spreadText(rs.map((r) => r.flow?.value ?? 0))}${incomplete(rs)}`,
       setup === SINGLE ? '-' : formatRatio(rate / base),
+      setup === WORKERS ? crossingText(rs) : '-',
       `${formatDuration(f((r) => r.p50 ?? Number.NaN))} / ${formatDuration(f((r) => r.p99 ?? Number.NaN))}`,
       pct(f((r) => r.cpu.broker)),
       pct(f((r) => r.cpu.store)),
