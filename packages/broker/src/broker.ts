@@ -222,9 +222,10 @@ export class Broker {
     this.logger.info('mqtt-sessions broker shutting down');
     this.sys?.stop();
     const stopped = Promise.all(this.listeners.map((listener) => listener.close()));
-    await this.pools.close();
-    // After the pools: their sessions are stored and their client ids released by now.
-    await this.cluster?.leave();
+    // In a cluster, the node stops taking messages before the pools close, so that what comes for
+    // their sessions meanwhile waits for the broker that takes them over.
+    if (this.cluster === undefined) await this.pools.close();
+    else await this.cluster.leave(() => this.pools.close());
     await waitFor(() => this.sockets.size === 0, graceMs);
     this.sockets.destroyAll();
     await stopped;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { addUser } from './auth/index.js';
 import { createBroker } from './broker.js';
 import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js';
@@ -79,7 +80,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       broker.logger.error({ err: error }, 'TLS certificate reload failed: keeping the old one');
     });
   });
-  process.on('SIGINT', () => stop('SIGINT'));
+  // A worker of --workers is stopped by its supervisor (SIGTERM): the terminal's Ctrl-C reaches
+  // the whole process group, and must not count as a first signal here.
+  if (cluster.isWorker) process.on('SIGINT', () => {});
+  else process.on('SIGINT', () => stop('SIGINT'));
   return undefined;
 }
 

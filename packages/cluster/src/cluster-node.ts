@@ -160,13 +160,7 @@ export class ClusterNode {
     if (registry === undefined) {
       registry = new OwnerRegistry<unknown>(
         {
-          claim: (p, clientId) =>
-            this.client.claim(
-              [this.keys.owner(p, clientId), this.keys.nodes, this.keys.owned(this.nodeId)],
-              this.nodeId,
-              routeMember(p, clientId),
-              this.dutiesOf,
-            ),
+          claim: (p, clientId, adopting) => this.claim(p, clientId, adopting),
           release: (p, clientId) => this.releaseFor(this.nodeId, p, clientId),
           keepsOwnership: (p) => this.pools.get(p)?.pool.closing === true,
           takeOver: (p, clientId, owner) => this.takeOver(p, clientId, owner),
@@ -188,33 +182,47 @@ export class ClusterNode {
   async join<UC>(pools: readonly Pool<UC>[]): Promise<void> {
     if (this.joined) throw new Error('this cluster node has joined already');
     for (const pool of pools) this.attach(pool as Pool<unknown>);
-    // The sessions an earlier life of this node id owned come back first, so that the route set
-    // written next holds their filters, and the inbox read after it reaches them.
-    await this.adoptSessionsOf(this.nodeId);
-    await this.routes.rejoin(this.leaseMs);
-    this.setPeers(await this.routes.resync());
-    // Wills of connections an earlier life had: they go to every node, so after the resync.
-    await this.wills.publishAll(this.nodeId);
-    await this.inbox.create();
+    // An earlier life of this node id may have left duties: no other node may do them while this
+    // one takes them back, and one that is doing them finishes first.
+    await this.lockDutiesOf(this.nodeId, true);
+    try {
+      await this.client.heartbeat(this.keys.nodes, this.nodeId, this.leaseMs);
+      // Its sessions come back first, so that the route set written next holds their filters,
+      // and the inbox read after it reaches them.
+      await this.adoptSessionsOf(this.nodeId);
+      await this.routes.rejoin(this.leaseMs);
+      this.setPeers(await this.routes.resync());
+      // Wills of connections an earlier life had: they go to every node, so after the resync.
+      await this.wills.publishAll(this.nodeId);
+      await this.inbox.create();
+    } finally {
+      await this.client.unlock(this.keys.duty(this.nodeId), this.nodeId);
+    }
     this.joined = true;
     this.routes.live = true;
-    this.loops = [this.readRoutes(), this.inbox.read(() => this.closed)];
+    const controlFrom = await this.answerRecentRequests();
+    this.loops = [this.readRoutes(controlFrom), this.inbox.read(() => this.closed)];
     this.heartbeat = setInterval(() => void this.beat(), Math.max(50, this.leaseMs / 3));
     this.heartbeat.unref();
   }
 
   /**
-   * Leaves the cluster: sends what is still being forwarded, ends this node's lease at once, and
-   * closes the Redis connections. Close the pools first: their persistent sessions are stored and
-   * stay this node's. Another node then takes over its duties, as for a node that died, but
-   * without waiting for the lease: it takes the sessions and the messages still on their way to
-   * them. Without another node, this node id takes them back when it starts again.
+   * Leaves the cluster. It stops reading its inbox and keeps its routes as they are, runs
+   * `closePools` (close the pools there: their persistent sessions are stored and stay this
+   * node's), sends what is still being forwarded, ends this node's lease at once, and closes the
+   * Redis connections. Another node then takes over its duties, as for a node that died, but
+   * without waiting for the lease: it takes the sessions and the messages that went on arriving
+   * for them. Without another node, this node id takes them back when it starts again.
    */
-  async leave(): Promise<void> {
+  async leave(closePools?: () => Promise<void>): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The routes of the sessions about to be stored stay: messages for them wait in the inbox.
     this.routes.live = false;
     clearInterval(this.heartbeat);
+    this.inboxReader.disconnect();
+    await this.loops[1];
+    await closePools?.();
     await this.forwarding.flush().catch((error: unknown) => this.onError(error));
     await this.routes.flush();
     await this.wills.flush();
@@ -291,11 +299,10 @@ export class ClusterNode {
     for (const node of nodes) if (node !== this.nodeId) this.peers.add(node);
   }
 
-  /** Follows the route change log and this node's control stream. */
-  private async readRoutes(): Promise<void> {
+  /** Follows the route change log, and this node's control stream from `controlFrom` on. */
+  private async readRoutes(controlFrom: string): Promise<void> {
     const controlKey = this.keys.control(this.nodeId);
-    const lastControl = await this.client.xrevrange(controlKey, '+', '-', 'COUNT', 1);
-    let controlId = lastControl[0]?.[0] ?? '0-0';
+    let controlId = controlFrom;
     let failed = false;
     while (!this.closed) {
       try {
@@ -365,7 +372,7 @@ export class ClusterNode {
         throw new Error(`node ${owner} did not hand over client id ${clientId} in time`);
       }
       await sleep(pause);
-      pause = Math.min(pause * 2, 100);
+      pause = Math.min(pause * 2, 250);
     }
     this.takeovers++;
   }
@@ -374,8 +381,41 @@ export class ClusterNode {
     if (entry.o !== 'takeover' || entry.p === undefined || entry.c === undefined) return;
     const registry = this.registries.get(entry.p);
     if (registry === undefined) return;
+    const clientId = entry.c;
     this.handovers++;
-    registry.handOver(entry.c).catch((error: unknown) => this.onError(error));
+    // A session taken from a dead node goes on only once that node's inbox was routed to it.
+    this.dutyChain
+      .then(() => registry.handOver(clientId))
+      .catch((error: unknown) => this.onError(error));
+  }
+
+  /**
+   * Answers the takeover requests of the last two leases, which may have come while an earlier
+   * life of this node id was down; returns where the control stream is to be read from.
+   */
+  private async answerRecentRequests(): Promise<string> {
+    const key = this.keys.control(this.nodeId);
+    const since = Math.max(0, Date.now() - 2 * this.leaseMs);
+    const recent = await this.client.xrange(key, String(since), '+');
+    for (const [, fields] of recent) {
+      const entry: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        entry[fields[i] as string] = fields[i + 1] as string;
+      }
+      this.onControl(entry);
+    }
+    const last =
+      recent.at(-1)?.[0] ?? (await this.client.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0];
+    return last ?? '0-0';
+  }
+
+  private claim(pool: string, clientId: string, adopting: boolean): Promise<string> {
+    return this.client.claim(
+      [this.keys.owner(pool, clientId), this.keys.nodes, this.keys.owned(this.nodeId)],
+      this.nodeId,
+      routeMember(pool, clientId),
+      adopting ? this.dutiesOf : '',
+    );
   }
 
   // --- Liveness --------------------------------------------------------------------------------
@@ -421,14 +461,7 @@ export class ClusterNode {
   private async takeDutiesOf(node: string): Promise<void> {
     if (this.closed) return;
     const keys = this.keys;
-    const locked = await this.client.set(
-      keys.duty(node),
-      this.nodeId,
-      'PX',
-      this.leaseMs * 3,
-      'NX',
-    );
-    if (locked !== 'OK') return;
+    if (!(await this.lockDutiesOf(node, false))) return;
     this.dutiesOf = node;
     try {
       const adopted = await this.adoptSessionsOf(node);
@@ -453,28 +486,50 @@ export class ClusterNode {
       await this.client.del(keys.inbox(node));
     } finally {
       this.dutiesOf = '';
-      await this.client.del(keys.duty(node)).catch(() => 0);
+      await this.client.unlock(keys.duty(node), this.nodeId).catch(() => 0);
     }
   }
 
   /**
-   * Takes into this node's pools the stored sessions of the client ids `node` owns. A client id
-   * without a stored session (one that was not persistent) is let go.
+   * Takes the lock on a node's duties for three leases (renewed as the work goes on). With
+   * `wait`, waits for a node that holds it to finish (up to three leases); else gives up at once.
+   */
+  private async lockDutiesOf(node: string, wait: boolean): Promise<boolean> {
+    const key = this.keys.duty(node);
+    const deadline = Date.now() + this.leaseMs * 3;
+    for (;;) {
+      const locked = await this.client.set(key, this.nodeId, 'PX', this.leaseMs * 3, 'NX');
+      if (locked === 'OK') return true;
+      if (!wait || Date.now() > deadline) return false;
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Takes into this node's pools the stored sessions of the client ids `node` owns; a CONNECT for
+   * one of them waits meanwhile and then finds it. A client id without a stored session (one that
+   * was not persistent) is let go; one that a live node holds now is left to it.
    */
   private async adoptSessionsOf(node: string): Promise<Map<JoinedPool, Subscriber[]>> {
     const adopted = new Map<JoinedPool, Subscriber[]>();
     for (const member of await this.client.smembers(this.keys.owned(node))) {
       const { pool, filter: clientId } = parseRouteMember(member);
       const joined = this.pools.get(pool);
-      if (joined === undefined) continue;
-      const session = await joined.pool.takeStored(clientId);
-      if (session === undefined) {
-        await this.releaseFor(node, pool, clientId);
-        continue;
+      const registry = this.registries.get(pool);
+      if (joined === undefined || registry === undefined) continue;
+      if (node !== this.nodeId) {
+        await this.client.renew(this.keys.duty(node), this.nodeId, this.leaseMs * 3);
       }
-      const sessions = adopted.get(joined) ?? [];
-      sessions.push(session);
-      adopted.set(joined, sessions);
+      const session = await registry.adopt(clientId, () => joined.pool.takeStored(clientId));
+      if (session !== undefined) {
+        const sessions = adopted.get(joined) ?? [];
+        sessions.push(session);
+        adopted.set(joined, sessions);
+      } else if (!registry.holds(clientId)) {
+        // Nothing stored: the id is let go, unless a live node took it meanwhile.
+        const holder = await this.claim(pool, clientId, node !== this.nodeId);
+        if (holder === '') await this.releaseFor(this.nodeId, pool, clientId);
+      }
     }
     return adopted;
   }

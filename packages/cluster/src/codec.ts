@@ -21,8 +21,10 @@ interface Header {
   r: boolean;
   /** expiry (ms since the epoch) */
   e?: number;
-  /** properties, with bytes as {"$b": base64} */
-  x: unknown;
+  /** the properties less Correlation Data */
+  x: MessageProperties;
+  /** Correlation Data, base64 */
+  c?: string;
   /** the property bytes as the publisher sent them, base64 */
   b?: string;
   /** shared group and its filter */
@@ -34,9 +36,10 @@ interface Header {
 
 /**
  * Encodes a message for another node's inbox: a 4-byte header length, the header as JSON, then
- * the payload bytes as they are. The properties keep their bytes (Correlation Data) and, when the
- * message came off the wire, the publisher's own encoding, so that User Properties keep their
- * order on every node [MQTT-3.3.2-18].
+ * the payload bytes as they are. Correlation Data, the one property made of bytes, travels as
+ * base64 in a field of its own; the properties also keep the publisher's own encoding when the
+ * message came off the wire, so that User Properties keep their order on every node
+ * [MQTT-3.3.2-18].
  */
 export function encodeForwarded(
   pool: string,
@@ -44,21 +47,23 @@ export function encodeForwarded(
   shared: SharedRoute | undefined,
   origin: string,
 ): Buffer {
+  const { correlationData, ...properties } = message.properties;
   const header: Header = {
     p: pool,
     t: message.topic,
     q: message.qos,
     r: message.retain,
-    x: message.properties,
+    x: properties,
     o: origin,
   };
+  if (correlationData !== undefined) header.c = correlationData.toString('base64');
   if (message.expiresAt !== undefined) header.e = message.expiresAt;
   if (message.propertyBytes !== undefined) header.b = message.propertyBytes.toString('base64');
   if (shared !== undefined) {
     header.g = shared.group;
     header.f = shared.filter;
   }
-  const json = Buffer.from(JSON.stringify(header, bytesAsBase64));
+  const json = Buffer.from(JSON.stringify(header));
   const out = Buffer.allocUnsafe(4 + json.length + message.payload.length);
   out.writeUInt32BE(json.length, 0);
   json.copy(out, 4);
@@ -69,13 +74,13 @@ export function encodeForwarded(
 /** Decodes what {@link encodeForwarded} made; throws on bytes it did not make. */
 export function decodeForwarded(bytes: Buffer): ForwardedMessage {
   const length = bytes.readUInt32BE(0);
-  const header = JSON.parse(bytes.subarray(4, 4 + length).toString(), base64AsBytes) as Header;
+  const header = JSON.parse(bytes.subarray(4, 4 + length).toString()) as Header;
   const message: RoutedMessage = {
     topic: header.t,
     payload: Buffer.from(bytes.subarray(4 + length)),
     qos: header.q,
     retain: header.r,
-    properties: header.x as MessageProperties,
+    properties: withCorrelationData(header.x, header.c),
     propertyBytes: header.b === undefined ? undefined : Buffer.from(header.b, 'base64'),
     expiresAt: header.e,
     sender: undefined,
@@ -86,30 +91,6 @@ export function decodeForwarded(bytes: Buffer): ForwardedMessage {
   const shared =
     header.g === undefined ? undefined : { group: header.g, filter: header.f as string };
   return { pool: header.p, message, shared };
-}
-
-function bytesAsBase64(this: unknown, _key: string, value: unknown): unknown {
-  // JSON.stringify has already turned a Buffer into {type: 'Buffer', data: [...]} here.
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { type?: unknown }).type === 'Buffer' &&
-    Array.isArray((value as { data?: unknown }).data)
-  ) {
-    return { $b: Buffer.from((value as { data: number[] }).data).toString('base64') };
-  }
-  return value;
-}
-
-function base64AsBytes(_key: string, value: unknown): unknown {
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { $b?: unknown }).$b === 'string'
-  ) {
-    return Buffer.from((value as { $b: string }).$b, 'base64');
-  }
-  return value;
 }
 
 /** A Will as a cluster keeps it for a connection whose session no store keeps. */
@@ -123,40 +104,49 @@ export interface KeptWill {
   readonly delayInterval: number;
 }
 
-/** Encodes a Will for the node's Will hash: JSON, with bytes as base64. */
+/** Encodes a Will for the node's Will hash: JSON, with its bytes as base64. */
 export function encodeWill(will: KeptWill): string {
-  return JSON.stringify(
-    {
-      t: will.topic,
-      p: will.payload,
-      q: will.qos,
-      r: will.retain,
-      x: will.properties,
-      b: will.propertyBytes,
-      d: will.delayInterval,
-    },
-    bytesAsBase64,
-  );
+  const { correlationData, ...properties } = will.properties;
+  return JSON.stringify({
+    t: will.topic,
+    p: will.payload.toString('base64'),
+    q: will.qos,
+    r: will.retain,
+    x: properties,
+    c: correlationData?.toString('base64'),
+    b: will.propertyBytes?.toString('base64'),
+    d: will.delayInterval,
+  });
 }
 
 /** Decodes what {@link encodeWill} made. */
 export function decodeWill(text: string): KeptWill {
-  const raw = JSON.parse(text, base64AsBytes) as {
+  const raw = JSON.parse(text) as {
     t: string;
-    p: Buffer;
+    p: string;
     q: QoS;
     r: boolean;
     x: MessageProperties;
-    b?: Buffer;
+    c?: string;
+    b?: string;
     d: number;
   };
   return {
     topic: raw.t,
-    payload: raw.p,
+    payload: Buffer.from(raw.p, 'base64'),
     qos: raw.q,
     retain: raw.r,
-    properties: raw.x,
-    propertyBytes: raw.b,
+    properties: withCorrelationData(raw.x, raw.c),
+    propertyBytes: raw.b === undefined ? undefined : Buffer.from(raw.b, 'base64'),
     delayInterval: raw.d,
   };
+}
+
+function withCorrelationData(
+  properties: MessageProperties,
+  base64: string | undefined,
+): MessageProperties {
+  return base64 === undefined
+    ? properties
+    : { ...properties, correlationData: Buffer.from(base64, 'base64') };
 }

@@ -35,7 +35,8 @@ export class Inbox {
   /** Makes this node's inbox and its consumer group, unless they are there. */
   async create(): Promise<void> {
     await this.reader
-      .xgroup('CREATE', this.parts.keys.inbox(this.parts.nodeId), GROUP, '$', 'MKSTREAM')
+      // From the start: what is in it was never routed (a routed entry is deleted).
+      .xgroup('CREATE', this.parts.keys.inbox(this.parts.nodeId), GROUP, '0', 'MKSTREAM')
       .catch((error: unknown) => {
         if (!String(error).includes('BUSYGROUP')) throw error;
       });
@@ -70,12 +71,17 @@ export class Inbox {
         const ids: string[] = [];
         for (const [id, fields] of entries) {
           ids.push(id.toString());
-          const value = fields[1];
+          // A pending entry deleted meanwhile comes back without fields: nothing to route.
+          const value = fields?.[1];
           if (value !== undefined) this.deliver(value);
         }
         await Promise.all([...pools.values()].map((joined) => joined.pool.flushStore()));
-        await client.xack(key, GROUP, ...ids);
-        await client.xdel(key, ...ids);
+        // Acknowledged and deleted together: an entry left behind would be routed again.
+        await client
+          .multi()
+          .xack(key, GROUP, ...ids)
+          .xdel(key, ...ids)
+          .exec();
       } catch (error) {
         if (closed()) return;
         if (String(error).includes('NOGROUP')) {
@@ -122,7 +128,7 @@ export class Inbox {
       const ids: string[] = [];
       for (const [id, fields] of entries) {
         ids.push(id.toString());
-        const value = fields[1];
+        const value = fields?.[1];
         if (value !== undefined) this.deliver(value, routers);
       }
       await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));

@@ -33,9 +33,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** The fields of a stream entry, as text. */
-export function fieldsOf(fields: Buffer[]): Record<string, string> {
+/** The fields of a stream entry, as text (none for an entry deleted since it was read). */
+export function fieldsOf(fields: Buffer[] | null): Record<string, string> {
   const out: Record<string, string> = {};
+  if (fields === null) return out;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     out[(fields[i] as Buffer).toString()] = (fields[i + 1] as Buffer).toString();
   }

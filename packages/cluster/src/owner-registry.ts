@@ -1,4 +1,5 @@
-import { after, type MaybePromise } from '@mqtt-sessions/protocol';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MaybePromise } from '@mqtt-sessions/protocol';
 import {
   createMemoryRegistry,
   type RegisterResult,
@@ -6,10 +7,16 @@ import {
   type TakeoverListener,
 } from '@mqtt-sessions/registry';
 
+/** Marks the calls made while a client id is adopted ({@link OwnerRegistry.adopt}). */
+const adoption = new AsyncLocalStorage<boolean>();
+
 /** What an {@link OwnerRegistry} needs of its cluster node. */
 export interface OwnerSite {
-  /** Takes a client id for this node; resolves to '' or to the live node that holds it. */
-  claim(pool: string, clientId: string): Promise<string>;
+  /**
+   * Takes a client id for this node; resolves to '' or to the node that holds it. `adopting`:
+   * this node takes it from a node that died, as part of that node's duties.
+   */
+  claim(pool: string, clientId: string, adopting: boolean): Promise<string>;
   /** Gives a client id up, when this node holds it. */
   release(pool: string, clientId: string): Promise<void>;
   /**
@@ -31,6 +38,8 @@ export interface OwnerSite {
  */
 export class OwnerRegistry<H> implements SessionRegistry<H> {
   private readonly local = createMemoryRegistry<H>();
+  /** Client ids being adopted: anything else that asks for them waits until that is done. */
+  private readonly reserved = new Map<string, Promise<void>>();
   private readonly listeners = new Set<TakeoverListener<H>>();
   private readonly site: OwnerSite;
   private readonly pool: string;
@@ -40,35 +49,67 @@ export class OwnerRegistry<H> implements SessionRegistry<H> {
     this.pool = pool;
   }
 
+  /**
+   * Adopts a client id: `take` registers and restores its session (through this registry), while
+   * every other `find` and `register` of the id waits, so that a CONNECT that comes meanwhile
+   * finds the adopted session and not an empty one.
+   */
+  async adopt<T>(clientId: string, take: () => Promise<T>): Promise<T> {
+    let done!: () => void;
+    this.reserved.set(clientId, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      return await adoption.run(true, take);
+    } finally {
+      this.reserved.delete(clientId);
+      done();
+    }
+  }
+
   register(clientId: string, handle: H): MaybePromise<RegisterResult<H>> {
+    const waiting = this.waitingFor(clientId);
+    if (waiting !== undefined) return waiting.then(() => this.register(clientId, handle));
     const registered = this.local.register(clientId, handle);
     if (!registered.ok) return registered;
-    return this.site.claim(this.pool, clientId).then(async (owner): Promise<RegisterResult<H>> => {
-      if (owner === '') return registered;
-      await this.local.unregister(clientId, handle);
-      return {
-        ok: false,
-        reason: 'remote',
-        owner,
-        takeover: () => this.site.takeOver(this.pool, clientId, owner),
-      };
-    });
+    return this.site.claim(this.pool, clientId, adoption.getStore() === true).then(
+      (owner): RegisterResult<H> => {
+        if (owner === '') return registered;
+        this.local.unregister(clientId, handle);
+        return {
+          ok: false,
+          reason: 'remote',
+          owner,
+          takeover: () => this.site.takeOver(this.pool, clientId, owner),
+        };
+      },
+      (error: unknown) => {
+        // Not claimed: nothing of it may stay here, or the next CONNECT would find it.
+        this.local.unregister(clientId, handle);
+        throw error;
+      },
+    );
   }
 
   unregister(clientId: string, handle?: H): MaybePromise<boolean> {
-    return after(this.local.unregister(clientId, handle), (removed) => {
-      if (!removed) return false;
-      if (this.site.keepsOwnership(this.pool)) return true;
-      // The session's last changes are stored before another node may load it.
-      return this.site
-        .flushStore(this.pool)
-        .then(() => this.site.release(this.pool, clientId))
-        .then(() => true);
+    const removed = this.local.unregister(clientId, handle);
+    if (!removed) return false;
+    if (this.site.keepsOwnership(this.pool)) return true;
+    // The session's last changes are stored before another node may load it.
+    return this.site.flushStore(this.pool).then(async () => {
+      // A new session of the client id came here meanwhile: the id is its now.
+      if (this.local.find(clientId) === undefined) await this.site.release(this.pool, clientId);
+      return true;
     });
   }
 
   find(clientId: string): MaybePromise<H | undefined> {
+    const waiting = this.waitingFor(clientId);
+    if (waiting !== undefined) return waiting.then(() => this.find(clientId));
     return this.local.find(clientId);
+  }
+
+  /** Whether a session of this process holds the client id now. */
+  holds(clientId: string): boolean {
+    return this.local.find(clientId) !== undefined;
   }
 
   whois(handle: H): MaybePromise<string | undefined> {
@@ -86,6 +127,12 @@ export class OwnerRegistry<H> implements SessionRegistry<H> {
   onTakeover(listener: TakeoverListener<H>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The adoption of a client id that a caller outside it must wait for, if any. */
+  private waitingFor(clientId: string): Promise<void> | undefined {
+    if (this.reserved.size === 0 || adoption.getStore() === true) return undefined;
+    return this.reserved.get(clientId);
   }
 
   /**

@@ -35,6 +35,8 @@ export interface ClusterCommands {
   ): Promise<string>;
   holder(owner: string, nodes: string): Promise<string>;
   release(owner: string, owned: string, node: string, member: string): Promise<number>;
+  renew(lock: string, node: string, ms: number): Promise<number>;
+  unlock(lock: string, node: string): Promise<number>;
 }
 
 const COMMANDS: Record<keyof ClusterCommands, { keys: number; lua: string }> = {
@@ -46,6 +48,8 @@ const COMMANDS: Record<keyof ClusterCommands, { keys: number; lua: string }> = {
   claim: { keys: 3, lua: scripts.CLAIM },
   holder: { keys: 2, lua: scripts.HOLDER },
   release: { keys: 2, lua: scripts.RELEASE },
+  renew: { keys: 1, lua: scripts.RENEW },
+  unlock: { keys: 1, lua: scripts.UNLOCK },
 };
 
 /** Opens the command client of a node, with the cluster's scripts defined on it. */
@@ -71,12 +75,12 @@ export function openReader(client: RedisClient): RedisClient {
 }
 
 /** A stream reply with bulk strings as Buffers: `[[key, [[id, [field, value, ...]], ...]], ...]`. */
-export type StreamReply = [Buffer, [Buffer, Buffer[]][]][] | null;
+export type StreamReply = [Buffer, [Buffer, Buffer[] | null][]][] | null;
 
 /** The Buffer-reply forms of XREAD and XREADGROUP, which ioredis's types leave out. */
 export interface BufferStreams {
   xreadBuffer(...args: (string | number)[]): Promise<StreamReply>;
   xreadgroupBuffer(...args: (string | number)[]): Promise<StreamReply>;
-  xrangeBuffer(...args: (string | number)[]): Promise<[Buffer, Buffer[]][]>;
+  xrangeBuffer(...args: (string | number)[]): Promise<[Buffer, Buffer[] | null][]>;
   hgetallBuffer(key: string): Promise<Record<string, Buffer>>;
 }

@@ -287,6 +287,49 @@ function clusterSuite(place: () => RedisPlace): void {
     ).toEqual(['gone', 'gone too']);
   });
 
+  it('loses nothing acknowledged when a node leaves under load: another takes its sessions and the messages that kept coming', async () => {
+    const [a, b, c] = (await startNodes(3)) as [TestNode, TestNode, TestNode];
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 600 } };
+    const first = await client(a, 'stayer', persistent);
+    await first.subscribeAsync('feed/#', { qos: 1 });
+    await routed([c], a, 'feed/#');
+    const publisher = await client(c, 'feeder');
+    const acked: string[] = [];
+    let stop = false;
+    const publishing = (async () => {
+      for (let n = 0; !stop; n++) {
+        await publisher.publishAsync(`feed/${n}`, String(n), { qos: 1 });
+        acked.push(String(n));
+      }
+    })();
+    await until(() => acked.length >= 50, 5000, 'some load');
+    await a.stop(); // leave(() => pool.close()) under load
+    await until(() => acked.length >= 150, 5000, 'more load after the leave');
+    stop = true;
+    await publishing;
+    const back = await client(b, 'stayer', persistent);
+    expect(connackOf(back)?.sessionPresent).toBe(true);
+    const got = () =>
+      new Set([...inboxOf(first).messages, ...inboxOf(back).messages].map((m) => m.payload));
+    await until(() => acked.every((n) => got().has(n)), 10_000, 'every acknowledged message');
+  });
+
+  it("gives a client that reconnects while a dead node's duties run the messages that waited in its inbox", async () => {
+    const [a, b] = (await startNodes(2)) as [TestNode, TestNode];
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 600 } };
+    const subscriber = await client(b, 'eager', persistent);
+    await subscriber.subscribeAsync('orders/#', { qos: 1 });
+    await routed([a], b, 'orders/#');
+    b.kill();
+    const publisher = await client(a, 'shop');
+    for (let i = 0; i < 20; i++) await publisher.publishAsync(`orders/${i}`, `o${i}`, { qos: 1 });
+    // At once, on the node that will do the duties: the CONNECT waits for them.
+    const back = await client(a, 'eager', { ...persistent, connectTimeout: 15_000 });
+    expect(connackOf(back)?.sessionPresent).toBe(true);
+    await until(() => inboxOf(back).messages.length >= 20, 10_000, 'the orders');
+    expect(new Set(inboxOf(back).messages.map((m) => m.payload)).size).toBe(20);
+  });
+
   it('takes back its own sessions and inbox when it starts again with the same node id', async () => {
     const shared = prefix();
     const a = await startNode(place(), shared, 'steady');

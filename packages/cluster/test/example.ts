@@ -31,8 +31,9 @@ export async function example(url = 'redis://127.0.0.1:6379'): Promise<string[]>
   while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
 
   for (const { node, pool } of brokers) {
-    await pool.close(); // stores its persistent sessions: another node takes them over
-    await node.leave(); // the others stop routing to it
+    // Stops taking messages, closes the pool (its persistent sessions are stored), then leaves:
+    // another node takes its sessions over.
+    await node.leave(() => pool.close());
   }
   return received;
 }

@@ -72,8 +72,7 @@ export async function startNode(
       if (stopped) return;
       stopped = true;
       server.close();
-      await pool.close();
-      await node.leave();
+      await node.leave(() => pool.close());
     },
     kill: () => {
       dead = true;

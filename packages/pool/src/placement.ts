@@ -78,7 +78,14 @@ export function placeConnect<UC>(
       site.adopt(session);
       const recovered = site.recover?.(session);
       if (recovered === undefined) return session.connect(link, packet, connection, assigned);
-      return after(recovered, () => session.connect(link, packet, connection, assigned));
+      return Promise.resolve(recovered).then(
+        () => session.connect(link, packet, connection, assigned),
+        (error: unknown) => {
+          // A session that could not be loaded must not stay, empty, under its client id.
+          session.end('stored session not loaded');
+          throw error;
+        },
+      );
     });
   });
 }

@@ -297,9 +297,12 @@ export class Pool<UC = unknown>
     });
   }
 
-  /** Waits until what the sessions recorded is in the store (nothing to wait for without one). */
+  /**
+   * Resolves once what the sessions recorded until now is in the store, and rejects when the
+   * store failed; later records are not waited for. Nothing to wait for without a store.
+   */
   async flushStore(): Promise<void> {
-    await this.journal?.flush();
+    await this.journal?.recordedSoFar();
   }
 
   /** Sends `$SYS/...` topics to another pool's router and store: the default pool of a set. */

@@ -57,6 +57,17 @@ export class StoreJournal implements SessionJournal {
     return this.store.load(key);
   }
 
+  /**
+   * Settles once what is recorded until now is stored (later records are not waited for), and
+   * rejects when that failed.
+   */
+  recordedSoFar(): Promise<void> {
+    const waiting = this.durable();
+    if (waiting === undefined) return Promise.resolve();
+    if (!this.scheduled && this.storing === undefined) this.commit();
+    return Promise.resolve(waiting);
+  }
+
   /** Stores what is recorded now, and settles once every batch is stored. */
   async flush(): Promise<void> {
     for (;;) {

@@ -403,15 +403,19 @@ export class Session<UC = unknown>
   /**
    * Gives the session up to another broker of a cluster, which takes its client over and loads
    * it from the store. The live connection's Will goes as a takeover here would send it: at once
-   * when it has no delay; a delayed one is dropped, since the new connection comes at once
-   * [MQTT-3.1.2-8] [MQTT-3.1.3-9]. Then the session stops as in {@link suspend}: a v5 client
+   * when it has no delay or the session has expiry 0 (it ends now); a delayed one of a session
+   * that goes on is dropped, since the new connection comes at once [MQTT-3.1.2-8]
+   * [MQTT-3.1.3-9]. Then the session stops as in {@link suspend}: a v5 client
    * hears DISCONNECT 0x8E.
    */
   handOver(): void {
     if (this.isEnded) return;
     const will = this.will;
     if (will !== undefined && this.attachment?.live === true) {
-      if (will.delayInterval === 0) publishWill(this, will, this.userContext);
+      // A session with expiry 0 ends here, and its Will with it, whatever the delay.
+      if (will.delayInterval === 0 || this.expiryInterval === 0) {
+        publishWill(this, will, this.userContext);
+      }
       this.willGone();
     }
     this.suspend(ReasonCode.SessionTakenOver, 'session taken over');
