@@ -101,7 +101,10 @@ export class PoolHost<UC> implements SessionHost {
     if (!result.ok) return result;
     const forwarded = topics === this.parts ? this.relay?.forwarded() : undefined;
     if (!message.retain) {
-      return forwarded === undefined ? result : this.afterForwarded(forwarded, result);
+      // The routing outcome now, so the publisher's next packets go on; its acknowledgement waits
+      // for the forwards, in order with its other acknowledgements.
+      if (forwarded === undefined || !isPromiseLike(forwarded)) return result;
+      return { ok: true, deliveries: result.deliveries, handedOver: Promise.resolve(forwarded) };
     }
     let stored: MaybePromise<void>;
     try {

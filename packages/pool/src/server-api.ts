@@ -149,8 +149,21 @@ export function publishFromServer<UC>(
       };
       return after(
         pool.host.publish(message, undefined),
-        (result): PublishOutcome =>
-          result.ok ? result : { ok: false, reason: result.reason, message: result.message },
+        (result): MaybePromise<PublishOutcome> => {
+          if (!result.ok) return { ok: false, reason: result.reason, message: result.message };
+          const outcome: PublishOutcome = { ok: true, deliveries: result.deliveries };
+          // Handed on to other nodes (a cluster): settled once they have it.
+          const handedOver = result.handedOver;
+          if (handedOver === undefined) return outcome;
+          return handedOver.then(
+            () => outcome,
+            (): PublishOutcome => ({
+              ok: false,
+              reason: 'store-failed',
+              message: 'the message was not handed to the other nodes',
+            }),
+          );
+        },
       );
     },
   );

@@ -53,7 +53,15 @@ export type SubscribeResult =
  * for a host that also stores the message (a retained one) and could not.
  */
 export type PublishResult =
-  | { ok: true; deliveries: number }
+  | {
+      ok: true;
+      deliveries: number;
+      /**
+       * What an acknowledgement of the message waits for besides the session store, when its
+       * host hands it on elsewhere (the other nodes of a cluster); a rejection means it was not.
+       */
+      handedOver?: Promise<void>;
+    }
   | { ok: false; reason: 'overload' | 'store-failed'; message: string };
 
 /** A subscription as listed by {@link Router.subscriptionsOf}. */

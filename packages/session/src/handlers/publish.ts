@@ -3,6 +3,7 @@ import {
   after,
   expiresAt,
   forwardedProperties,
+  isPromiseLike,
   type MaybePromise,
   ReasonCode,
 } from '@mqtt-sessions/protocol';
@@ -156,7 +157,15 @@ function afterRouting(
   // with its packet id), so that nothing acknowledged is lost in a crash.
   // A message that went to no persistent session recorded nothing: its acknowledgement does not
   // wait on other sessions' writes, nor fail with them.
-  connection.sendAckWhenStored(session.durable(mark), qos === 1 ? 'puback' : 'pubrec', id, code);
+  const stored = session.durable(mark);
+  const handedOver = result.handedOver;
+  const ready =
+    handedOver === undefined
+      ? stored
+      : isPromiseLike(stored)
+        ? Promise.all([stored, handedOver]).then(() => undefined)
+        : handedOver;
+  connection.sendAckWhenStored(ready, qos === 1 ? 'puback' : 'pubrec', id, code);
 }
 
 /**
