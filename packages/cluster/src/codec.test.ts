@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeForwarded, decodeWill, encodeForwarded, encodeWill } from './codec.js';
+import {
+  decodeForwarded,
+  decodeWill,
+  encodeForwarded,
+  encodeWill,
+  packBatch,
+  unpackBatch,
+} from './codec.js';
 
 describe('the forwarded-message codec', () => {
   it('carries every field, bytes as bytes, and user properties that look like its own encoding', () => {
@@ -53,5 +60,17 @@ describe('the forwarded-message codec', () => {
       delayInterval: 5,
     };
     expect(decodeWill(encodeWill(will))).toEqual(will);
+  });
+});
+
+describe('batches of forwarded messages', () => {
+  it('packs messages into one entry and unpacks them in order', () => {
+    const messages = [Buffer.from('one'), Buffer.alloc(0), Buffer.from([0, 1, 2, 255])];
+    expect(unpackBatch(packBatch(messages))).toEqual(messages);
+  });
+
+  it('refuses a batch that is cut short', () => {
+    const packed = packBatch([Buffer.from('a whole message')]);
+    expect(() => unpackBatch(packed.subarray(0, packed.length - 1))).toThrow(/cut short/);
   });
 });

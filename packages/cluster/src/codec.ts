@@ -93,6 +93,36 @@ export function decodeForwarded(bytes: Buffer): ForwardedMessage {
   return { pool: header.p, message, shared };
 }
 
+/**
+ * Packs the messages of one turn for one node into one stream entry: each with its length in 4
+ * bytes before it. One XADD, and one entry to read, for a whole batch.
+ */
+export function packBatch(messages: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const message of messages) size += 4 + message.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const message of messages) {
+    out.writeUInt32BE(message.length, at);
+    message.copy(out, at + 4);
+    at += 4 + message.length;
+  }
+  return out;
+}
+
+/** The messages of a batch {@link packBatch} made; throws on bytes it did not make. */
+export function unpackBatch(batch: Buffer): Buffer[] {
+  const messages: Buffer[] = [];
+  let at = 0;
+  while (at < batch.length) {
+    const length = batch.readUInt32BE(at);
+    if (at + 4 + length > batch.length) throw new Error('a forwarded batch is cut short');
+    messages.push(batch.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return messages;
+}
+
 /** A Will as a cluster keeps it for a connection whose session no store keeps. */
 export interface KeptWill {
   readonly topic: string;

@@ -2,12 +2,12 @@ import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
 import { encodeForwarded } from './codec.js';
 import type { Forwarder } from './node-relay.js';
 
-/** Appends a batch of encoded messages to a node's inbox stream. */
+/** Appends a batch of encoded messages to a node's inbox stream, in order. */
 export type AppendToInbox = (node: string, entries: readonly Buffer[]) => Promise<void>;
 
 /**
  * The messages this node forwards, gathered per event-loop turn and per node, then appended to
- * each node's inbox stream in the order they were published. A QoS 1 or 2 publish waits for the
+ * each node's inbox stream in the order they were published, one entry per node and turn. A QoS 1 or 2 publish waits for the
  * batch it went into ({@link takeWait}), so a publisher hears PUBACK only once Redis holds the
  * message for every node it goes to.
  */

@@ -1,5 +1,5 @@
 import { Router, type Subscriber } from '@mqtt-sessions/router';
-import { decodeForwarded } from './codec.js';
+import { decodeForwarded, packBatch, unpackBatch } from './codec.js';
 import { BLOCK_MS, type JoinedPool, type NodeParts, READ_COUNT, sleep } from './node-parts.js';
 import type { BufferStreams, RedisClient, StreamReply } from './redis.js';
 
@@ -25,11 +25,10 @@ export class Inbox {
     this.reader = reader;
   }
 
-  /** Appends encoded messages to `node`'s inbox. */
-  async append(node: string, entries: readonly Buffer[]): Promise<void> {
+  /** Appends encoded messages to `node`'s inbox, as one entry. */
+  async append(node: string, messages: readonly Buffer[]): Promise<void> {
     const { client, keys } = this.parts;
-    const key = keys.inbox(node);
-    await Promise.all(entries.map((entry) => client.xadd(key, '*', 'm', entry)));
+    await client.xadd(keys.inbox(node), '*', 'm', packBatch(messages));
   }
 
   /** Makes this node's inbox and its consumer group, unless they are there. */
@@ -73,7 +72,7 @@ export class Inbox {
           ids.push(id.toString());
           // A pending entry deleted meanwhile comes back without fields: nothing to route.
           const value = fields?.[1];
-          if (value !== undefined) this.deliver(value);
+          if (value !== undefined) this.deliverBatch(value);
         }
         await Promise.all([...pools.values()].map((joined) => joined.pool.flushStore()));
         // Acknowledged and deleted together: an entry left behind would be routed again.
@@ -129,11 +128,23 @@ export class Inbox {
       for (const [id, fields] of entries) {
         ids.push(id.toString());
         const value = fields?.[1];
-        if (value !== undefined) this.deliver(value, routers);
+        if (value !== undefined) this.deliverBatch(value, routers);
       }
       await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));
       await client.xdel(key, ...ids);
     }
+  }
+
+  /** Routes the messages of a stream entry, in order. */
+  private deliverBatch(batch: Buffer, routers?: ReadonlyMap<string, Router>): void {
+    let messages: Buffer[];
+    try {
+      messages = unpackBatch(batch);
+    } catch (error) {
+      this.parts.onError(error);
+      return;
+    }
+    for (const message of messages) this.deliver(message, routers);
   }
 
   /** Routes a forwarded message in its pool, or with `routers` (by pool name) when given. */
