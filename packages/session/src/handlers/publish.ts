@@ -116,6 +116,8 @@ export function handlePublish(
           : expiresAt(props.messageExpiryInterval, session.now()),
       sender: session,
       senderContext: session.userContext,
+      // Present, though unset: every message has one shape, so the router reads it fast.
+      origin: undefined,
       wireCache: undefined,
     };
     const mark = session.journalMark();
