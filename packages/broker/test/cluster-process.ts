@@ -1,13 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { spawnCli } from './cli-process.js';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-/** A broker process of a test cluster: the CLI from source, joined with `--cluster`. */
+/** A broker process of a test cluster: the CLI with `--cluster`. */
 export interface BrokerProcess {
-  readonly child: ChildProcess;
   readonly nodeId: string;
   readonly port: number;
   /** Everything it wrote to stdout (its JSON log lines). */
@@ -28,47 +24,20 @@ export async function startClusterBroker(
   nodeId: string,
   extra: readonly string[] = [],
 ): Promise<BrokerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@mqtt-sessions/source',
-      '--import',
-      'tsx',
-      cli,
-      ...['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--metrics-port', 'off'],
-      ...['--sys-interval', '0', '--cluster', ...redisArgs, '--redis-prefix', prefix],
-      ...['--node-id', nodeId, '--cluster-lease', '1500', ...extra],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      for (const line of stdout.split('\n'))
-        if (line.includes('broker listening')) resolve(JSON.parse(line).tcp);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`broker ${nodeId} exited with ${code}: ${stderr}`)),
-    );
-  });
-  const exit = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill(signal);
-    await exited;
-  };
+  const broker = await spawnCli([
+    ...['--port', '0', '--cluster', ...redisArgs, '--redis-prefix', prefix],
+    ...['--node-id', nodeId, '--cluster-lease', '1500', ...extra],
+  ]);
   return {
-    child,
     nodeId,
-    port,
-    log: () => stdout,
-    kill: () => exit('SIGKILL'),
-    stop: () => exit('SIGTERM'),
+    port: broker.port,
+    log: broker.log,
+    kill: async () => {
+      await broker.exit('SIGKILL');
+    },
+    stop: async () => {
+      await broker.exit('SIGTERM');
+    },
   };
 }
 
@@ -149,7 +118,6 @@ export async function startWorkers(
   redisArgs: readonly string[],
   workers: number,
 ): Promise<{ port: number; log: () => string; stop: () => Promise<number | null> }> {
-  const { createServer } = await import('node:net');
   // node:cluster workers share a port the supervisor names: pick a free one first.
   const port = await new Promise<number>((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -160,49 +128,12 @@ export async function startWorkers(
     });
   });
   const prefix = `workers-${Math.random().toString(16).slice(2, 10)}:`;
-  const child = spawn(
-    process.execPath,
+  const supervisor = await spawnCli(
     [
-      '--conditions=@mqtt-sessions/source',
-      '--import',
-      'tsx',
-      cli,
-      ...[
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--ws-port',
-        'off',
-        '--metrics-port',
-        'off',
-      ],
-      ...['--sys-interval', '0', '--workers', String(workers), '--node-id', 'w'],
+      ...['--port', String(port), '--workers', String(workers), '--node-id', 'w'],
       ...[...redisArgs, '--redis-prefix', prefix],
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    workers,
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.split('broker listening').length - 1 >= workers) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`--workers exited with ${code}: ${stderr}`)));
-  });
-  return {
-    port,
-    log: () => stdout,
-    stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-  };
+  return { port, log: supervisor.log, stop: () => supervisor.exit('SIGTERM') };
 }

@@ -6,18 +6,17 @@
  * once to the QoS 2 subscriber, and publish a delayed Will exactly once, whether it fell due
  * before the kill or after it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Packet } from 'mqtt-packet';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../abuse/prng.js';
+import { spawnCli } from './cli-process.js';
 import { RawClient } from './raw-client.js';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const redisUrl = process.env.REDIS_URL;
 const MESSAGES = 1000;
 const WINDOW = 40;
@@ -34,34 +33,10 @@ afterAll(async () => {
 
 /** Starts the CLI from source on the given store arguments; resolves with its MQTT port. */
 async function startBroker(storeArgs: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@mqtt-sessions/source',
-      '--import',
-      'tsx',
-      cli,
-      ...['--host', '127.0.0.1', '--port', '0', '--ws-port', 'off', '--metrics-port', 'off'],
-      // Room for every message in the offline sessions' queues (the default holds 1000).
-      ...['--sys-interval', '0', '--max-queued', '2000', ...storeArgs],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split('\n'))
-        if (line.includes('broker listening')) resolve(JSON.parse(line).tcp);
-    });
-    child.once('exit', (code) => reject(new Error(`the broker exited with ${code}: ${stderr}`)));
-  });
-  return { child, port };
+  // Room for every message in the offline sessions' queues (the default holds 1000).
+  const broker = await spawnCli(['--port', '0', '--max-queued', '2000', ...storeArgs]);
+  children.push(broker.child);
+  return { child: broker.child, port: broker.port };
 }
 
 async function kill(child: ChildProcess): Promise<void> {
