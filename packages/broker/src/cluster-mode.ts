@@ -1,14 +1,28 @@
 import type * as ClusterPackage from '@mqtt-sessions/cluster';
+import type { Pool, PoolOptions } from '@mqtt-sessions/pool';
 import { ConfigError } from './config.js';
 import type { BrokerOptions } from './options.js';
-import { isMissingPackage } from './redis-retain.js';
+import { isMissingPackage, type RedisConnection } from './redis-retain.js';
 import { hasRedis, redisTarget } from './redis-target.js';
+import type { ClusterFigures } from './sys-topics.js';
 
 /** The package of cluster mode, an optional dependency like the Redis stores. */
 export const CLUSTER_PACKAGE = '@mqtt-sessions/cluster';
 
-/** A broker's membership of a cluster, as the broker uses it. */
-export type ClusterMembership = ClusterPackage.ClusterNode;
+/**
+ * A broker's membership of a cluster, as the broker uses it: a `ClusterNode` of
+ * `@mqtt-sessions/cluster`, an optional dependency, so its type is not named here.
+ */
+export interface ClusterMembership extends ClusterFigures {
+  readonly nodeId: string;
+  /** The node's Redis connection, for `/healthz`. */
+  readonly redis: RedisConnection;
+  /** The client id registry a pool of this node uses. */
+  registry(pool: string): NonNullable<PoolOptions<unknown>['registry']>;
+  join(pools: readonly Pool<unknown>[]): Promise<void>;
+  leave(closePools?: () => Promise<void>): Promise<void>;
+  stats(): { readonly nodeId: string; readonly peers: number };
+}
 
 /**
  * Refuses cluster options that cannot work, as a user would fix them: the brokers of a cluster
