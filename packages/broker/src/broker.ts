@@ -261,7 +261,17 @@ export async function createBroker(options: Partial<BrokerOptions> = {}): Promis
     logger.warn({ err: error }, 'Redis connection error'),
   );
   const cluster = resolved.cluster
-    ? await openClusterNode(resolved, (error) => logger.warn({ err: error }, 'cluster error'))
+    ? await openClusterNode(
+        resolved,
+        (error) => logger.warn({ err: error }, 'cluster error'),
+        resolved.onClusterLeaseLost ??
+          (() => {
+            // Another broker has this one's sessions now: its copies and connections must go,
+            // without a word to the store. The supervisor (or --workers) starts it afresh.
+            logger.fatal('this broker lost its cluster lease and its sessions: exiting');
+            process.exit(1);
+          }),
+      )
     : undefined;
   return new Broker({ ...resolved, logger }, runtime, stores, loginGuard, cluster);
 }

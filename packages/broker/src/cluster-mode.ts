@@ -59,6 +59,7 @@ export function checkClusterOptions(options: BrokerOptions): void {
 export async function openClusterNode(
   options: BrokerOptions,
   onError: (error: unknown) => void,
+  onLeaseLost: () => void,
 ): Promise<ClusterMembership> {
   let cluster: typeof ClusterPackage;
   try {
@@ -81,5 +82,6 @@ export async function openClusterNode(
     keyPrefix: options.redisPrefix,
     leaseMs: options.clusterLeaseMs,
     onError,
+    onLeaseLost,
   });
 }

@@ -138,6 +138,12 @@ export interface BrokerOptions {
    */
   clusterLeaseMs: number;
   /**
+   * What a broker of a cluster does when it finds that the others counted it dead and took its
+   * sessions (API only). Default: log and exit with status 1, so that its supervisor starts it
+   * afresh; its own copies of those sessions must not live on.
+   */
+  onClusterLeaseLost: (() => void) | undefined;
+  /**
    * How long a Redis command may take before it fails, in ms: while Redis is away, what needs it
    * is refused (PUBACK 0x80, DISCONNECT 0x80) after this long instead of waiting. Default 5 s.
    */
@@ -697,6 +703,7 @@ export function resolveBrokerOptions(options: Partial<BrokerOptions> = {}): Brok
     cluster: options.cluster ?? (options.workers ?? 1) > 1,
     workers: options.workers ?? 1,
     clusterLeaseMs: options.clusterLeaseMs ?? 10_000,
+    onClusterLeaseLost: options.onClusterLeaseLost,
     maxRetainedBytes: options.maxRetainedBytes,
     maxRetainedMessages: options.maxRetainedMessages,
     usersFile: options.usersFile,

@@ -40,6 +40,13 @@ export type ClusterNodeOptions = RedisTarget & {
   readonly takeoverTimeoutMs?: number;
   /** Told about what fails in the background (a Redis that is away); default console.error. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Called when a heartbeat finds that the other nodes counted this one dead (its lease ran out
+   * while it was alive: a stalled event loop, Redis out of reach) and took over its duties: its
+   * sessions live on another node now, so its own copies must go, and the safe way is to stop the
+   * process and start it again. Without it the node only writes its routes again.
+   */
+  readonly onLeaseLost?: () => void;
 };
 
 /** Figures of a cluster node. */
@@ -93,6 +100,7 @@ export class ClusterNode {
   private readonly leaseMs: number;
   private readonly takeoverTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly onLeaseLost: (() => void) | undefined;
   private readonly client: RedisClient & ClusterCommands;
   private readonly routeReader: RedisClient;
   private readonly inboxReader: RedisClient;
@@ -125,6 +133,7 @@ export class ClusterNode {
     this.leaseMs = options.leaseMs ?? 10_000;
     this.takeoverTimeoutMs = options.takeoverTimeoutMs ?? 5000;
     this.onError = options.onError ?? ((error) => console.error('mqtt-sessions cluster:', error));
+    this.onLeaseLost = options.onLeaseLost;
     this.client = openClient(options);
     this.client.on('error', (error: unknown) => this.onError(error));
     this.routeReader = openReader(this.client);
@@ -429,6 +438,14 @@ export class ClusterNode {
         this.leaseMs,
       );
       this.setPeers(live);
+      if (added === 1 && this.onLeaseLost !== undefined) {
+        // Others found this node's lease run out and took its sessions over.
+        this.onError(
+          new Error(`node ${this.nodeId} lost its lease: its duties went to another node`),
+        );
+        this.onLeaseLost();
+        return;
+      }
       // Others found this node's lease run out and dropped its routes: write them again.
       if (added === 1 || this.routes.mustRejoin) await this.routes.rejoin(this.leaseMs);
       for (const node of dead) {

@@ -330,6 +330,29 @@ function clusterSuite(place: () => RedisPlace): void {
     expect(new Set(inboxOf(back).messages.map((m) => m.payload)).size).toBe(20);
   });
 
+  it('tells a node that finds its lease was lost and its duties taken: it must not go on', async () => {
+    const shared = prefix();
+    const a = await startNode(place(), shared, `alive-${randomBytes(3).toString('hex')}`);
+    nodes.push(a);
+    let lost = 0;
+    const b = await startNode(place(), shared, `stalled-${randomBytes(3).toString('hex')}`, {
+      onLeaseLost: () => lost++,
+    });
+    nodes.push(b);
+    const onB = await client(b, 'stalled-sub', {
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    await onB.subscribeAsync('s/#', { qos: 1 });
+    await routed([a], b, 's/#');
+    const inside = b.node as unknown as { heartbeat: NodeJS.Timeout; beat(): Promise<void> };
+    clearInterval(inside.heartbeat); // a stall: no beat for longer than the lease
+    await until(() => !a.node.routesTo(b.node.nodeId, 'default', 's/#'), 8000, 'the takeover');
+    expect(lost).toBe(0);
+    await inside.beat(); // the stall ends
+    expect(lost).toBe(1);
+  });
+
   it('takes back its own sessions and inbox when it starts again with the same node id', async () => {
     const shared = prefix();
     const a = await startNode(place(), shared, 'steady');
