@@ -74,6 +74,9 @@ export class Inbox {
           const value = fields?.[1];
           if (value !== undefined) this.deliverBatch(value);
         }
+        // Every local subscriber has them (a big fan-out goes in slices), and what persistent
+        // sessions recorded of them is stored.
+        await Promise.all([...pools.values()].map((joined) => joined.pool.router.drained()));
         await Promise.all([...pools.values()].map((joined) => joined.pool.flushStore()));
         // Acknowledged and deleted together: an entry left behind would be routed again.
         await client
@@ -130,6 +133,7 @@ export class Inbox {
         const value = fields?.[1];
         if (value !== undefined) this.deliverBatch(value, routers);
       }
+      await Promise.all([...routers.values()].map((router) => router.drained()));
       await Promise.all([...adopted.keys()].map((joined) => joined.pool.flushStore()));
       await client.xdel(key, ...ids);
     }

@@ -29,6 +29,8 @@ export class FanOutBacklog {
   private head = 0;
   private pendingDeliveries = 0;
   private scheduled = false;
+  /** Resolved when the backlog is empty again. */
+  private waiters: (() => void)[] = [];
   private readonly sliceSize: number;
   private readonly schedule: (run: () => void) => void;
   private readonly deliver: (
@@ -58,6 +60,12 @@ export class FanOutBacklog {
 
   get idle(): boolean {
     return this.pendingDeliveries === 0;
+  }
+
+  /** Resolves once every delivery waiting now (and any queued meanwhile) has been made. */
+  drained(): Promise<void> {
+    if (this.pendingDeliveries === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Queues the deliveries of one publish, from index `from` of its frame, and wakes a slice. */
@@ -106,6 +114,11 @@ export class FanOutBacklog {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
+    }
+    if (this.pendingDeliveries === 0 && this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const resolve of waiters) resolve();
     }
   }
 }

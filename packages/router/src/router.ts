@@ -306,6 +306,15 @@ export class Router {
     return true;
   }
 
+  /**
+   * Resolves once the deliveries waiting in slices now have been made: for a caller that must not
+   * count a message as delivered before every subscriber has it (a cluster node acknowledging its
+   * inbox).
+   */
+  drained(): Promise<void> {
+    return this.backlog.drained();
+  }
+
   /** Counts of filters, subscriptions and subscribers. */
   stats(): RouterStats {
     const info = this.index.info();
@@ -340,8 +349,28 @@ export class Router {
       if (subscription.options.noLocal && subscription.entry.subscriber === message.sender) {
         return; // [MQTT-3.8.3-3]
       }
-      // A message from another node is not sent back out to the other nodes.
-      if (message.origin !== undefined && subscription.entry.subscriber.remote === true) return;
+    }
+    const subscriber = subscription.entry.subscriber;
+    if (subscriber.remote === true) {
+      // A message from another node is not sent back out to the other nodes. One published here
+      // goes to a relay at once, never in a later slice: its publisher's acknowledgement waits
+      // for the forwards this publish makes. One copy per node, however many filters match.
+      if (message.origin !== undefined) return;
+      const entry = subscription.entry;
+      if (shared === undefined) {
+        if (entry.epoch === this.epoch) return;
+        entry.epoch = this.epoch;
+      }
+      this.deliverOne(
+        message,
+        subscriber,
+        message.qos,
+        message.retain,
+        undefined,
+        shared,
+        subscription.filter,
+      );
+      return;
     }
     const options = subscription.options;
     const entry = subscription.entry;

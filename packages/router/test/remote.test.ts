@@ -60,4 +60,26 @@ describe('Router with messages from other nodes', () => {
       router.routeShared({ group: 'g', filter: 'a' }, message('a', { origin: 'node-b' })),
     ).toBe(false);
   });
+
+  it('hands a local message to a relay at once, even when the rest of a big fan-out goes in slices', async () => {
+    const slices: (() => void)[] = [];
+    const router = new Router({ sliceSize: 2, schedule: (run) => slices.push(run) });
+    const locals = [new Recorder('l1'), new Recorder('l2'), new Recorder('l3'), new Recorder('l4')];
+    for (const local of locals) router.subscribe(local, 'big/#', subscriptionOptions(1));
+    const relay = new RemoteRecorder('relay');
+    router.subscribe(relay, 'big/#', subscriptionOptions(2));
+    router.subscribe(relay, 'big/+', subscriptionOptions(2)); // overlapping: still one call
+    router.publish(message('big/1'));
+    expect(relay.received.map((r) => r.topic)).toEqual(['big/1']);
+    const delivered = () => locals.filter((l) => l.received.length > 0).length;
+    expect(delivered()).toBe(2);
+    let drained = false;
+    const done = router.drained().then(() => {
+      drained = true;
+    });
+    while (slices.length > 0) (slices.shift() as () => void)();
+    await done;
+    expect(drained).toBe(true);
+    expect(delivered()).toBe(4);
+  });
 });
