@@ -15,20 +15,21 @@
  *    throughput at QoS 1 (closed loop), latency at a fixed rate, Redis commands per message,
  *    per connect and per subscription (bench/cluster-flow.ts).
  * 3. The same cross-node run against two Aedes processes joined by mqemitter-redis and
- *    aedes-persistence-redis (bench/aedes-cluster-server.mjs).
+ *    aedes-persistence-redis (bench/aedes-server.mjs --mq redis --persistence redis).
  *
  * Every run starts fresh broker processes under a fresh Redis key prefix, whose keys are deleted
  * afterwards. Without --redis-url the benchmark starts a Redis server of its own on a free port,
  * so that its command counts and CPU time are the brokers' alone. Every process it starts is a
  * process group of its own, killed at the end, on failure and on Ctrl-C.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { describeCode } from '../../../tooling/bench/code.ts';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
 import {
   formatDuration,
@@ -101,7 +102,7 @@ const selected = (id: ScenarioId) => only === undefined || only.includes(id);
 const root = resolve(values.checkout ?? fileURLToPath(new URL('../../../', import.meta.url)));
 const cliPath = join(root, 'packages/broker/dist/cli.js');
 if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run pnpm build first`);
-const aedesPath = fileURLToPath(new URL('./aedes-cluster-server.mjs', import.meta.url));
+const aedesPath = fileURLToPath(new URL('./aedes-server.mjs', import.meta.url));
 
 /** How one broker setup runs: our broker with some flags, or Aedes. */
 interface Setup {
@@ -126,37 +127,6 @@ const loadAverage = () =>
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
-
-/** The commit of the checkout, whether its sources differ from it, and when it was built. */
-function describeCode(): string {
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', root, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  let text: string;
-  try {
-    const commit = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--', 'packages/*/src/*')
-      .split('\n')
-      .map((line) => /packages\/([^/]+)\//.exec(line)?.[1])
-      .filter((name, i, all) => name !== undefined && all.indexOf(name) === i);
-    text = `commit ${commit}${dirty.length > 0 ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
-  } catch {
-    text = 'commit unknown';
-  }
-  // The newest build output of any package: the code the brokers ran.
-  let newest = 0;
-  const packagesDir = join(root, 'packages');
-  for (const pkg of readdirSync(packagesDir)) {
-    const dist = join(packagesDir, pkg, 'dist');
-    if (!existsSync(dist)) continue;
-    for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
-      if (file.endsWith('.js')) newest = Math.max(newest, statSync(join(dist, file)).mtimeMs);
-    }
-  }
-  return `${text}; packages built ${new Date(newest).toISOString()}`;
-}
 
 /** Our broker's flags in every setup: as `pnpm bench:broker` runs it, on Redis. */
 function ourFlags(port: number, redisUrl: string, prefix: string): string[] {
@@ -212,6 +182,7 @@ async function startAedes(
     [
       aedesPath,
       ...['--port', String(port), '--id', label, '--concurrency', String(AEDES_CONCURRENCY)],
+      ...['--persistence', 'redis', '--mq', 'redis'],
       ...['--redis-url', redis.url, '--redis-prefix', prefix],
     ],
     port,
@@ -492,7 +463,7 @@ function cpuText(loop: LoopResult): string {
 const benchStart = performance.now();
 const redis = await useRedisServer(values['redis-url'] ?? process.env.REDIS_URL);
 const machine = describeMachine();
-const code = describeCode();
+const code = describeCode(root);
 const date = new Date().toISOString();
 const loadAtStart = loadAverage();
 const redisText = redis.private
@@ -831,7 +802,7 @@ const report = [
   `Date: ${date}. Load average (1/5/15 min): ${loadAtStart} at start, ${loadAtEnd} at end. The run took ${elapsedS.toFixed(0)} s.`,
   `Redis: ${redisText}.`,
   `Runs: ${reps} per setup and scenario, in turn, each in fresh broker processes under a fresh Redis key prefix (deleted afterwards); the tables show the median (±half the spread of the headline figure). Closed loops: warm-up ${warmupMs} ms, measured ${measureMs} ms; fixed rate: ${latencyRate} msgs/s, 500 ms warm-up, ${latencyMs} ms measured.`,
-  `mqtt-sessions flags: ${OUR_LIMIT_FLAGS.join(' ')} --store redis --retain-store redis --redis-prefix <fresh>; plus --cluster --node-id <id> or --workers ${workers}. Aedes: ${AEDES_CONCURRENCY} concurrency, mqemitter-redis (pub/sub channels under the prefix) and aedes-persistence-redis (keys under the prefix), bench/aedes-cluster-server.mjs. (!) marks a setup with a run that lost, duplicated or did not acknowledge a message, or whose broker died.`,
+  `mqtt-sessions flags: ${OUR_LIMIT_FLAGS.join(' ')} --store redis --retain-store redis --redis-prefix <fresh>; plus --cluster --node-id <id> or --workers ${workers}. Aedes: ${AEDES_CONCURRENCY} concurrency, mqemitter-redis (pub/sub channels under the prefix) and aedes-persistence-redis (keys under the prefix), bench/aedes-server.mjs --mq redis --persistence redis. (!) marks a setup with a run that lost, duplicated or did not acknowledge a message, or whose broker died.`,
   ...(flowRows.length === 0
     ? []
     : [

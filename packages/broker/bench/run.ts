@@ -1,31 +1,8 @@
-/**
- * `pnpm bench:broker`: mqtt-sessions against Aedes and Mosquitto (when installed), each broker in
- * a child process of its own, driven by this process over raw TCP sockets (MQTT 3.1.1,
- * mqtt-packet). Prints Markdown tables and writes them to bench/results.md.
- *
- *   node --import tsx bench/run.ts [--quick] [--reps 2] [--only fan-in-0,storm]
- *     [--measure 5000] [--warmup 1000] [--window-scale 1] [--parser inline|mqtt-packet]
- *     [--brokers ours,aedes,mosquitto,bare] [--baseline <checkout>] [--profile <dir>]
- *     [--no-write] [--redis-url redis://127.0.0.1:6379]
- *
- * Scenarios: fan-in-0, fan-in-1, fan-out, pairs, idle, storm, storm-50k, storm-tls-ws, retained,
- * and with persistent sessions pairs-persistent and fan-in-persistent. For each one the brokers
- * take turns, A B A B..., each run in a fresh broker process. `--baseline` adds a broker, our
- * broker as built in another checkout, to compare a change with the code before it in one run.
- * `bare`, a net server that only answers CONNECT, is the floor of the storm and idle scenarios;
- * it routes nothing, so the others leave it out.
- *
- * Every broker keeps its sessions in memory (ours with `--store memory`, so that it compares with
- * the peers' in-memory defaults), except in the persistent-session scenarios: there ours runs once
- * on each store (memory, SQLite, Redis) and Aedes on Redis (aedes-persistence-redis), and a second
- * table compares them; Mosquitto sits those out (its persistence is a periodic snapshot of the
- * whole database, not a journal of each session).
- */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeCode } from '../../../tooling/bench/code.ts';
 import { describeMachine } from '../../../tooling/bench/machine.ts';
 import {
   formatBytes,
@@ -489,46 +466,9 @@ const loadAverage = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-/**
- * The commit measured, whether the core packages' sources differ from it, and the build time, of
- * this checkout or of the one at `root`.
- */
-function describeCode(root?: string): string {
-  const git = (...args: string[]) =>
-    execFileSync('git', root === undefined ? args : ['-C', root, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  let text: string;
-  try {
-    const commit = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--', 'packages/*/src/*')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => /packages\/([^/]+)\//.exec(line)?.[1])
-      .filter((name, i, all) => name !== undefined && all.indexOf(name) === i);
-    text = `commit ${commit}${dirty.length > 0 ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
-  } catch {
-    text = 'commit unknown';
-  }
-  // The newest build output of any package: the code the brokers ran.
-  const packagesDir =
-    root === undefined ? fileURLToPath(new URL('../../', import.meta.url)) : `${root}/packages/`;
-  let newest = 0;
-  for (const pkg of readdirSync(packagesDir)) {
-    const dist = `${packagesDir}${pkg}/dist`;
-    if (!existsSync(dist)) continue;
-    for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
-      if (file.endsWith('.js')) newest = Math.max(newest, statSync(`${dist}/${file}`).mtimeMs);
-    }
-  }
-  if (newest > 0) text += `; packages built ${new Date(newest).toISOString()}`;
-  return text;
-}
-
 const log = (line: string) => console.log(line);
 const machine = describeMachine();
-const code = describeCode();
+const code = describeCode(fileURLToPath(new URL('../../../', import.meta.url)));
 const baselineCode =
   baselineDir === undefined ? undefined : `${baselineDir}, ${describeCode(baselineDir)}`;
 const loadAtStart = loadAverage();
