@@ -405,16 +405,12 @@ export class ClusterNode {
   private async answerRecentRequests(): Promise<string> {
     const key = this.keys.control(this.nodeId);
     const since = Math.max(0, Date.now() - 2 * this.leaseMs);
-    const recent = await this.client.xrange(key, String(since), '+');
-    for (const [, fields] of recent) {
-      const entry: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        entry[fields[i] as string] = fields[i + 1] as string;
-      }
-      this.onControl(entry);
-    }
+    const streams = this.client as unknown as BufferStreams;
+    const recent = await streams.xrangeBuffer(key, String(since), '+');
+    for (const [, fields] of recent) this.onControl(fieldsOf(fields));
     const last =
-      recent.at(-1)?.[0] ?? (await this.client.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0];
+      recent.at(-1)?.[0].toString() ??
+      (await this.client.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0];
     return last ?? '0-0';
   }
 

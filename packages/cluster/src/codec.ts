@@ -1,5 +1,6 @@
 import type { MessageProperties, QoS } from '@mqtt-sessions/protocol';
 import type { RoutedMessage, SharedRoute } from '@mqtt-sessions/router';
+import type { WillMessage } from '@mqtt-sessions/will';
 
 /** A message on its way to another node: what that node routes, and where. */
 export interface ForwardedMessage {
@@ -123,19 +124,8 @@ export function unpackBatch(batch: Buffer): Buffer[] {
   return messages;
 }
 
-/** A Will as a cluster keeps it for a connection whose session no store keeps. */
-export interface KeptWill {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties: MessageProperties;
-  readonly propertyBytes?: Buffer | undefined;
-  readonly delayInterval: number;
-}
-
 /** Encodes a Will for the node's Will hash: JSON, with its bytes as base64. */
-export function encodeWill(will: KeptWill): string {
+export function encodeWill(will: WillMessage): string {
   const { correlationData, ...properties } = will.properties;
   return JSON.stringify({
     t: will.topic,
@@ -150,7 +140,7 @@ export function encodeWill(will: KeptWill): string {
 }
 
 /** Decodes what {@link encodeWill} made. */
-export function decodeWill(text: string): KeptWill {
+export function decodeWill(text: string): WillMessage {
   const raw = JSON.parse(text) as {
     t: string;
     p: string;
