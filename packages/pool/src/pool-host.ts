@@ -93,19 +93,19 @@ export class PoolHost<UC> implements SessionHost {
 
   /**
    * Routes a message, in the `$SYS` pool for `$SYS` topics, and stores it when retained. In a
-   * cluster, the outcome waits until the message is handed to the other nodes it goes to.
+   * cluster, the outcome carries the forwards to other nodes as `handedOver`: the publisher's
+   * next packets go on, and its acknowledgement waits for them, in order with the others.
    */
   publish(message: RoutedMessage, senderKey: string | undefined): MaybePromise<PublishResult> {
     const topics = this.topicsOf(message.topic);
-    const result = topics.router.publish(message, senderKey);
-    if (!result.ok) return result;
+    const routed = topics.router.publish(message, senderKey);
+    if (!routed.ok) return routed;
     const forwarded = topics === this.parts ? this.relay?.forwarded() : undefined;
-    if (!message.retain) {
-      // The routing outcome now, so the publisher's next packets go on; its acknowledgement waits
-      // for the forwards, in order with its other acknowledgements.
-      if (forwarded === undefined || !isPromiseLike(forwarded)) return result;
-      return { ok: true, deliveries: result.deliveries, handedOver: Promise.resolve(forwarded) };
-    }
+    const result: PublishResult =
+      forwarded === undefined || !isPromiseLike(forwarded)
+        ? routed
+        : { ok: true, deliveries: routed.deliveries, handedOver: Promise.resolve(forwarded) };
+    if (!message.retain) return result;
     let stored: MaybePromise<void>;
     try {
       stored = topics.retain.set({
@@ -118,33 +118,10 @@ export class PoolHost<UC> implements SessionHost {
     } catch (error) {
       return this.retainFailed(error);
     }
-    const routed = forwarded === undefined ? result : this.afterForwarded(forwarded, result);
-    if (!isPromiseLike(stored)) return routed;
+    if (!isPromiseLike(stored)) return result;
     return stored.then(
-      () => routed,
-      (error: unknown) => this.retainFailed(error),
-    );
-  }
-
-  /**
-   * The outcome of a publish once its forwards to other nodes are made. One that failed (a Redis
-   * that is away) is not acknowledged as taken: the publisher hears 0x80 and may send it again.
-   */
-  private afterForwarded(
-    forwarded: MaybePromise<void>,
-    result: PublishResult,
-  ): MaybePromise<PublishResult> {
-    if (!isPromiseLike(forwarded)) return result;
-    return Promise.resolve(forwarded).then(
       () => result,
-      (error: unknown): PublishResult => {
-        this.parts.reportError(error);
-        return {
-          ok: false,
-          reason: 'store-failed',
-          message: 'the message was not handed to the other nodes',
-        };
-      },
+      (error: unknown) => this.retainFailed(error),
     );
   }
 
