@@ -91,6 +91,14 @@ export interface ConnectTarget {
 let turnStartedAt = 0;
 
 /**
+ * A reader between packets, lent to the next connection that reads: a connection keeps a reader
+ * of its own (about 100 bytes) only while a packet straddles its chunks, which an idle one never
+ * does. One spare for the module suffices, as reads do not interleave (see above); a read from
+ * inside another's packet makes a reader of its own.
+ */
+let spareReader: PacketReader | undefined;
+
+/**
  * One client connection before and after it has a session: it frames incoming bytes (checking
  * each packet's declared size before buffering it), decodes them with mqtt-packet, hands the
  * CONNECT to the pool and every later packet to the session.
@@ -102,7 +110,8 @@ export class Connection implements PacketSink, Scheduled {
   readonly contextPrefs: ContextPrefs;
   private readonly transport: Transport;
   private readonly target: ConnectTarget;
-  private readonly reader: PacketReader;
+  /** While a packet straddles chunks, or while reading (see {@link spareReader}). */
+  private reader: PacketReader | undefined = undefined;
   private attachment: SessionConnection | undefined = undefined;
   /** Packets that arrived while the CONNECT was being placed. */
   private early: Packet[] | undefined = undefined;
@@ -127,7 +136,6 @@ export class Connection implements PacketSink, Scheduled {
     this.target = target;
     this.peerIp = options.peerIp;
     this.contextPrefs = options.contextPrefs ?? NO_PREFS;
-    this.reader = new PacketReader(target.entry.maxIncomingPacketSize);
     // A connection must finish its handshake in reasonable time, or it only holds resources.
     this.armConnectTimer();
   }
@@ -162,12 +170,19 @@ export class Connection implements PacketSink, Scheduled {
   /** Reads `first` (or the pending bytes) until they end, the budget is spent, or replies back up. */
   private readFrom(first: Buffer | undefined): void {
     this.reading = true;
-    this.budget = this.target.entry.packetsPerTurn;
+    const entry = this.target.entry;
+    this.budget = entry.packetsPerTurn;
     turnStartedAt = performance.now();
+    let reader = this.reader;
+    if (reader === undefined) {
+      reader = spareReader ?? new PacketReader();
+      spareReader = undefined;
+      this.reader = reader;
+    }
     try {
       let chunk = first ?? this.takePending();
       while (chunk !== undefined && !this.closed) {
-        const problem = this.reader.read(chunk, this);
+        const problem = reader.read(chunk, this, entry.maxIncomingPacketSize);
         if (problem !== undefined && !this.closed) {
           if (problem.kind === 'stopped') {
             this.keepUnread(chunk.subarray(problem.offset));
@@ -185,6 +200,10 @@ export class Connection implements PacketSink, Scheduled {
       }
     } finally {
       this.reading = false;
+      if (reader.idle) {
+        this.reader = undefined;
+        spareReader = reader;
+      }
     }
   }
 

@@ -20,9 +20,12 @@ export interface PacketSink {
  * packet's declared size is checked before any of its body is buffered, and then hands on the
  * packet's bytes: a view into the chunk when the packet lies within it (no copy), or a buffer of
  * exactly the declared size filled from several chunks. Decoding is left to mqtt-packet.
+ *
+ * Between packets a reader holds nothing ({@link idle}), so one reader can serve any stream
+ * whose last chunk ended on a packet boundary: a connection keeps a reader of its own only while
+ * a packet straddles its chunks.
  */
 export class PacketReader {
-  private readonly maxPacketSize: number;
   // A fixed header can straddle chunks: its type byte and up to four length bytes, kept in
   // number fields (a 5-byte Buffer per connection costs about 180 bytes of heap).
   private typeByte = 0;
@@ -35,16 +38,21 @@ export class PacketReader {
   private partial: Buffer | undefined = undefined;
   private filled = 0;
 
-  constructor(maxPacketSize: number) {
-    this.maxPacketSize = maxPacketSize;
+  /**
+   * True when no packet is partly read. It is true whenever the sink is called, too: the reader
+   * is done with a packet before it hands it on.
+   */
+  get idle(): boolean {
+    return this.headerLength === 0 && this.partial === undefined;
   }
 
   /**
    * Reads a chunk and hands every packet it completes to `sink`, in order, until the sink returns
-   * false. Returns where it stopped short of the end, if it did (see {@link ReadProblem}); after a
-   * `stopped`, the rest of the chunk is read by a later call.
+   * false. A packet whose declared size passes `maxPacketSize` stops it. Returns where it stopped
+   * short of the end, if it did (see {@link ReadProblem}); after a `stopped`, the rest of the
+   * chunk is read by a later call.
    */
-  read(chunk: Buffer, sink: PacketSink): ReadProblem {
+  read(chunk: Buffer, sink: PacketSink, maxPacketSize: number): ReadProblem {
     let i = 0;
     while (i < chunk.length) {
       const partial = this.partial;
@@ -77,7 +85,7 @@ export class PacketReader {
         continue;
       }
       const size = this.headerLength + this.length;
-      if (size > this.maxPacketSize) return { kind: 'too-large', size, offset: Math.max(0, start) };
+      if (size > maxPacketSize) return { kind: 'too-large', size, offset: Math.max(0, start) };
       const headerLength = this.headerLength;
       this.headerLength = 0;
       if (start >= 0 && start + size <= chunk.length) {

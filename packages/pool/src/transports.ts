@@ -129,8 +129,12 @@ export function attachSocket(
     options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
     socket.writableHighWaterMark,
   );
+  const peerIp = socket.remoteAddress;
+  // Node keeps the peer's address, family and port on the socket once they are read (about 75
+  // bytes a connection, for its life); the connection keeps the one string it needs.
+  (socket as Socket & { _peername?: unknown })._peername = undefined;
   const connection = target.connect(new SocketTransport(socket, mark), {
-    peerIp: socket.remoteAddress,
+    peerIp,
     contextPrefs:
       options.contextPrefs === undefined
         ? encrypted

@@ -30,16 +30,20 @@ const packets: Packet[] = [
 const stream = Buffer.concat(packets.map((p) => generate(p)));
 
 function readAll(chunks: Buffer[], max = 1_000_000): { bytes: Buffer[]; problems: unknown[] } {
-  const reader = new PacketReader(max);
+  const reader = new PacketReader();
   const bytes: Buffer[] = [];
   const problems: unknown[] = [];
   for (const chunk of chunks) {
-    const problem = reader.read(chunk, {
-      onPacketBytes: (packet) => {
-        bytes.push(Buffer.from(packet));
-        return true;
+    const problem = reader.read(
+      chunk,
+      {
+        onPacketBytes: (packet) => {
+          bytes.push(Buffer.from(packet));
+          return true;
+        },
       },
-    });
+      max,
+    );
     if (problem !== undefined) problems.push(problem);
   }
   return { bytes, problems };

@@ -8,6 +8,7 @@ import {
   type Runtime,
 } from '@mqtt-sessions/runtime-default';
 import type { Session } from '@mqtt-sessions/session';
+import { generate, type IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../src/index.js';
 import {
@@ -31,6 +32,34 @@ const will = {
 };
 
 describe('robustness', () => {
+  it('connections reading in turn keep their partial packets apart (one spare reader between them)', () => {
+    const { pool } = testPool<UC>();
+    const watcher = new TestClient(pool);
+    watcher.connect({ clientId: 'watcher' });
+    subscribe(watcher, 'parts/#');
+    const a = new TestClient(pool);
+    a.connect({ clientId: 'a' });
+    const b = new TestClient(pool);
+    b.connect({ clientId: 'b' });
+    const bytesOf = (topic: string, text: string) =>
+      generate(publishPacket(topic, text), { protocolVersion: 5 });
+    const fromA = bytesOf('parts/a', 'a'.repeat(300)); // a two-byte remaining length
+    const fromB1 = bytesOf('parts/b', 'first');
+    const fromB2 = bytesOf('parts/b', 'b'.repeat(200));
+    // A stops inside its fixed header, B inside its second packet's body; then both finish.
+    a.sendBytes(fromA.subarray(0, 2));
+    b.sendBytes(Buffer.concat([fromB1, fromB2.subarray(0, 20)]));
+    a.sendBytes(fromA.subarray(2));
+    b.sendBytes(fromB2.subarray(20));
+    const got = (watcher.drain() as IPublishPacket[]).map((p) => `${p.topic}:${p.payload}`);
+    expect(got).toEqual([
+      'parts/b:first',
+      `parts/a:${'a'.repeat(300)}`,
+      `parts/b:${'b'.repeat(200)}`,
+    ]);
+    expect(a.closed || b.closed).toBe(false);
+  });
+
   it('a clean-start reconnect ends the old session, so its pending delayed Will is published [MQTT-3.1.2-4] [MQTT-3.1.2-8]', () => {
     const { pool, timers, errors } = testPool<UC>();
     const seen: DeliveredMessage[] = [];

@@ -1,6 +1,7 @@
 import {
   deadlinesOf,
   isPromiseLike,
+  MAX_PACKET_SIZE,
   type MaybePromise,
   type ProtocolVersion,
   ReasonCode,
@@ -93,7 +94,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   private state: ConnectionPhase = 'connecting';
   private canWrite = true;
   private window = 65535;
-  private maxPacketSize = Number.MAX_SAFE_INTEGER;
+  private maxPacketSize = MAX_PACKET_SIZE;
   private problemInfo = true;
   private aliasesIn: Map<number, string> | undefined = undefined;
   private aliasesOut: OutboundAliases | undefined = undefined;

@@ -39,7 +39,6 @@ import type {
 } from './context.js';
 import type { AckType } from './encode.js';
 import type { SessionEvent, SessionHost, SessionMetrics } from './host.js';
-import { LazyIdSet } from './lazy-id-set.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { type AckOutcome, Outbox } from './outbox.js';
 import type { OutboxEntry } from './outbox-entry.js';
@@ -129,7 +128,8 @@ export class Session<UC = unknown>
   packetsReceived = 0;
   packetsSent = 0;
   private readonly host: SessionHost;
-  private readonly outbox: Outbox;
+  /** Made at the first message (see {@link outbox}): most idle sessions never get one. */
+  private box: Outbox | undefined = undefined;
   /**
    * Ends a session whose CONNECT does not complete, publishes its Will and ends it when it
    * expires. None while a connection is live: it would wait for nothing, and the Will and expiry
@@ -137,8 +137,11 @@ export class Session<UC = unknown>
    * goes (see `watchdogNow`).
    */
   private watchdog: WillWatchdog<UC> | undefined;
-  /** Incoming QoS 2 packet ids waiting for PUBREL (MQTT 5 section 4.3.3). */
-  private readonly awaitingRelease = new LazyIdSet();
+  /**
+   * Incoming QoS 2 packet ids waiting for PUBREL (MQTT 5 section 4.3.3); made at the first one,
+   * as most sessions never hold one.
+   */
+  private awaitingRelease: Set<number> | undefined = undefined;
   /** The live connection, or the one whose CONNECT is being accepted. */
   private attachment: Attachment | undefined = undefined;
   /** The protocol version of the last accepted CONNECT. */
@@ -203,7 +206,6 @@ export class Session<UC = unknown>
       peerIp: params.connection.peerIp,
       contextPrefs: params.connection.contextPrefs,
     });
-    this.outbox = new Outbox(params.host, this.options, this);
     this.watchdog = this.createWatchdog();
     this.watchdog.start();
   }
@@ -335,12 +337,12 @@ export class Session<UC = unknown>
       clientId: this.clientId,
       connected: this.connected,
       protocolVersion: this.version,
-      queued: this.outbox.queued,
-      inflight: this.outbox.inflightCount,
-      dropped: this.outbox.dropped,
+      queued: this.box?.queued ?? 0,
+      inflight: this.box?.inflightCount ?? 0,
+      dropped: this.box?.dropped ?? 0,
       packetsReceived: this.packetsReceived,
       packetsSent: this.packetsSent,
-      awaitingRelease: this.awaitingRelease.size,
+      awaitingRelease: this.awaitingRelease?.size ?? 0,
       connectedSince: this.connected ? this.connectedSince : undefined,
       peerIp: this.connected ? this.attachment?.info.peerIp : undefined,
     };
@@ -360,8 +362,8 @@ export class Session<UC = unknown>
     attachment?.shutDown();
     this.host.unsubscribeAll(this);
     this.subscriptionCount = 0;
-    this.outbox.clear(this, true);
-    this.awaitingRelease.clear();
+    this.box?.clear(this, true);
+    this.awaitingRelease = undefined;
     this.watchdogNow().sessionEnded();
     this.host.volatileWill?.(this.clientId, undefined);
     this.stopRecording();
@@ -394,8 +396,10 @@ export class Session<UC = unknown>
     this.retainedJobs = undefined;
     this.watchdog?.stop();
     this.host.unsubscribeAll(this);
-    this.outbox.journal = undefined;
-    this.outbox.clear(this, false);
+    if (this.box !== undefined) {
+      this.box.journal = undefined;
+      this.box.clear(this, false);
+    }
     this.recording = false;
     this.host.sessionEnded(this);
   }
@@ -450,14 +454,16 @@ export class Session<UC = unknown>
       const result = this.host.subscribe(this, subscription.filter, optionsOf(subscription));
       if (result.ok) this.subscriptionCount++;
     }
-    for (const packetId of outline.awaitingRelease) this.awaitingRelease.add(packetId);
-    this.outbox.continueFrom(outline.lastSeq, stored.lastPacketId);
+    if (outline.awaitingRelease.length > 0) this.awaitingRelease = new Set(outline.awaitingRelease);
+    if (outline.lastSeq > 0 || stored.lastPacketId > 0) {
+      this.outbox.continueFrom(outline.lastSeq, stored.lastPacketId);
+    }
     this.unloadedUpTo = outline.lastSeq > 0 ? outline.lastSeq : undefined;
     this.will = stored.will === undefined ? undefined : willFromStored(stored.will, this.now());
     this.expiresAtMs = stored.expiresAt;
     this.willDueAtMs = stored.will?.dueAt;
     this.recording = true;
-    this.outbox.journal = this;
+    if (this.box !== undefined) this.box.journal = this;
   }
 
   /**
@@ -570,8 +576,10 @@ export class Session<UC = unknown>
   resume(connection: ConnectionState): void {
     const attachment = connection as Attachment;
     this.connectedSince = this.timers.now();
-    this.outbox.resend(attachment);
-    this.outbox.pump(attachment);
+    const outbox = this.box;
+    if (outbox === undefined) return;
+    outbox.resend(attachment);
+    outbox.pump(attachment);
   }
 
   takePublishToken(): boolean {
@@ -582,16 +590,16 @@ export class Session<UC = unknown>
   }
 
   isAwaitingRelease(packetId: number): boolean {
-    return this.awaitingRelease.has(packetId);
+    return this.awaitingRelease?.has(packetId) === true;
   }
 
   awaitRelease(packetId: number): void {
-    this.awaitingRelease.add(packetId);
+    (this.awaitingRelease ??= new Set()).add(packetId);
     if (this.recording) this.record({ type: 'release-add', key: this.storeKey, packetId });
   }
 
   release(packetId: number): boolean {
-    if (!this.awaitingRelease.delete(packetId)) return false;
+    if (this.awaitingRelease?.delete(packetId) !== true) return false;
     if (this.recording) this.record({ type: 'release-remove', key: this.storeKey, packetId });
     return true;
   }
@@ -645,7 +653,7 @@ export class Session<UC = unknown>
   }
 
   get awaitingReleaseCount(): number {
-    return this.awaitingRelease.size;
+    return this.awaitingRelease?.size ?? 0;
   }
 
   sendRetained(filter: string, options: SubscriptionOptions): void {
@@ -686,7 +694,7 @@ export class Session<UC = unknown>
       return;
     }
     this.attachment = undefined;
-    this.outbox.dropQueuedQoS0();
+    this.box?.dropQueuedQoS0();
     const expiry = this.disconnectExpiry();
     if (!publishWill) this.will = undefined;
     if (expiry > 0) this.recordDetached(publishWill, expiry);
@@ -700,7 +708,7 @@ export class Session<UC = unknown>
       reasonCode,
       reason,
     });
-    this.outbox.reportDrops();
+    this.box?.reportDrops();
   }
 
   drained(attachment: Attachment): void {
@@ -738,7 +746,7 @@ export class Session<UC = unknown>
     if (this.isEnded || attachment === undefined || !attachment.live || !attachment.writable) {
       return false;
     }
-    return this.outbox.queued < this.options.maxQueued;
+    return (this.box?.queued ?? 0) < this.options.maxQueued;
   }
 
   matchRetained(
@@ -750,6 +758,15 @@ export class Session<UC = unknown>
   }
 
   // --- Inside -------------------------------------------------------------------------------
+
+  /** The outbox, made when the session first needs one; it then stays for the session's life. */
+  private get outbox(): Outbox {
+    if (this.box === undefined) {
+      this.box = new Outbox(this.host, this.options, this);
+      if (this.recording) this.box.journal = this;
+    }
+    return this.box;
+  }
 
   /**
    * Makes `attachment` the session's connection after its CONNECT was accepted; a different live
@@ -803,15 +820,15 @@ export class Session<UC = unknown>
     this.retainedHead = 0;
     this.host.unsubscribeAll(this);
     this.subscriptionCount = 0;
-    this.outbox.clear(this, true);
-    this.awaitingRelease.clear();
+    this.box?.clear(this, true);
+    this.awaitingRelease = undefined;
     this.everConnected = false;
   }
 
   /** Sends what waits: queued messages, then more retained messages if there is room. */
   private flush(attachment: Attachment): void {
     if (attachment !== this.attachment || !attachment.live) return;
-    this.outbox.pump(attachment);
+    this.box?.pump(attachment);
     if (this.retainedJobs !== undefined) this.runRetainedJobs();
   }
 
@@ -893,7 +910,7 @@ export class Session<UC = unknown>
       this.record({ type: 'delete', key: this.storeKey });
     }
     this.recording = true;
-    this.outbox.journal = this;
+    if (this.box !== undefined) this.box.journal = this;
     this.recordSession();
   }
 
@@ -918,7 +935,7 @@ export class Session<UC = unknown>
         expiryInterval,
         expiresAt: this.expiresAtMs,
         userData: this.runtime.persistentUserData?.(this.context),
-        lastPacketId: this.outbox.lastUsedPacketId,
+        lastPacketId: this.box?.lastUsedPacketId ?? 0,
         will: will === undefined ? undefined : storedWillOf(will, this.willDueAtMs),
       },
     });
@@ -937,7 +954,7 @@ export class Session<UC = unknown>
   private stopRecording(): void {
     if (!this.recording) return;
     this.recording = false;
-    this.outbox.journal = undefined;
+    if (this.box !== undefined) this.box.journal = undefined;
     this.unloadedUpTo = undefined;
     this.record({ type: 'delete', key: this.storeKey });
   }

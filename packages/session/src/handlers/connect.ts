@@ -3,6 +3,7 @@ import {
   after,
   connackReturnCodeV3,
   isFailure,
+  MAX_PACKET_SIZE,
   MAX_RECEIVE_MAXIMUM,
   type MaybePromise,
   ReasonCode,
@@ -174,9 +175,11 @@ function accept(
   const grant: ConnectionGrant = {
     keepAliveSeconds: keepAlive, // [MQTT-3.2.2-21]
     sendWindow: Math.min(props.receiveMaximum ?? MAX_RECEIVE_MAXIMUM, options.maxInflight), // [MQTT-3.3.4-9]
+    // No packet is larger than MAX_PACKET_SIZE, and it is a small integer (no boxed number).
     maxOutgoingPacketSize: Math.min(
-      props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
-      options.maxOutgoingPacketSize ?? Number.MAX_SAFE_INTEGER,
+      props.maximumPacketSize ?? MAX_PACKET_SIZE,
+      options.maxOutgoingPacketSize ?? MAX_PACKET_SIZE,
+      MAX_PACKET_SIZE,
     ),
     outboundAliases: v5 && options.outboundTopicAliases ? (props.topicAliasMaximum ?? 0) : 0,
     problemInformation: props.requestProblemInformation !== false,
