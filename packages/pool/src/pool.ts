@@ -27,6 +27,8 @@ import {
   type SessionMetrics,
   type SessionOptions,
   type SessionStats,
+  type SharedSessionSettings,
+  shareSessionSettings,
 } from '@mqtt-sessions/session';
 import type { SessionOutline, SessionPage, SessionStore } from '@mqtt-sessions/session-store';
 import type { IConnectPacket } from 'mqtt-packet';
@@ -130,6 +132,8 @@ export class Pool<UC = unknown>
   /** The port the pool's sessions (and server code) publish and subscribe through. */
   readonly host: PoolHost<UC>;
   private readonly sessions = new Set<Session<UC>>();
+  /** One object for every session of the pool, rather than six fields in each. */
+  private readonly sessionSettings: SharedSessionSettings<UC>;
   private readonly responses: ResponseTopics<UC>;
   private readonly onError: ((error: unknown, clientId?: string) => void) | undefined;
   private isClosing = false;
@@ -186,6 +190,14 @@ export class Pool<UC = unknown>
               }
             },
       reportError: (error) => this.reportError(error),
+    });
+    this.sessionSettings = shareSessionSettings<UC>({
+      pool: this.name,
+      host: this.host,
+      runtime: this.runtime,
+      options: this.sessionOptions,
+      timers: this.timers,
+      ...(this.onError === undefined ? {} : { onError: this.onError }),
     });
     this.responses = new ResponseTopics(this);
     // Another broker of a cluster takes a client id over: its session moves there through the
@@ -267,13 +279,8 @@ export class Pool<UC = unknown>
     return new Session<UC>({
       clientId,
       routingId: createRoutingId(),
-      pool: this.name,
-      host: this.host,
-      runtime: this.runtime,
-      options: this.sessionOptions,
-      timers: this.timers,
       connection,
-      ...(this.onError === undefined ? {} : { onError: this.onError }),
+      shared: this.sessionSettings,
     });
   }
 

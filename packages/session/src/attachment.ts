@@ -58,6 +58,8 @@ export interface SessionConnection {
 
 /** The session side of an {@link Attachment}: the handlers' context and the connection's fate. */
 export interface AttachmentOwner extends SessionContext, PacketCounters {
+  /** The session's clock, for keep-alive. */
+  readonly timers: Timers;
   /** The connection ended; `publishWill` is false only after a client's DISCONNECT 0x00. */
   detached(
     connection: Attachment,
@@ -111,23 +113,20 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   private ackTail: Promise<void> | undefined = undefined;
   private readonly owner: AttachmentOwner;
   private readonly link: SessionLink;
-  private readonly timers: Timers;
 
   constructor(
     owner: AttachmentOwner,
     link: SessionLink,
     info: ConnectionInfo,
-    timers: Timers,
     version: ProtocolVersion,
     assignedClientId: boolean,
   ) {
     this.owner = owner;
     this.link = link;
     this.info = info;
-    this.timers = timers;
     this.version = version;
     this.assignedClientId = assignedClientId;
-    this.lastActivity = timers.now();
+    this.lastActivity = owner.timers.now();
   }
 
   get phase(): ConnectionPhase {
@@ -169,7 +168,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
 
   receive(packet: Packet): void {
     if (this.state === 'closed') return;
-    this.lastActivity = this.timers.now();
+    this.lastActivity = this.owner.timers.now();
     if (this.busy) {
       this.inbox ??= [];
       const inbox = this.inbox;
@@ -425,7 +424,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
     this.stopKeepAlive();
     this.keepAliveMs = seconds * 1500; // [MQTT-3.1.2-22]
     if (seconds === 0) return; // 0 switches the mechanism off (MQTT 5 section 3.1.2.10)
-    this.checkKeepAliveAt(this.timers.now() + this.keepAliveMs);
+    this.checkKeepAliveAt(this.owner.timers.now() + this.keepAliveMs);
   }
 
   /**
@@ -433,7 +432,7 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
    * schedules the next one for the interval after the last packet.
    */
   private checkKeepAliveAt(at: number): void {
-    deadlinesOf(this.timers).schedule(this, at);
+    deadlinesOf(this.owner.timers).schedule(this, at);
   }
 
   /** The keep-alive deadline has come (from the deadline queue): end the connection, or go on. */
@@ -451,6 +450,6 @@ export class Attachment implements ConnectionState, SessionConnection, OutboxLin
   }
 
   private stopKeepAlive(): void {
-    if (this.deadlineSlot >= 0) deadlinesOf(this.timers).cancel(this);
+    if (this.deadlineSlot >= 0) deadlinesOf(this.owner.timers).cancel(this);
   }
 }

@@ -13,4 +13,11 @@ export { DEFAULT_SESSION_OPTIONS, resolveSessionOptions, type SessionOptions } f
 export type { SessionJournal } from './persistence.js';
 export { QueueBudget, queuedSize } from './queue-budget.js';
 export { RetainedDelivery, type RetainedReceiver } from './retained.js';
-export { Session, type SessionParams, type SessionStats } from './session.js';
+export {
+  Session,
+  type SessionParams,
+  type SessionSettings,
+  type SessionStats,
+  type SharedSessionSettings,
+  shareSessionSettings,
+} from './session.js';

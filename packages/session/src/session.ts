@@ -55,12 +55,8 @@ import { RetainedDelivery, type RetainedReceiver } from './retained.js';
 import { WatchdogLink, type WatchdogOwner } from './watchdog-link.js';
 import { publishWill } from './will-publish.js';
 
-/** What a session is created with. */
-export interface SessionParams<UC> {
-  /** The client identifier: given by the client, or assigned by the server. */
-  readonly clientId: string;
-  /** The session's routing id (see `@mqtt-sessions/registry`). */
-  readonly routingId: string;
+/** What the sessions of one pool have in common. */
+export interface SessionSettings<UC> {
   /** The pool the session lives in, for the runtime's user context. */
   readonly pool: string;
   readonly host: SessionHost;
@@ -69,14 +65,67 @@ export interface SessionParams<UC> {
   readonly options?: Partial<SessionOptions> | SessionOptions;
   /** Clock and timers; the system's by default. */
   readonly timers?: Timers;
-  /** The connection that creates the session: its peer address and transport facts. */
-  readonly connection: ConnectionInfo;
   /**
    * Called when something inside the session fails unexpectedly, with the session's client id.
    * Default: console.error.
    */
   readonly onError?: (error: unknown, clientId: string) => void;
 }
+
+/**
+ * {@link SessionSettings} resolved once, for many sessions to share: each session then holds one
+ * reference instead of six fields.
+ */
+export interface SharedSessionSettings<UC> {
+  readonly pool: string;
+  readonly host: SessionHost;
+  readonly runtime: Runtime<UC>;
+  readonly options: SessionOptions;
+  readonly timers: Timers;
+  readonly onError: ((error: unknown, clientId: string) => void) | undefined;
+}
+
+/**
+ * Resolves settings for many sessions: pass the result as `shared` to each {@link Session}.
+ *
+ * @example
+ * ```ts
+ * const shared = shareSessionSettings({ pool: 'default', host, runtime });
+ * const session = new Session({ clientId: 'a', routingId: 'r:a', connection: {}, shared });
+ * ```
+ */
+export function shareSessionSettings<UC>(settings: SessionSettings<UC>): SharedSessionSettings<UC> {
+  const options = settings.options;
+  return Object.freeze({
+    pool: settings.pool,
+    host: settings.host,
+    runtime: settings.runtime,
+    // A pool resolves its options once (frozen) and hands the same object on.
+    options:
+      options !== undefined && Object.isFrozen(options)
+        ? (options as SessionOptions)
+        : resolveSessionOptions(options),
+    timers: settings.timers ?? systemTimers,
+    onError: settings.onError,
+  });
+}
+
+/** What one session is created with beside its settings. */
+interface SessionIdentity {
+  /** The client identifier: given by the client, or assigned by the server. */
+  readonly clientId: string;
+  /** The session's routing id (see `@mqtt-sessions/registry`). */
+  readonly routingId: string;
+  /** The connection that creates the session: its peer address and transport facts. */
+  readonly connection: ConnectionInfo;
+}
+
+/**
+ * What a session is created with: its identity, and its settings, either given here or shared
+ * with other sessions (see {@link shareSessionSettings}).
+ */
+export type SessionParams<UC> = SessionIdentity &
+  (SessionSettings<UC> | { readonly shared: SharedSessionSettings<UC> });
 
 /** A snapshot of one session for introspection and metrics. */
 export interface SessionStats {
@@ -120,14 +169,10 @@ export class Session<UC = unknown>
 {
   readonly clientId: string;
   readonly routingId: string;
-  readonly pool: string;
-  readonly runtime: Runtime<UC>;
-  readonly options: SessionOptions;
-  readonly timers: Timers;
   // The session is its own packet counter: one object less per session.
   packetsReceived = 0;
   packetsSent = 0;
-  private readonly host: SessionHost;
+  private readonly shared: SharedSessionSettings<UC>;
   /** Made at the first message (see {@link outbox}): most idle sessions never get one. */
   private box: Outbox | undefined = undefined;
   /**
@@ -183,24 +228,13 @@ export class Session<UC = unknown>
   /** For a session restored from a store: its messages up to this `seq` are not loaded yet. */
   private unloadedUpTo: number | undefined = undefined;
   private loading: Promise<void> | undefined = undefined;
-  private readonly onError: ((error: unknown, clientId: string) => void) | undefined;
 
   constructor(params: SessionParams<UC>) {
     this.clientId = params.clientId;
     this.routingId = params.routingId;
-    this.pool = params.pool;
-    this.host = params.host;
-    this.runtime = params.runtime;
-    // A pool resolves its options once (frozen) and hands the same object to every session.
-    const options = params.options;
-    this.options =
-      options !== undefined && Object.isFrozen(options)
-        ? (options as SessionOptions)
-        : resolveSessionOptions(options);
-    this.timers = params.timers ?? systemTimers;
-    this.onError = params.onError;
-    this.context = params.runtime.newUserContext({
-      pool: params.pool,
+    this.shared = 'shared' in params ? params.shared : shareSessionSettings(params);
+    this.context = this.runtime.newUserContext({
+      pool: this.pool,
       clientId: params.clientId,
       routingId: params.routingId,
       peerIp: params.connection.peerIp,
@@ -211,6 +245,28 @@ export class Session<UC = unknown>
   }
 
   // --- What embedders use -------------------------------------------------------------------
+
+  /** The pool the session lives in. */
+  get pool(): string {
+    return this.shared.pool;
+  }
+
+  get runtime(): Runtime<UC> {
+    return this.shared.runtime;
+  }
+
+  /** The session's limits and feature switches. */
+  get options(): SessionOptions {
+    return this.shared.options;
+  }
+
+  get timers(): Timers {
+    return this.shared.timers;
+  }
+
+  private get host(): SessionHost {
+    return this.shared.host;
+  }
 
   /** The runtime's user context of this session. */
   get userContext(): UC {
@@ -257,14 +313,7 @@ export class Session<UC = unknown>
     assignedClientId = false,
   ): SessionConnection {
     const version = packet.protocolVersion === 5 ? 5 : 4;
-    const attachment = new Attachment(
-      this,
-      link,
-      connection,
-      this.timers,
-      version,
-      assignedClientId,
-    );
+    const attachment = new Attachment(this, link, connection, version, assignedClientId);
     this.handshakes++;
     attachment.receive(packet);
     return attachment;
@@ -498,7 +547,8 @@ export class Session<UC = unknown>
 
   reportError(error: unknown): void {
     this.host.metrics.internalErrors++;
-    if (this.onError !== undefined) this.onError(error, this.clientId);
+    const onError = this.shared.onError;
+    if (onError !== undefined) onError(error, this.clientId);
     else console.error(`mqtt-sessions session ${this.clientId}:`, error);
   }
 
@@ -594,7 +644,8 @@ export class Session<UC = unknown>
   }
 
   awaitRelease(packetId: number): void {
-    (this.awaitingRelease ??= new Set()).add(packetId);
+    if (this.awaitingRelease === undefined) this.awaitingRelease = new Set();
+    this.awaitingRelease.add(packetId);
     if (this.recording) this.record({ type: 'release-add', key: this.storeKey, packetId });
   }
 
