@@ -75,6 +75,8 @@ export interface V8Memory {
   readonly heapUsed: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  /** The size of V8's young generation (new space). */
+  readonly youngGeneration: number;
 }
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -559,6 +561,15 @@ export class BrokerProcess {
     if (!this.gcHook) return { vmRss: this.rss(), v8: undefined };
     const v8 = (await this.ask('gc')) as V8Memory;
     return { vmRss: this.rss(), v8 };
+  }
+
+  /**
+   * The size of the child's young generation, read without collecting (which would delay V8's
+   * memory reducer); only for a broker with the GC hook.
+   */
+  async youngGeneration(): Promise<number> {
+    const answer = (await this.ask('young')) as { youngGeneration: number };
+    return answer.youngGeneration;
   }
 
   /**

@@ -803,6 +803,11 @@ function brokerLegend(): string[] {
       `idle: VmRSS ${IDLE_SETTLE_MS / 1000} s after the broker listens, no client, no GC run: ours started as a user would, with only --port, --ws-port, --metrics-port and a fresh --data-dir (SQLite store); no broker gets --expose-gc or the GC hook.`,
     );
   }
+  if ([...setups.keys()].some((id) => id.startsWith('storm'))) {
+    lines.push(
+      'storm, RSS per idle connection: (VmRSS with the connections open - VmRSS before) / connections, with the broker idle at both readings. A Node broker is read before once V8 has trimmed what its start-up grew (12 s after it listens), and after once V8 has given back the young generation that the storm\'s garbage grew (up to 32 MiB whatever the number of connections; its memory reducer does so 10 to 20 s after the storm), each time after a full collection; Mosquitto 1 s after the storm. "Every run" also has the figure 1 s after the storm, before GC.',
+    );
+  }
   if (setups.has('storm-tls-ws')) {
     lines.push(
       'storm-tls-ws: ours with TLS, WebSocket and secure WebSocket listeners on (a throwaway self-signed certificate) and unused; the clients connect over plain TCP.',
