@@ -1,7 +1,12 @@
 import { createMemoryRetainStore } from '@mqtt-sessions/retain';
 import { Router } from '@mqtt-sessions/router';
 import { createDefaultRuntime } from '@mqtt-sessions/runtime-default';
-import { createSessionMetrics, Session, type SessionHost } from '@mqtt-sessions/session';
+import {
+  createSessionMetrics,
+  Session,
+  type SessionHost,
+  shareSessionSettings,
+} from '@mqtt-sessions/session';
 import { type Packet, parser } from 'mqtt-packet';
 
 const router = new Router();
@@ -22,7 +27,8 @@ const host: SessionHost = {
   sessionEnded: () => {},
   metrics: createSessionMetrics(),
 };
-const runtime = createDefaultRuntime();
+// What every session of this server has in common, resolved once and shared.
+const shared = shareSessionSettings({ pool: 'demo', host, runtime: createDefaultRuntime() });
 const connection = { peerIp: '192.0.2.1', contextPrefs: { origin: 'tcp' } };
 
 /** A session with one connection; what the session sends is decoded into `received`. */
@@ -30,14 +36,7 @@ export function connect(clientId: string) {
   const received: Packet[] = [];
   const decoder = parser({ protocolVersion: 5 });
   decoder.on('packet', (packet: Packet) => received.push(packet));
-  const session = new Session({
-    clientId,
-    routingId: `r:${clientId}`,
-    pool: 'demo',
-    host,
-    runtime,
-    connection,
-  });
+  const session = new Session({ clientId, routingId: `r:${clientId}`, connection, shared });
   const link = {
     send(bytes: Buffer) {
       decoder.parse(bytes);
