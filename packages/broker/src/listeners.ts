@@ -33,21 +33,36 @@ export interface Listener {
 export class SocketSet {
   private readonly sockets = new Set<Socket>();
   /**
-   * One 'close' listener shared by every socket (it finds the socket as `this`): no closure and
-   * no once-wrapper per socket (about 300 bytes each), and a closed socket is let go at once.
+   * Lets a closed socket go: the `onClose` of `attachSocket`, so that an attached socket hears
+   * its close through the transport's own listener and has one `close` listener, not two.
    */
-  private readonly forget: (this: Socket) => void;
+  readonly forget: (socket: Socket) => void;
+  /**
+   * The `close` listener of a socket given to `add`. One function shared by every socket (it
+   * finds the socket as `this`): no closure and no once-wrapper per socket, and a closed socket
+   * is let go at once.
+   */
+  private readonly forgetThis: (this: Socket) => void;
 
   constructor() {
     const sockets = this.sockets;
-    this.forget = function forget(this: Socket) {
+    this.forget = (socket) => {
+      sockets.delete(socket);
+    };
+    this.forgetThis = function forgetThis(this: Socket) {
       sockets.delete(this);
     };
   }
 
+  /** Tracks `socket` until it closes, with a `close` listener of its own. */
   add(socket: Socket): void {
     this.sockets.add(socket);
-    socket.on('close', this.forget);
+    socket.on('close', this.forgetThis);
+  }
+
+  /** Tracks `socket` until `forget` is called with it (hand `forget` to `attachSocket` as `onClose`). */
+  track(socket: Socket): void {
+    this.sockets.add(socket);
   }
 
   /** Sockets not closed yet. */
@@ -73,9 +88,10 @@ export async function startListeners(
   const listeners: Listener[] = [];
   try {
     if (options.port !== false) {
-      const socketOptions = transportOptions(options); // one object for every connection
+      // One object for every connection.
+      const socketOptions = { ...transportOptions(options), onClose: sockets.forget };
       const server = createNetServer({ noDelay: true }, (socket) => {
-        sockets.add(socket);
+        sockets.track(socket);
         attachSocket(target, socket, socketOptions);
       });
       listeners.push(await listen('tcp', server, options.host, options.port));
@@ -85,10 +101,11 @@ export async function startListeners(
       const server = createTlsServer(
         { ...secureOptions(options, options.tls), noDelay: true },
         (socket) => {
-          sockets.add(socket);
+          sockets.track(socket);
           attachSocket(target, socket, {
             ...transportOptions(options),
             ...certificateFacts(socket, options),
+            onClose: sockets.forget,
           });
         },
       );

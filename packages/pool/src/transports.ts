@@ -82,7 +82,7 @@ function onDrain(this: OwnedSocket): void {
   this.mqtt.drained();
 }
 
-function onClose(this: OwnedSocket): void {
+function endConnection(this: OwnedSocket): void {
   this.mqtt.end();
 }
 
@@ -108,6 +108,31 @@ export interface SocketOptions {
    * the identity of the client's certificate, for instance.
    */
   readonly contextPrefs?: ContextPrefs;
+  /**
+   * Called with the socket when it closes, after its connection ended: a server that tracks its
+   * sockets hears of it through the transport's own `close` listener, rather than a second one
+   * on every socket (two listeners make Node keep an array per socket). Pass the same function
+   * for many sockets: it is paired with the transport's listener once.
+   */
+  readonly onClose?: (socket: Socket) => void;
+}
+
+/** The `close` listener of each `onClose` hook, made at its first socket (see {@link SocketOptions.onClose}). */
+const closeListeners = new WeakMap<(socket: Socket) => void, (this: OwnedSocket) => void>();
+
+function closeListenerOf(
+  onClose: ((socket: Socket) => void) | undefined,
+): (this: OwnedSocket) => void {
+  if (onClose === undefined) return endConnection;
+  let listener = closeListeners.get(onClose);
+  if (listener === undefined) {
+    listener = function endConnectionThenHook(this: OwnedSocket) {
+      this.mqtt.end();
+      onClose(this);
+    };
+    closeListeners.set(onClose, listener);
+  }
+  return listener;
 }
 
 /**
@@ -145,7 +170,7 @@ export function attachSocket(
   (socket as OwnedSocket).mqtt = connection;
   socket.on('data', onData);
   socket.on('drain', onDrain);
-  socket.on('close', onClose);
+  socket.on('close', closeListenerOf(options.onClose));
   socket.on('error', onError);
   return connection;
 }
