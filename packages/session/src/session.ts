@@ -445,11 +445,8 @@ export class Session<UC = unknown>
     this.retainedJobs = undefined;
     this.watchdog?.stop();
     this.host.unsubscribeAll(this);
-    if (this.box !== undefined) {
-      this.box.journal = undefined;
-      this.box.clear(this, false);
-    }
-    this.recording = false;
+    this.setRecording(false);
+    this.box?.clear(this, false);
     this.host.sessionEnded(this);
   }
 
@@ -511,8 +508,7 @@ export class Session<UC = unknown>
     this.will = stored.will === undefined ? undefined : willFromStored(stored.will, this.now());
     this.expiresAtMs = stored.expiresAt;
     this.willDueAtMs = stored.will?.dueAt;
-    this.recording = true;
-    if (this.box !== undefined) this.box.journal = this;
+    this.setRecording(true);
   }
 
   /**
@@ -960,8 +956,7 @@ export class Session<UC = unknown>
       // connection, and a takeover of it starts afresh. So a new record starts empty.
       this.record({ type: 'delete', key: this.storeKey });
     }
-    this.recording = true;
-    if (this.box !== undefined) this.box.journal = this;
+    this.setRecording(true);
     this.recordSession();
   }
 
@@ -1001,11 +996,16 @@ export class Session<UC = unknown>
     });
   }
 
+  /** Starts or stops recording changes, the outbox's included (it journals through the session). */
+  private setRecording(on: boolean): void {
+    this.recording = on;
+    if (this.box !== undefined) this.box.journal = on ? this : undefined;
+  }
+
   /** The session is not stored any more: its record goes. */
   private stopRecording(): void {
     if (!this.recording) return;
-    this.recording = false;
-    if (this.box !== undefined) this.box.journal = undefined;
+    this.setRecording(false);
     this.unloadedUpTo = undefined;
     this.record({ type: 'delete', key: this.storeKey });
   }
